@@ -1,0 +1,123 @@
+/* cli.c - shared tool plumbing: messages, the -v logger, option parsing. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+const char *atv_progname = "atv";
+
+void atv_cli_init(const char *argv0)
+{
+	const char *s = argv0 ? strrchr(argv0, '/') : NULL;
+
+	atv_progname = s ? s + 1 : (argv0 && *argv0 ? argv0 : atv_progname);
+	/* a closed pipe is reported as a write error, not a silent death */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void atv_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", atv_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int atv_cli_fail(const struct atv_err *err)
+{
+	atv_cli_error("%s", err->msg[0] ? err->msg : atv_err_name(err->code));
+	return atv_exit_status(err->code);
+}
+
+static void log_stderr(enum atv_loglevel level, const char *msg, void *ctx)
+{
+	static const char *const names[] = {"error", "warning", "info", "debug"};
+
+	(void)ctx;
+	fprintf(stderr, "%s: %s: %s\n", atv_progname, names[level], msg);
+}
+
+void atv_cli_verbose(int verbosity)
+{
+	/* warnings always show; -v adds info, -vv debug */
+	atv_log_set(log_stderr,
+		    verbosity >= 2   ? ATV_LOG_DEBUG
+		    : verbosity == 1 ? ATV_LOG_INFO
+				     : ATV_LOG_WARN,
+		    NULL);
+}
+
+int atv_cli_timeout(const char *s, int *ms)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 3600) {
+		atv_cli_error("invalid timeout '%s' (seconds, 0 < t <= 3600)", s);
+		return -1;
+	}
+	*ms = (int)(v * 1000 + 0.5);
+	if (*ms < 1)
+		*ms = 1;
+	return 0;
+}
+
+int atv_cli_hosts(const char *s, struct atv_hostport **hosts, size_t *n)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	struct atv_err err;
+	int r = -1;
+
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct atv_hostport *nh;
+		if (*n >= 256) {
+			atv_cli_error("too many hosts (at most 256)");
+			goto out;
+		}
+		nh = realloc(*hosts, (*n + 1) * sizeof *nh);
+		if (!nh)
+			goto out;
+		*hosts = nh;
+		if (atv_hostport_parse(tok, &nh[*n], &err) < 0) {
+			atv_cli_fail(&err);
+			goto out;
+		}
+		(*n)++;
+	}
+	if (*n == 0) {
+		atv_cli_error("no host given to --hosts");
+		goto out;
+	}
+	r = 0;
+out:
+	free(copy);
+	return r;
+}
+
+void atv_cli_version(void)
+{
+	printf("%s (%s) %s\n", atv_progname, PACKAGE_NAME, PACKAGE_VERSION);
+}
+
+int atv_cli_finish(int status)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		atv_cli_error("unable to write output: %s", strerror(errno ? errno : EIO));
+		return ATV_EXIT_IO;
+	}
+	return status;
+}

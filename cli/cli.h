@@ -1,0 +1,39 @@
+/* cli.h - what the tools share and lib/ must not do: the program name,
+ * error lines on stderr, the -v log hook, the shared option vocabulary. */
+#ifndef ATV_CLI_H
+#define ATV_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "unicast.h"
+
+extern const char *atv_progname;
+
+/* Set atv_progname from argv[0], ignore SIGPIPE (EPIPE is reported instead). */
+void atv_cli_init(const char *argv0);
+
+/* "prog: message\n" on stderr. */
+void atv_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print err's message and return its exit status. */
+int atv_cli_fail(const struct atv_err *err);
+
+/* Install a stderr logger; verbosity 1 = info, 2+ = debug. */
+void atv_cli_verbose(int verbosity);
+
+/* Parse a timeout in seconds (decimal allowed, > 0, <= 3600) into ms. */
+int atv_cli_timeout(const char *s, int *ms);
+
+/* Parse "-s H[:P],H[:P]..." appending to *hosts (realloc'd). */
+int atv_cli_hosts(const char *s, struct atv_hostport **hosts, size_t *n);
+
+/* Print "prog (atv-tools) VERSION" to stdout. */
+void atv_cli_version(void);
+
+/* Flush stdout and report a write error; returns the status to exit with
+ * (status unchanged when all is well, ATV_EXIT_IO otherwise). */
+int atv_cli_finish(int status);
+
+#endif

@@ -1,0 +1,81 @@
+/* jsonl.c - JSON lines. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "jsonl.h"
+
+int atv_jsonl_read(FILE *f, struct atv_buf *line, struct atv_err *err)
+{
+	int c;
+	int too_long = 0, nul = 0;
+
+	atv_buf_reset(line);
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (c == '\0')
+			nul = 1;
+		if (too_long)
+			continue;
+		/* keep one byte for the terminating NUL */
+		if (line->len + 1 >= line->max) {
+			too_long = 1;
+			continue;
+		}
+		uint8_t ch = (uint8_t)c;
+		if (atv_buf_append(line, &ch, 1, err) < 0)
+			return -ATV_E_NOMEM;
+	}
+	if (ferror(f))
+		return atv_err_sys(err, ATV_E_IO, errno, "unable to read input");
+	if (c == EOF && line->len == 0 && !too_long)
+		return 0;
+	if (too_long)
+		return atv_err_set(err, ATV_E_INPUT, "input line longer than %zu bytes", line->max - 1);
+	if (nul)
+		return atv_err_set(err, ATV_E_INPUT, "input line contains a NUL byte");
+	if (atv_buf_append(line, "", 1, err) < 0)
+		return -ATV_E_NOMEM;
+	line->len--;
+	return 1;
+}
+
+int atv_jsonl_parse(const char *p, size_t len, json_t **out, struct atv_err *err)
+{
+	json_error_t je;
+	json_t *j;
+
+	*out = NULL;
+	j = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		return atv_err_set(err, ATV_E_INPUT, "invalid JSON at column %d: %s", je.column, je.text);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return atv_err_set(err, ATV_E_INPUT, "expected a JSON object");
+	}
+	*out = j;
+	return 0;
+}
+
+int atv_jsonl_write(FILE *f, const json_t *obj, struct atv_err *err)
+{
+	if (json_dumpf(obj, f, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 || putc('\n', f) == EOF ||
+	    fflush(f) == EOF)
+		return atv_err_sys(err, ATV_E_IO, errno, "unable to write output");
+	return 0;
+}
+
+void atv_iso8601(char *buf, size_t size, long long t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+const char *atv_json_str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}

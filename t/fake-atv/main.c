@@ -1,0 +1,521 @@
+/* main.c - fake-atv: a fake Apple TV for the tests, one process serving
+ * every protocol from one poll() loop (see fake.h). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fake.h"
+#include "log.h"
+
+static const char usage_text[] =
+	"NAME\n"
+	"     fake-atv - a fake Apple TV for the atv-tools tests\n"
+	"\n"
+	"SYNOPSIS\n"
+	"     fake-atv --device FILE.json [--unicast ADDR[:PORT]]... [--multicast IFADDR]\n"
+	"              [--ready-file PATH] [--hostile MODE] [--sleeping] [-v]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"     fake-atv describes the device in FILE.json over DNS-SD the way an Apple TV's\n"
+	"     mDNSResponder does, until SIGTERM or SIGINT (exit 0).  All its servers share\n"
+	"     one poll() loop in one process.\n"
+	"\n"
+	"     A PTR query for a service type the device has (\"_airplay._tcp.local\") gets the\n"
+	"     PTR, with SRV, TXT and A in the additional section.  SRV, TXT and ANY queries\n"
+	"     for an instance (\"Living Room._airplay._tcp.local\"), A queries for\n"
+	"     \"<host>.local\" and PTR \"_services._dns-sd._udp.local\" are answered too; other\n"
+	"     queries get no reply.  All answers to one query go in one packet.\n"
+	"\n"
+	"OPTIONS\n"
+	"     -d, --device FILE.json\n"
+	"             The device to be (required; see DEVICE FILE).\n"
+	"     -u, --unicast ADDR[:PORT]\n"
+	"             Answer on UDP ADDR:PORT (PORT 5353 by default, 0 for any free port) as\n"
+	"             to legacy unicast queries (RFC 6762 6.7): to the sender, with the\n"
+	"             query's ID, the questions repeated, QR=1 AA=1 and TTL 10, whatever the\n"
+	"             QU bit says.  Repeatable.  Without --unicast and --multicast the\n"
+	"             device file's address is used, on port 5353.\n"
+	"     -m, --multicast IFADDR\n"
+	"             Join 224.0.0.251 on the interface with IPv4 address IFADDR, listen on\n"
+	"             *:5353 and answer queries from port 5353 by multicast (by unicast to\n"
+	"             the sender when every question has the QU bit, or when the query was\n"
+	"             sent to us directly), and queries from other ports as legacy unicast;\n"
+	"             announce every service once at start.  Refused (exit 2) unless the\n"
+	"             process is in a network namespace other than PID 1's: it must never\n"
+	"             send mDNS on a real network.  Use it under `ip netns exec'.\n"
+	"     -r, --ready-file PATH\n"
+	"             When every socket is bound, write \"ready\" and then one line per bound\n"
+	"             socket, \"PROTO ADDRESS:PORT\" (\"mdns 127.0.0.2:5353\",\n"
+	"             \"mdns-multicast 10.214.0.1:5353\"), to PATH.tmp and rename it to PATH.\n"
+	"     -H, --hostile MODE\n"
+	"             Answer every query with a broken reply (see HOSTILE MODES).\n"
+	"     -S, --sleeping\n"
+	"             Answer as a sleep proxy does for a sleeping device: every SRV port is 0.\n"
+	"     -v, --verbose\n"
+	"             Log each query received and each reply sent on stderr.  Start-up and\n"
+	"             fatal errors are always logged.\n"
+	"     -h, --help\n"
+	"             Print this text.\n"
+	"\n"
+	"DEVICE FILE\n"
+	"     One JSON object:\n"
+	"       {\"name\":\"Living Room\", \"host\":\"Living-Room\", \"address\":\"127.0.0.2\",\n"
+	"        \"services\":[{\"type\":\"_mediaremotetv._tcp\", \"name\":\"Living Room\",\n"
+	"                     \"port\":49152, \"txt\":{\"Name\":\"Living Room\", ...}}, ...]}\n"
+	"     host is one label (A records are for \"<host>.local\"); address is what A\n"
+	"     records say (default: the address the query came in on); a service name is\n"
+	"     one label of at most 63 bytes, spaces, dots and UTF-8 allowed; each TXT\n"
+	"     member becomes the string \"key=value\" (null: just \"key\") of at most 255\n"
+	"     bytes, in file order.  Other fields are ignored (later servers read them).\n"
+	"     A file that is not like this is an error (exit 2).\n"
+	"\n"
+	"HOSTILE MODES\n"
+	"     Each is a real reply on the wire, with the query's ID (legacy unicast):\n"
+	"     truncated         a valid reply cut in the middle of its last record\n"
+	"     loop              a PTR whose name points back into itself (a cycle)\n"
+	"     pointer-past-end  a compression pointer beyond the end of the packet\n"
+	"     lying-rdlength    an rdlength larger than the rest of the packet\n"
+	"     huge-count        ancount 65535 with one record\n"
+	"     garbage           random bytes after the ID and flags (fixed seed)\n"
+	"     query             a valid reply with QR=0\n"
+	"     long-txt          a TXT string whose length byte runs past the packet\n"
+	"     many-services     300 PTR answers\n"
+	"\n"
+	"EXIT STATUS\n"
+	"     0 stopped by SIGTERM or SIGINT; 2 usage or device file error; 7 a socket\n"
+	"     could not be set up.\n"
+	"\n"
+	"EXAMPLES\n"
+	"     fake-atv --device t/fake-atv/devices/livingroom.json \\\n"
+	"         --unicast 127.0.0.2 --ready-file lr.ready -v &\n"
+	"     ip netns exec fkA fake-atv --device kitchen.json --multicast 10.214.0.1\n";
+
+/* ---- the loop ---- */
+
+struct fd_entry {
+	int fd;
+	short events;
+	bool removed;
+	unsigned gen; /* tells a re-added fd from the one poll() reported on */
+	fake_fd_fn fn;
+	void *ctx;
+};
+
+struct timer {
+	int id;
+	long long due; /* CLOCK_MONOTONIC ms */
+	fake_timer_fn fn;
+	void *ctx;
+};
+
+struct fake_loop {
+	struct fd_entry *fds;
+	size_t n_fds, cap_fds;
+	unsigned gen;
+	struct timer *timers;
+	size_t n_timers, cap_timers;
+	int next_id;
+	bool quit;
+	int status;
+	char *bound; /* ready-file lines */
+	size_t bound_len;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct fd_entry *find_fd(struct fake_loop *loop, int fd)
+{
+	for (size_t i = 0; i < loop->n_fds; i++)
+		if (loop->fds[i].fd == fd && !loop->fds[i].removed)
+			return &loop->fds[i];
+	return NULL;
+}
+
+int fake_loop_add_fd(struct fake_loop *loop, int fd, short events, fake_fd_fn fn, void *ctx,
+		     struct atv_err *err)
+{
+	if (fd < 0 || find_fd(loop, fd))
+		return atv_err_set(err, ATV_E_USAGE, "fd %d is invalid or already watched", fd);
+	if (loop->n_fds == loop->cap_fds) {
+		size_t cap = loop->cap_fds ? 2 * loop->cap_fds : 16;
+		struct fd_entry *f = realloc(loop->fds, cap * sizeof *f);
+
+		if (!f)
+			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		loop->fds = f;
+		loop->cap_fds = cap;
+	}
+	loop->fds[loop->n_fds++] = (struct fd_entry){fd, events, false, ++loop->gen, fn, ctx};
+	return 0;
+}
+
+int fake_loop_set_events(struct fake_loop *loop, int fd, short events)
+{
+	struct fd_entry *e = find_fd(loop, fd);
+
+	if (!e)
+		return -ATV_E_USAGE;
+	e->events = events;
+	return 0;
+}
+
+void fake_loop_remove_fd(struct fake_loop *loop, int fd)
+{
+	struct fd_entry *e = find_fd(loop, fd);
+
+	/* compacted before the next poll(), so indexes stay valid while
+	 * callbacks of this round run */
+	if (e)
+		e->removed = true;
+}
+
+int fake_loop_add_timer(struct fake_loop *loop, int ms, fake_timer_fn fn, void *ctx,
+			struct atv_err *err)
+{
+	if (ms < 0)
+		return atv_err_set(err, ATV_E_USAGE, "negative timer");
+	if (loop->n_timers == loop->cap_timers) {
+		size_t cap = loop->cap_timers ? 2 * loop->cap_timers : 16;
+		struct timer *t = realloc(loop->timers, cap * sizeof *t);
+
+		if (!t)
+			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		loop->timers = t;
+		loop->cap_timers = cap;
+	}
+	if (loop->next_id == INT32_MAX)
+		loop->next_id = 0;
+	loop->timers[loop->n_timers++] = (struct timer){++loop->next_id, now_ms() + ms, fn, ctx};
+	return loop->next_id;
+}
+
+void fake_loop_cancel_timer(struct fake_loop *loop, int id)
+{
+	for (size_t i = 0; i < loop->n_timers; i++) {
+		if (loop->timers[i].id == id) {
+			loop->timers[i] = loop->timers[--loop->n_timers];
+			return;
+		}
+	}
+}
+
+void fake_loop_quit(struct fake_loop *loop, int status)
+{
+	loop->quit = true;
+	loop->status = status;
+}
+
+int fake_loop_note_bound(struct fake_loop *loop, const char *proto, const struct sockaddr_in *sa,
+			 struct atv_err *err)
+{
+	char a[INET_ADDRSTRLEN], line[128];
+	int n;
+	char *b;
+
+	inet_ntop(AF_INET, &sa->sin_addr, a, sizeof a);
+	n = snprintf(line, sizeof line, "%s %s:%u\n", proto, a, ntohs(sa->sin_port));
+	b = realloc(loop->bound, loop->bound_len + (size_t)n + 1);
+	if (!b)
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	memcpy(b + loop->bound_len, line, (size_t)n + 1);
+	loop->bound = b;
+	loop->bound_len += (size_t)n;
+	return 0;
+}
+
+/* Run due timers: only those that existed and were due when the round
+ * started, so a callback that re-arms with 0 ms cannot keep the loop from
+ * polling. */
+static void run_timers(struct fake_loop *loop)
+{
+	long long now = now_ms();
+	int last = loop->next_id; /* timers added from here on wait a round */
+
+	for (;;) {
+		size_t best = loop->n_timers;
+
+		for (size_t i = 0; i < loop->n_timers; i++) {
+			const struct timer *t = &loop->timers[i];
+
+			if (t->due <= now && t->id <= last &&
+			    (best == loop->n_timers || t->due < loop->timers[best].due))
+				best = i;
+		}
+		if (best == loop->n_timers || loop->quit)
+			return;
+		struct timer t = loop->timers[best];
+		loop->timers[best] = loop->timers[--loop->n_timers];
+		t.fn(loop, t.ctx);
+	}
+}
+
+static int poll_timeout(const struct fake_loop *loop)
+{
+	long long now = now_ms(), next = -1;
+
+	for (size_t i = 0; i < loop->n_timers; i++)
+		if (next < 0 || loop->timers[i].due < next)
+			next = loop->timers[i].due;
+	if (next < 0)
+		return -1;
+	return next <= now ? 0 : next - now > INT32_MAX ? INT32_MAX : (int)(next - now);
+}
+
+static int loop_run(struct fake_loop *loop, struct atv_err *err)
+{
+	struct pollfd *pfd = NULL;
+	unsigned *gens = NULL;
+	size_t cap = 0;
+	int r = 0;
+
+	while (!loop->quit) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < loop->n_fds; i++)
+			if (!loop->fds[i].removed)
+				loop->fds[n++] = loop->fds[i];
+		loop->n_fds = n;
+		if (n > cap) {
+			struct pollfd *p = realloc(pfd, n * sizeof *p);
+			unsigned *g = p ? realloc(gens, n * sizeof *g) : NULL;
+
+			if (p)
+				pfd = p;
+			if (!p || !g) {
+				r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+				goto out;
+			}
+			gens = g;
+			cap = n;
+		}
+		for (size_t i = 0; i < n; i++) {
+			pfd[i] = (struct pollfd){loop->fds[i].fd, loop->fds[i].events, 0};
+			gens[i] = loop->fds[i].gen;
+		}
+		if (poll(pfd, n, poll_timeout(loop)) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = atv_err_sys(err, ATV_E_IO, errno, "poll");
+			goto out;
+		}
+		run_timers(loop);
+		for (size_t i = 0; i < n && !loop->quit; i++) {
+			struct fd_entry *e;
+
+			if (!pfd[i].revents)
+				continue;
+			e = find_fd(loop, pfd[i].fd);
+			if (e && e->gen == gens[i])
+				e->fn(loop, e->fd, pfd[i].revents, e->ctx);
+		}
+	}
+	r = loop->status;
+out:
+	free(pfd);
+	free(gens);
+	return r;
+}
+
+static void loop_release(struct fake_loop *loop)
+{
+	free(loop->fds);
+	free(loop->timers);
+	free(loop->bound);
+}
+
+/* ---- the program ---- */
+
+struct opts {
+	const char *device, *multicast, *ready;
+	const char *unicast[16];
+	size_t n_unicast;
+	struct fake_mdns_opts mdns;
+	int verbose;
+};
+
+static void log_stderr(enum atv_loglevel level, const char *msg, void *ctx)
+{
+	(void)ctx;
+	fprintf(stderr, "fake-atv: %s%s\n", level == ATV_LOG_WARN ? "warning: " : "", msg);
+}
+
+static void on_signal(struct fake_loop *loop, int fd, short revents, void *ctx)
+{
+	struct signalfd_siginfo si;
+
+	(void)revents;
+	(void)ctx;
+	if (read(fd, &si, sizeof si) == (ssize_t)sizeof si)
+		atv_debug("signal %u, stopping", si.ssi_signo);
+	fake_loop_quit(loop, 0);
+}
+
+static int write_ready(const char *path, const struct fake_loop *loop, struct atv_err *err)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+		return atv_err_set(err, ATV_E_USAGE, "ready file path too long");
+	f = fopen(tmp, "w");
+	if (!f)
+		return atv_err_sys(err, ATV_E_IO, errno, "unable to create %s", tmp);
+	fputs("ready\n", f);
+	if (loop->bound)
+		fputs(loop->bound, f);
+	/* a reader sees no file or the whole file, never a part */
+	if (fclose(f) == EOF || rename(tmp, path) < 0)
+		return atv_err_sys(err, ATV_E_IO, errno, "unable to write %s", path);
+	return 0;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("fake-atv: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nusage: fake-atv --device FILE.json [--unicast ADDR[:PORT]]... "
+	      "[--multicast IFADDR] [--ready-file PATH] [--hostile MODE] [--sleeping] [-v]\n",
+	      stderr);
+	return ATV_EXIT_USAGE;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{"device", required_argument, NULL, 'd'},
+		{"unicast", required_argument, NULL, 'u'},
+		{"multicast", required_argument, NULL, 'm'},
+		{"ready-file", required_argument, NULL, 'r'},
+		{"hostile", required_argument, NULL, 'H'},
+		{"sleeping", no_argument, NULL, 'S'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c, h;
+
+	while ((c = getopt_long(argc, argv, "d:u:m:r:H:Svh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->device = optarg; break;
+		case 'm': o->multicast = optarg; break;
+		case 'r': o->ready = optarg; break;
+		case 'S': o->mdns.sleeping = true; break;
+		case 'v': o->verbose++; break;
+		case 'h': fputs(usage_text, stdout); return fflush(stdout) ? ATV_EXIT_IO : 0;
+		case 'u':
+			if (o->n_unicast == sizeof o->unicast / sizeof o->unicast[0])
+				return usage_error("too many --unicast addresses");
+			o->unicast[o->n_unicast++] = optarg;
+			break;
+		case 'H':
+			if ((h = fake_hostile_parse(optarg)) < 0)
+				return usage_error("unknown hostile mode \"%s\" (one of: %s)",
+						   optarg, fake_hostile_names());
+			o->mdns.hostile = (enum fake_hostile)h;
+			break;
+		default: return usage_error("bad option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (!o->device)
+		return usage_error("--device is required");
+	return -1;
+}
+
+static int start_servers(struct fake_loop *loop, const struct opts *o,
+			 const struct fake_device *dev, struct fake_mdns **mdns,
+			 struct atv_err *err)
+{
+	char def[INET_ADDRSTRLEN];
+	int r;
+
+	if ((r = fake_mdns_new(loop, dev, &o->mdns, mdns, err)) < 0)
+		return r;
+	for (size_t i = 0; i < o->n_unicast; i++)
+		if ((r = fake_mdns_add_unicast(*mdns, o->unicast[i], err)) < 0)
+			return r;
+	if (o->multicast && (r = fake_mdns_add_multicast(*mdns, o->multicast, err)) < 0)
+		return r;
+	if (o->n_unicast || o->multicast)
+		return 0;
+	if (!dev->has_address)
+		return atv_err_set(err, ATV_E_USAGE,
+				   "no --unicast or --multicast, and no address in the device");
+	inet_ntop(AF_INET, &dev->address, def, sizeof def);
+	return fake_mdns_add_unicast(*mdns, def, err);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.device = NULL};
+	struct fake_loop loop = {.fds = NULL};
+	struct fake_device dev;
+	struct fake_mdns *mdns = NULL;
+	struct atv_err err = {0, ""};
+	sigset_t sigs;
+	int sfd = -1, r;
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((r = parse_args(argc, argv, &o)) >= 0)
+		return r;
+	atv_log_set(log_stderr, o.verbose ? ATV_LOG_DEBUG : ATV_LOG_INFO, NULL);
+	if ((r = fake_device_load(o.device, &dev, &err)) < 0) {
+		fprintf(stderr, "fake-atv: %s\n", err.msg);
+		return ATV_EXIT_USAGE;
+	}
+	/* signals arrive as a readable fd, so a stop is just another event */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0)
+		r = atv_err_sys(&err, ATV_E_IO, errno, "signalfd");
+	else if ((r = fake_loop_add_fd(&loop, sfd, POLLIN, on_signal, NULL, &err)) == 0 &&
+		 (r = start_servers(&loop, &o, &dev, &mdns, &err)) == 0 &&
+		 (!o.ready || (r = write_ready(o.ready, &loop, &err)) == 0)) {
+		for (size_t i = 0; i + 1 < loop.bound_len; i++)
+			if (loop.bound[i] == '\n')
+				loop.bound[i] = ',';
+		atv_info("%s (%s.local, %zu services) up: %.*s", dev.name, dev.host, dev.n_svcs,
+			 (int)(loop.bound_len ? loop.bound_len - 1 : 0),
+			 loop.bound ? loop.bound : "");
+		r = loop_run(&loop, &err);
+	}
+	if (r < 0) {
+		fprintf(stderr, "fake-atv: %s\n", err.msg);
+		/* usage and config problems are 2, socket trouble 7 */
+		r = r == -ATV_E_USAGE || r == -ATV_E_INPUT ? ATV_EXIT_USAGE : atv_exit_status(r);
+	}
+	fake_mdns_free(mdns);
+	if (sfd >= 0)
+		close(sfd);
+	loop_release(&loop);
+	fake_device_release(&dev);
+	return r;
+}
