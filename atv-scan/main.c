@@ -81,27 +81,32 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "s:i:t:c:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (atv_cli_hosts(optarg, &hosts, &opts.n_hosts) < 0)
-				return ATV_EXIT_USAGE;
+			if (atv_cli_hosts(optarg, &hosts, &opts.n_hosts) < 0) {
+				status = ATV_EXIT_USAGE;
+				goto out;
+			}
 			break;
 		case 'i': opts.id = optarg; break;
 		case 't':
-			if (atv_cli_timeout(optarg, &opts.timeout_ms) < 0)
-				return ATV_EXIT_USAGE;
+			if (atv_cli_timeout(optarg, &opts.timeout_ms) < 0) {
+				status = ATV_EXIT_USAGE;
+				goto out;
+			}
 			break;
 		case 'c': cred_opt = optarg; break;
 		case 'T': o.text = true; break;
 		case 'J': o.text = false; break;
 		case 'v': verbose++; break;
-		case 'h': usage(stdout); return atv_cli_finish(ATV_EXIT_OK);
-		case 'V': atv_cli_version(); return atv_cli_finish(ATV_EXIT_OK);
-		default: usage(stderr); return ATV_EXIT_USAGE;
+		case 'h': usage(stdout); goto out;
+		case 'V': atv_cli_version(); goto out;
+		default: usage(stderr); status = ATV_EXIT_USAGE; goto out;
 		}
 	}
 	if (optind < argc) {
 		atv_cli_error("unexpected argument '%s'", argv[optind]);
 		usage(stderr);
-		return ATV_EXIT_USAGE;
+		status = ATV_EXIT_USAGE;
+		goto out;
 	}
 	atv_cli_verbose(verbose);
 	opts.hosts = hosts;
