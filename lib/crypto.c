@@ -79,11 +79,27 @@ out:
 	return r;
 }
 
+int atv_sha256(const void *p, size_t n, uint8_t out[ATV_SHA256_LEN], struct atv_err *err)
+{
+	if (!EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL))
+		return atv_err_set(err, ATV_E_NOMEM, "sha-256 failed");
+	return 0;
+}
+
 int atv_sha512(const void *p, size_t n, uint8_t out[ATV_SHA512_LEN], struct atv_err *err)
 {
 	struct part part = {p, n};
 
 	return sha512_parts(&part, 1, out, err);
+}
+
+int atv_crypto_md5(const void *p, size_t n, uint8_t out[ATV_MD5_LEN], struct atv_err *err)
+{
+	unsigned int len = 0;
+
+	if (EVP_Digest(p, n, out, &len, EVP_md5(), NULL) != 1 || len != ATV_MD5_LEN)
+		return ossl_fail(err, ATV_E_NOMEM, "md5");
+	return 0;
 }
 
 int atv_hkdf_sha512(const void *ikm, size_t ikmlen, const void *salt, size_t saltlen,

@@ -37,8 +37,17 @@ int atv_crypto_memcmp(const void *a, const void *b, size_t n);
 /* n cryptographically strong random bytes. */
 int atv_random(void *p, size_t n, struct atv_err *err);
 
+/* out = SHA-256(p[0..n)) (pyatv's now-playing hash). */
+#define ATV_SHA256_LEN 32
+int atv_sha256(const void *p, size_t n, uint8_t out[ATV_SHA256_LEN], struct atv_err *err);
+
 /* out = SHA-512(p[0..n)). */
 int atv_sha512(const void *p, size_t n, uint8_t out[ATV_SHA512_LEN], struct atv_err *err);
+
+/* out = MD5(p[0..n)).  Only for DMAP Remote pairing, whose pairing code is
+ * an MD5 digest; never for anything that needs collision resistance. */
+#define ATV_MD5_LEN 16
+int atv_crypto_md5(const void *p, size_t n, uint8_t out[ATV_MD5_LEN], struct atv_err *err);
 
 /* HKDF-SHA512 (RFC 5869) of ikm (ikmlen > 0) with salt and info (either
  * may be empty), outlen bytes (1..8160) into out. */

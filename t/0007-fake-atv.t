@@ -7,7 +7,10 @@ command -v python3 > /dev/null 2>&1 || test_skip_all "python3 not found"
 command -v jq > /dev/null 2>&1 || test_skip_all "jq not found"
 
 DEV=$top_srcdir/t/fake-atv/devices
-LR=127.7.0.2 BR=127.7.0.3 SL=127.7.0.4 HQ=127.7.0.5 EP=127.7.0.6
+# this script's own loopback addresses, different per run so that runs in
+# several build directories at once do not clash on port 5353
+NET=127.7.$(($$ % 250 + 1))
+LR=$NET.2 BR=$NET.3 SL=$NET.4 HQ=$NET.5 EP=$NET.6 SPARE=$NET.9
 
 # query.py HOST PORT [--qu] TYPE:NAME...: send one query from an ephemeral
 # port and print the reply as one JSON line (records' names as label lists).
@@ -115,8 +118,8 @@ start_fake sl --device "$DEV/livingroom.json" --unicast $SL --sleeping
 start_fake hq --device "$DEV/livingroom.json" --unicast $HQ --hostile query
 start_fake ep --device "$DEV/kitchen.json" --unicast $EP:0 -v
 
-test_expect_success 'ready file: "ready", then the bound socket' '
-	printf "ready\nmdns %s:5353\n" $LR > expect &&
+test_expect_success 'ready file: "ready", then the bound sockets' '
+	printf "ready\nmdns %s:5353\nmrp 49152\n" $LR > expect &&
 	test_cmp expect "$TRASH/lr.ready"
 '
 
@@ -222,18 +225,18 @@ test_expect_success '-v logs each query and each answer' '
 
 test_expect_success 'bad device files exit 2 with one line' '
 	echo "{\"name\":\"x\"" > bad.json &&
-	test_must_fail 2 fake-atv --device bad.json --unicast 127.7.0.9:0 2> err &&
+	test_must_fail 2 fake-atv --device bad.json --unicast $SPARE:0 2> err &&
 	test $(wc -l < err) -eq 1 && grep -q "^fake-atv: bad.json: invalid JSON" err &&
 	echo "{\"name\":\"x\",\"services\":[]}" > bad.json &&
-	test_must_fail 2 fake-atv --device bad.json --unicast 127.7.0.9:0 2> err &&
+	test_must_fail 2 fake-atv --device bad.json --unicast $SPARE:0 2> err &&
 	grep -q "missing \"host\"" err &&
 	long=$(printf "%0300d" 0) &&
 	printf "{\"name\":\"x\",\"host\":\"h\",\"services\":[{\"type\":\"_a._tcp\",\"name\":\"n\",
 		\"port\":1,\"txt\":{\"k\":\"%s\"}}]}" $long > bad.json &&
-	test_must_fail 2 fake-atv --device bad.json --unicast 127.7.0.9:0 2> err &&
+	test_must_fail 2 fake-atv --device bad.json --unicast $SPARE:0 2> err &&
 	grep -q "more than 255" err &&
-	test_must_fail 2 fake-atv --device no-such.json --unicast 127.7.0.9:0 &&
-	test_must_fail 2 fake-atv --unicast 127.7.0.9:0 &&
+	test_must_fail 2 fake-atv --device no-such.json --unicast $SPARE:0 &&
+	test_must_fail 2 fake-atv --unicast $SPARE:0 &&
 	test_must_fail 2 fake-atv --device "$DEV/kitchen.json" --hostile no-such-mode
 '
 
@@ -259,7 +262,7 @@ else
 fi
 
 test_expect_success 'SIGTERM: clean exit 0' '
-	fake-atv --device "$DEV/bedroom.json" --unicast 127.7.0.8:0 --ready-file term.ready &
+	fake-atv --device "$DEV/bedroom.json" --unicast $SPARE:0 --ready-file term.ready &
 	pid=$! &&
 	wait_for_file term.ready &&
 	kill -TERM $pid &&

@@ -15,8 +15,9 @@ trap cleanup EXIT INT TERM
 
 n=2
 for dev in livingroom bedroom kitchen; do
+	# the control socket lets the demo change what the living room plays
 	fake-atv --device "$S/t/fake-atv/devices/$dev.json" --unicast "127.77.0.$n" \
-		--ready-file "$W/$dev.ready" 2> "$W/$dev.log" &
+		--control "$W/$dev.ctl" --ready-file "$W/$dev.ready" 2> "$W/$dev.log" &
 	pids="$pids $!"
 	n=$((n + 1))
 done
@@ -36,3 +37,62 @@ show "atv-scan -s $HOSTS --json | jq -c '{name, identifier, os: .device_info.ope
 ID=$(atv-scan -s 127.77.0.2 --json | jq -r .identifier)
 show "atv-scan -s $HOSTS -i $ID --text"
 show "atv-scan -s $HOSTS -i $ID --json | jq -r '.services[] | \"\\(.protocol)\\t\\(.port)\\t\\(.identifier)\"'"
+
+# ---- MRP: pair, control, watch ----
+
+# ctl COMMAND...: one line to the living room's control socket, its reply back
+ctl() {
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall((" ".join(sys.argv[2:]) + "\n").encode())
+print(s.makefile("r").readline().rstrip("\n"))' "$W/livingroom.ctl" "$@"
+}
+
+# wait_for FILE JQ-FILTER: until a line of FILE matches (at most ~10 s)
+wait_for() {
+	i=0
+	until jq -c "select($2)" < "$1" 2> /dev/null | grep -q .; do
+		i=$((i + 1))
+		[ $i -lt 500 ] || { echo "demo: timed out waiting for $2" >&2; exit 1; }
+		sleep 0.02
+	done
+}
+
+atv-scan -s 127.77.0.2 -i "$ID" --json > "$W/tv.json"
+echo
+echo "Pairing over MRP: the fake shows PIN 1111 (a real Apple TV shows it on the screen;"
+echo "without --pin, atv-pair asks for it on the terminal)."
+show "atv-pair --pin 1111 < $W/tv.json | jq -c '{name, mrp: (.services[] | select(.protocol == \"mrp\") | {port, credentials: (.credentials[0:24] + \"...\")})}'"
+show "jq -c '{identifier, protocol, name, paired}' \"\$ATV_CREDENTIALS\""
+show "atv-send play set_volume=30 < $W/tv.json"
+show "atv-send playing < $W/tv.json | jq -c '.playing | {title, artist, album, device_state, position}'"
+show "printf 'next\nbogus\npause\n' | cat $W/tv.json - | atv-send; echo \"exit status \$?\""
+
+echo
+echo "Watching while the demo changes the fake's state through its control socket:"
+rm -f "$W/watch.in"
+mkfifo "$W/watch.in"
+atv-watch --until-eof < "$W/watch.in" > "$W/watch.out" 2> "$W/watch.err" &
+watch_pid=$!
+pids="$pids $watch_pid"
+exec 3> "$W/watch.in"
+cat "$W/tv.json" >&3
+wait_for "$W/watch.out" '.event == "volume"'
+printf '\n$ ctl set title=Demo%%20Song artist=Fake%%20Band; ctl volume 55; ctl power off\n'
+ctl set title=Demo%20Song artist=Fake%20Band > /dev/null
+wait_for "$W/watch.out" '.event == "playing" and .title == "Demo Song"'
+ctl volume 55 > /dev/null
+wait_for "$W/watch.out" '.event == "volume" and .volume == 55'
+ctl power off > /dev/null
+wait_for "$W/watch.out" '.event == "power" and .power_state == "off"'
+printf '$ ctl drop; ctl power on     # the connection drops; atv-watch reconnects\n'
+ctl drop > /dev/null
+wait_for "$W/watch.out" '.event == "connection" and .state == "lost"'
+ctl power on > /dev/null
+wait_for "$W/watch.out" '.event == "power" and .power_state == "on"'
+exec 3>&-
+wait "$watch_pid" || { cat "$W/watch.err" >&2; exit 1; }
+show "jq -c '{event, time} + (if .event == \"playing\" then {title, device_state, position} elif .event == \"connection\" then {state, message} else del(.event, .time, .device) end)' $W/watch.out"

@@ -91,8 +91,11 @@ test_must_fail() {
 test_cmp() { diff -u "$1" "$2"; }
 
 # test_jq 'filter' file: the jq filter must be true for every line of file
+# (and the file must hold at least one line); jq -e alone would only judge
+# the last output.
 test_jq() {
-	jq -e "$1" "$2" > /dev/null || { echo "jq '$1' false for:" >&2; cat "$2" >&2; return 1; }
+	jq -e -s "length > 0 and all(.[]; $1)" "$2" > /dev/null ||
+		{ echo "jq '$1' false for:" >&2; cat "$2" >&2; return 1; }
 }
 
 # wait_for_file FILE [tries]: wait until FILE exists and is not empty

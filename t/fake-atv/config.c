@@ -187,6 +187,13 @@ static int load_device(json_t *root, struct fake_device *dev, struct atv_err *er
 		if (r < 0)
 			return r;
 	}
+	if ((r = get_string(root, "pin", "device", false, &dev->pin, err)) < 0)
+		return r;
+	if (!dev->pin && !(dev->pin = strdup(FAKE_DEFAULT_PIN)))
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	if (!fake_pin_valid(dev->pin))
+		return atv_err_set(err, ATV_E_INPUT, "device: \"pin\" must be 1 to %d digits",
+				   FAKE_MAX_PIN);
 	svcs = json_object_get(root, "services");
 	if (!json_is_array(svcs))
 		return atv_err_set(err, ATV_E_INPUT, "device: \"services\" is not an array");
@@ -250,8 +257,36 @@ void fake_device_release(struct fake_device *dev)
 		free(s->name);
 	}
 	free(dev->svcs);
+	free(dev->pin);
 	free(dev->name);
 	free(dev->host);
 	json_decref(dev->json);
 	memset(dev, 0, sizeof *dev);
+}
+
+struct fake_service *fake_device_service(struct fake_device *dev, const char *type)
+{
+	for (size_t i = 0; i < dev->n_svcs; i++)
+		if (strcasecmp(dev->svcs[i].type, type) == 0)
+			return &dev->svcs[i];
+	return NULL;
+}
+
+char *fake_service_txt(const struct fake_service *s, const char *key)
+{
+	const json_t *txt = json_object_get(s->json, "txt"), *v;
+	const char *k;
+
+	/* load_service() checked every value is a string or null */
+	json_object_foreach((json_t *)txt, k, v)
+		if (strcasecmp(k, key) == 0 && json_is_string(v))
+			return strdup(json_string_value(v));
+	return NULL;
+}
+
+bool fake_pin_valid(const char *pin)
+{
+	size_t n = strspn(pin, "0123456789");
+
+	return n > 0 && n <= FAKE_MAX_PIN && pin[n] == '\0';
 }

@@ -55,6 +55,9 @@ void fake_loop_quit(struct fake_loop *loop, int status);
 int fake_loop_note_bound(struct fake_loop *loop, const char *proto, const struct sockaddr_in *sa,
 			 struct atv_err *err);
 
+/* Record any line (without the newline) for the ready file ("mrp 49152"). */
+int fake_loop_note(struct fake_loop *loop, const char *line, struct atv_err *err);
+
 /* ---- the device (config.c) ---- */
 
 #define FAKE_MAX_SERVICES 32
@@ -76,6 +79,9 @@ struct fake_service {
 	json_t *json; /* the service's object in the file (borrowed from the device) */
 };
 
+#define FAKE_DEFAULT_PIN "1111"
+#define FAKE_MAX_PIN 32 /* ATV_HAP_PIN_MAX */
+
 struct fake_device {
 	char *name;          /* display name */
 	char *host;          /* one label: A records are for "<host>.local" */
@@ -83,6 +89,7 @@ struct fake_device {
 	struct in_addr address;
 	struct fake_service *svcs;
 	size_t n_svcs;
+	char *pin; /* "pin": the PIN pair-setup expects (FAKE_DEFAULT_PIN) */
 	json_t *json; /* the whole file, so later servers can read their own fields */
 };
 
@@ -93,6 +100,17 @@ struct fake_device {
 int fake_device_load(const char *path, struct fake_device *dev, struct atv_err *err);
 
 void fake_device_release(struct fake_device *dev);
+
+/* The first service of type ("_mediaremotetv._tcp"), or NULL.  Servers may
+ * change its port: the mDNS responder announces what is there now. */
+struct fake_service *fake_device_service(struct fake_device *dev, const char *type);
+
+/* The TXT value of key (matched case-insensitively, RFC 6763 6.4) in s as a
+ * new string, or NULL when absent (or out of memory). */
+char *fake_service_txt(const struct fake_service *s, const char *key);
+
+/* A PIN: 1..FAKE_MAX_PIN ASCII digits. */
+bool fake_pin_valid(const char *pin);
 
 /* ---- the mDNS responder (mdns-responder.c) ---- */
 
@@ -140,5 +158,98 @@ int fake_mdns_add_multicast(struct fake_mdns *m, const char *ifaddr, struct atv_
 
 /* Close the sockets (removing them from the loop) and free m (NULL ok). */
 void fake_mdns_free(struct fake_mdns *m);
+
+/* ---- the player and its MRP server (mrp-server.c) ----
+ *
+ * One player state (power, volume, what plays, a 3-track playlist, the
+ * keys and commands received) served over MRP: TCP, varint framing, HAP
+ * pair-setup/pair-verify in CRYPTO_PAIRING, then ChaCha20-Poly1305 with the
+ * MediaRemote keys.  The accessory's pairing identifier is the MRP
+ * service's UniqueIdentifier, its Ed25519 seed the first 32 bytes of
+ * SHA-512("fake-atv:" + UniqueIdentifier), so both survive restarts. */
+
+struct fake_mrp_opts {
+	const char *address;  /* IPv4 address to listen on */
+	int port;             /* -1: the service's port in the device file; 0: ephemeral */
+	const char *pairings; /* JSON lines file keeping paired controllers, or NULL */
+};
+
+struct fake_mrp;
+
+/* The player of dev (borrowed, must outlive it; the MRP service's port is
+ * updated to the one listened on).  Listens when dev has a
+ * _mediaremotetv._tcp service with a UniqueIdentifier, else only keeps the
+ * state.  -ATV_E_INPUT for a bad pairings file, -ATV_E_IO when the port
+ * cannot be bound, -ATV_E_NOMEM. */
+int fake_mrp_new(struct fake_loop *loop, struct fake_device *dev, const struct fake_mrp_opts *o,
+		 struct fake_mrp **out, struct atv_err *err);
+
+/* The port listened on, or -1 when there is no MRP service. */
+int fake_mrp_port(const struct fake_mrp *m);
+
+/* Close the listener and every connection, listen on port (0: ephemeral)
+ * and announce it in mDNS.  -ATV_E_UNSUPPORTED without an MRP service,
+ * -ATV_E_IO when the port cannot be bound (the old one is then tried again). */
+int fake_mrp_listen(struct fake_mrp *m, int port, struct atv_err *err);
+
+/* Close every MRP connection; returns how many there were. */
+size_t fake_mrp_drop(struct fake_mrp *m);
+
+/* Send hostile bytes (mode as in fake_mrp_hostile_names) to every verified
+ * connection; *sent is how many.  -ATV_E_USAGE for an unknown mode,
+ * -ATV_E_NOTFOUND when no connection is verified. */
+int fake_mrp_hostile(struct fake_mrp *m, const char *mode, size_t *sent, struct atv_err *err);
+const char *fake_mrp_hostile_names(void);
+
+/* Forget every paired controller (and rewrite the pairings file). */
+void fake_mrp_revoke(struct fake_mrp *m);
+
+/* Change the PIN later pair-setups expect.  -ATV_E_USAGE when not valid. */
+int fake_mrp_set_pin(struct fake_mrp *m, const char *pin, struct atv_err *err);
+
+/* Set one now-playing field from its text form ("title", "Some Song"; the
+ * string "null" makes it absent).  With apply false only check it.
+ * -ATV_E_USAGE naming the problem.  Nothing is pushed: call fake_mrp_push. */
+int fake_mrp_set_field(struct fake_mrp *m, const char *field, const char *value, bool apply,
+		       struct atv_err *err);
+
+/* Power and volume (0..100), pushed to the connections that asked. */
+void fake_mrp_set_power(struct fake_mrp *m, bool on);
+int fake_mrp_set_volume(struct fake_mrp *m, int volume, struct atv_err *err);
+
+/* Make SEND_COMMAND of these commands ("play", "next", ...; n == 0 clears)
+ * fail with handlerReturnStatus CommandFailed and show them disabled in
+ * the supported commands.  -ATV_E_USAGE for an unknown name (nothing
+ * changed). */
+int fake_mrp_refuse(struct fake_mrp *m, char *const *names, size_t n, struct atv_err *err);
+
+#define FAKE_PUSH_PLAYING 0x1u /* SET_STATE + SET_NOW_PLAYING_CLIENT */
+#define FAKE_PUSH_VOLUME 0x2u  /* VOLUME_DID_CHANGE */
+#define FAKE_PUSH_POWER 0x4u   /* DEVICE_INFO_UPDATE */
+
+/* Push the current state to every verified connection that asked for it
+ * with CLIENT_UPDATES_CONFIG. */
+void fake_mrp_push(struct fake_mrp *m, unsigned what);
+
+/* The whole state as a new JSON object (see the control channel). */
+json_t *fake_mrp_state(const struct fake_mrp *m);
+
+/* Close everything and free m (NULL is fine). */
+void fake_mrp_free(struct fake_mrp *m);
+
+/* ---- the control channel (control.c) ----
+ *
+ * A unix stream socket for the tests: any number of clients, one command
+ * a line, exactly one reply line each ("ok [...]" or "error MESSAGE"). */
+
+struct fake_control;
+
+/* Listen on path (an old socket there is replaced).  -ATV_E_USAGE for a
+ * path too long, -ATV_E_IO. */
+int fake_control_new(struct fake_loop *loop, const char *path, struct fake_mrp *mrp,
+		     struct fake_control **out, struct atv_err *err);
+
+/* Close the socket and clients, unlink the path, free c (NULL is fine). */
+void fake_control_free(struct fake_control *c);
 
 #endif

@@ -24,7 +24,8 @@ static const char usage_text[] =
 	"\n"
 	"SYNOPSIS\n"
 	"     fake-atv --device FILE.json [--unicast ADDR[:PORT]]... [--multicast IFADDR]\n"
-	"              [--ready-file PATH] [--hostile MODE] [--sleeping] [-v]\n"
+	"              [--ready-file PATH] [--hostile MODE] [--sleeping] [--mrp-port N]\n"
+	"              [--pairings FILE] [--control PATH] [-v]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"     fake-atv describes the device in FILE.json over DNS-SD the way an Apple TV's\n"
@@ -36,6 +37,12 @@ static const char usage_text[] =
 	"     for an instance (\"Living Room._airplay._tcp.local\"), A queries for\n"
 	"     \"<host>.local\" and PTR \"_services._dns-sd._udp.local\" are answered too; other\n"
 	"     queries get no reply.  All answers to one query go in one packet.\n"
+	"\n"
+	"     When the device has a _mediaremotetv._tcp service with a UniqueIdentifier,\n"
+	"     fake-atv also serves MRP (MediaRemote) on TCP at the first --unicast\n"
+	"     address (else the --multicast one, else the device's), on the service's\n"
+	"     port: pairing (pair-setup with the device's PIN, pair-verify), the\n"
+	"     encrypted session, and a player whose state commands change (see MRP).\n"
 	"\n"
 	"OPTIONS\n"
 	"     -d, --device FILE.json\n"
@@ -62,9 +69,19 @@ static const char usage_text[] =
 	"             Answer every query with a broken reply (see HOSTILE MODES).\n"
 	"     -S, --sleeping\n"
 	"             Answer as a sleep proxy does for a sleeping device: every SRV port is 0.\n"
+	"     -M, --mrp-port N\n"
+	"             Serve MRP on port N instead of the service's (0: any free port).  The\n"
+	"             mDNS answers and the ready file (\"mrp PORT\") name the real port.\n"
+	"     -P, --pairings FILE\n"
+	"             Keep paired controllers in FILE (JSON lines {\"id\":HEX,\"ltpk\":HEX})\n"
+	"             as well as in memory, so a restarted fake still knows them.\n"
+	"     -c, --control PATH\n"
+	"             Listen on the unix stream socket PATH for control commands (see\n"
+	"             CONTROL).\n"
 	"     -v, --verbose\n"
-	"             Log each query received and each reply sent on stderr.  Start-up and\n"
-	"             fatal errors are always logged.\n"
+	"             Log each query received and each reply sent, and each MRP message\n"
+	"             (its type), on stderr; never keys, PINs or credentials.  Start-up,\n"
+	"             connections closed for errors and fatal errors are always logged.\n"
 	"     -h, --help\n"
 	"             Print this text.\n"
 	"\n"
@@ -78,7 +95,43 @@ static const char usage_text[] =
 	"     one label of at most 63 bytes, spaces, dots and UTF-8 allowed; each TXT\n"
 	"     member becomes the string \"key=value\" (null: just \"key\") of at most 255\n"
 	"     bytes, in file order.  Other fields are ignored (later servers read them).\n"
+	"     \"pin\" (digits, default \"1111\") is the PIN pair-setup expects.\n"
 	"     A file that is not like this is an error (exit 2).\n"
+	"\n"
+	"MRP\n"
+	"     The accessory's pairing identifier is the service's UniqueIdentifier and its\n"
+	"     Ed25519 seed the first 32 bytes of SHA-512(\"fake-atv:\" + UniqueIdentifier).\n"
+	"     DEVICE_INFO is answered in the clear, CRYPTO_PAIRING carries HAP pair-setup\n"
+	"     and pair-verify, then everything is ChaCha20-Poly1305 encrypted; any other\n"
+	"     message before that closes the connection.  CLIENT_UPDATES_CONFIG makes\n"
+	"     the state pushed: SET_STATE + SET_NOW_PLAYING_CLIENT (now playing),\n"
+	"     VOLUME_CONTROL_AVAILABILITY + VOLUME_DID_CHANGE (volume), DEVICE_INFO_UPDATE\n"
+	"     (power: logicalDeviceCount 1 or 0).  Every message with an identifier that\n"
+	"     is handled gets one reply with it (an empty type 0 message when there is\n"
+	"     nothing to say), after the pushes it caused.  Commands: play, pause,\n"
+	"     play/pause, stop, next/previous (a 3-track playlist), skip +-15 s (or\n"
+	"     skipInterval), seek, shuffle and repeat modes; HID keys are logged as taps,\n"
+	"     double taps (<= 300 ms apart) or holds (>= 800 ms); volume keys +-5,\n"
+	"     suspend/wakeup, home held then select (turn off); WAKE_DEVICE turns on.\n"
+	"\n"
+	"CONTROL\n"
+	"     One command a line; each gets one reply line, \"ok [...]\" or \"error MSG\":\n"
+	"     state             ok {\"power\",\"volume\",\"playing\":{...},\"keys\",\"commands\",\n"
+	"                       \"refused\",\"connections\",\"verified\",\"subscribed\",\n"
+	"                       \"pairings\",\"pairing_ids\",\"mrp_port\"}\n"
+	"     set F=V...        now-playing fields (media_type device_state title artist\n"
+	"                       album genre total_time elapsed timestamp rate shuffle\n"
+	"                       repeat series_name season_number episode_number\n"
+	"                       content_identifier app app_id); %XX escapes (%20 is a\n"
+	"                       space), \"null\" clears; pushed\n"
+	"     power on|off, volume N      pushed\n"
+	"     drop              close every MRP connection (ok N)\n"
+	"     mrp-port N        listen on port N instead, announce it (ok PORT)\n"
+	"     hostile MODE      to every verified connection: huge-varint, truncated,\n"
+	"                       bad-ciphertext, garbage-protobuf, unknown-type (ok N)\n"
+	"     revoke            forget every pairing\n"
+	"     pin DIGITS        the PIN later pair-setups expect\n"
+	"     refuse [CMD...]   these commands fail (CommandFailed); none: all work\n"
 	"\n"
 	"HOSTILE MODES\n"
 	"     Each is a real reply on the wire, with the query's ID (legacy unicast):\n"
@@ -222,6 +275,20 @@ void fake_loop_quit(struct fake_loop *loop, int status)
 	loop->status = status;
 }
 
+int fake_loop_note(struct fake_loop *loop, const char *line, struct atv_err *err)
+{
+	size_t n = strlen(line);
+	char *b = realloc(loop->bound, loop->bound_len + n + 2);
+
+	if (!b)
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	memcpy(b + loop->bound_len, line, n);
+	memcpy(b + loop->bound_len + n, "\n", 2);
+	loop->bound = b;
+	loop->bound_len += n + 1;
+	return 0;
+}
+
 int fake_loop_note_bound(struct fake_loop *loop, const char *proto, const struct sockaddr_in *sa,
 			 struct atv_err *err)
 {
@@ -237,6 +304,7 @@ int fake_loop_note_bound(struct fake_loop *loop, const char *proto, const struct
 	memcpy(b + loop->bound_len, line, (size_t)n + 1);
 	loop->bound = b;
 	loop->bound_len += (size_t)n;
+	atv_info("%s on %s:%u", proto, a, ntohs(sa->sin_port));
 	return 0;
 }
 
@@ -343,11 +411,19 @@ static void loop_release(struct fake_loop *loop)
 /* ---- the program ---- */
 
 struct opts {
-	const char *device, *multicast, *ready;
+	const char *device, *multicast, *ready, *control;
 	const char *unicast[16];
 	size_t n_unicast;
 	struct fake_mdns_opts mdns;
+	struct fake_mrp_opts mrp;
 	int verbose;
+};
+
+/* The servers main() starts and stops. */
+struct servers {
+	struct fake_mdns *mdns;
+	struct fake_mrp *mrp;
+	struct fake_control *control;
 };
 
 static void log_stderr(enum atv_loglevel level, const char *msg, void *ctx)
@@ -397,7 +473,8 @@ static int usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs("\nusage: fake-atv --device FILE.json [--unicast ADDR[:PORT]]... "
-	      "[--multicast IFADDR] [--ready-file PATH] [--hostile MODE] [--sleeping] [-v]\n",
+	      "[--multicast IFADDR] [--ready-file PATH] [--hostile MODE] [--sleeping] "
+	      "[--mrp-port N] [--pairings FILE] [--control PATH] [-v]\n",
 	      stderr);
 	return ATV_EXIT_USAGE;
 }
@@ -412,18 +489,32 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"ready-file", required_argument, NULL, 'r'},
 		{"hostile", required_argument, NULL, 'H'},
 		{"sleeping", no_argument, NULL, 'S'},
+		{"mrp-port", required_argument, NULL, 'M'},
+		{"pairings", required_argument, NULL, 'P'},
+		{"control", required_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	char *end;
+	long port;
 	int c, h;
 
-	while ((c = getopt_long(argc, argv, "d:u:m:r:H:Svh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:u:m:r:H:SM:P:c:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->device = optarg; break;
 		case 'm': o->multicast = optarg; break;
 		case 'r': o->ready = optarg; break;
 		case 'S': o->mdns.sleeping = true; break;
+		case 'P': o->mrp.pairings = optarg; break;
+		case 'c': o->control = optarg; break;
+		case 'M':
+			errno = 0;
+			port = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || port < 0 || port > 65535)
+				return usage_error("bad --mrp-port \"%s\" (0 to 65535)", optarg);
+			o->mrp.port = (int)port;
+			break;
 		case 'v': o->verbose++; break;
 		case 'h': fputs(usage_text, stdout); return fflush(stdout) ? ATV_EXIT_IO : 0;
 		case 'u':
@@ -447,7 +538,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return -1;
 }
 
-static int start_servers(struct fake_loop *loop, const struct opts *o,
+/* The MRP address: the first --unicast one, else --multicast's, else the
+ * device's. */
+static void mrp_address(const struct opts *o, const struct fake_device *dev, char *buf,
+			size_t size)
+{
+	buf[0] = '\0';
+	if (o->n_unicast)
+		snprintf(buf, size, "%.*s", (int)strcspn(o->unicast[0], ":"), o->unicast[0]);
+	else if (o->multicast)
+		snprintf(buf, size, "%s", o->multicast);
+	else if (dev->has_address)
+		inet_ntop(AF_INET, &dev->address, buf, (socklen_t)size);
+}
+
+static int start_mdns(struct fake_loop *loop, const struct opts *o,
 			 const struct fake_device *dev, struct fake_mdns **mdns,
 			 struct atv_err *err)
 {
@@ -470,12 +575,36 @@ static int start_servers(struct fake_loop *loop, const struct opts *o,
 	return fake_mdns_add_unicast(*mdns, def, err);
 }
 
+/* MRP first, so that the mDNS announcements name its real port; the ready
+ * file still lists the mDNS sockets first. */
+static int start_servers(struct fake_loop *loop, const struct opts *o, struct fake_device *dev,
+			 struct servers *sv, struct atv_err *err)
+{
+	struct fake_mrp_opts mo = o->mrp;
+	char addr[INET_ADDRSTRLEN], line[32];
+	int r;
+
+	mrp_address(o, dev, addr, sizeof addr);
+	mo.address = addr[0] ? addr : NULL;
+	if ((r = fake_mrp_new(loop, dev, &mo, &sv->mrp, err)) < 0 ||
+	    (r = start_mdns(loop, o, dev, &sv->mdns, err)) < 0)
+		return r;
+	if (fake_mrp_port(sv->mrp) >= 0) {
+		snprintf(line, sizeof line, "mrp %d", fake_mrp_port(sv->mrp));
+		if ((r = fake_loop_note(loop, line, err)) < 0)
+			return r;
+	}
+	if (o->control)
+		return fake_control_new(loop, o->control, sv->mrp, &sv->control, err);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct opts o = {.device = NULL};
+	struct opts o = {.device = NULL, .mrp = {.port = -1}};
 	struct fake_loop loop = {.fds = NULL};
 	struct fake_device dev;
-	struct fake_mdns *mdns = NULL;
+	struct servers sv = {NULL, NULL, NULL};
 	struct atv_err err = {0, ""};
 	sigset_t sigs;
 	int sfd = -1, r;
@@ -497,14 +626,9 @@ int main(int argc, char **argv)
 	if (sfd < 0)
 		r = atv_err_sys(&err, ATV_E_IO, errno, "signalfd");
 	else if ((r = fake_loop_add_fd(&loop, sfd, POLLIN, on_signal, NULL, &err)) == 0 &&
-		 (r = start_servers(&loop, &o, &dev, &mdns, &err)) == 0 &&
+		 (r = start_servers(&loop, &o, &dev, &sv, &err)) == 0 &&
 		 (!o.ready || (r = write_ready(o.ready, &loop, &err)) == 0)) {
-		for (size_t i = 0; i + 1 < loop.bound_len; i++)
-			if (loop.bound[i] == '\n')
-				loop.bound[i] = ',';
-		atv_info("%s (%s.local, %zu services) up: %.*s", dev.name, dev.host, dev.n_svcs,
-			 (int)(loop.bound_len ? loop.bound_len - 1 : 0),
-			 loop.bound ? loop.bound : "");
+		atv_info("%s (%s.local, %zu services) up", dev.name, dev.host, dev.n_svcs);
 		r = loop_run(&loop, &err);
 	}
 	if (r < 0) {
@@ -512,7 +636,9 @@ int main(int argc, char **argv)
 		/* usage and config problems are 2, socket trouble 7 */
 		r = r == -ATV_E_USAGE || r == -ATV_E_INPUT ? ATV_EXIT_USAGE : atv_exit_status(r);
 	}
-	fake_mdns_free(mdns);
+	fake_control_free(sv.control);
+	fake_mdns_free(sv.mdns);
+	fake_mrp_free(sv.mrp);
 	if (sfd >= 0)
 		close(sfd);
 	loop_release(&loop);

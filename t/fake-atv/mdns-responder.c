@@ -19,13 +19,10 @@
 #include <arpa/nameser.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -970,6 +967,10 @@ int fake_mdns_add_unicast(struct fake_mdns *m, const char *addrport, struct atv_
 
 	if ((r = parse_addrport(addrport, &sa, err)) < 0)
 		return r;
+	if (sa.sin_addr.s_addr == htonl(INADDR_ANY) && !m->dev->has_address)
+		return atv_err_set(err, ATV_E_USAGE,
+				   "--unicast %s needs an \"address\" in the device file for A "
+				   "records", addrport);
 	if ((r = sock_open(m, &so, err)) < 0)
 		return r;
 	/* no SO_REUSEADDR: a second fake on the same address must fail

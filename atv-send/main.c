@@ -1,0 +1,212 @@
+/* atv-send - send commands to an Apple TV over one connection, one result
+ * line per command. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "conn.h"
+#include "device.h"
+#include "input.h"
+#include "log.h"
+#include "output.h"
+
+struct run {
+	struct atv_cli_target t;
+	struct atv_device d;
+	struct atv_conn_opts o;
+	struct atv_conn *c; /* NULL after the connection dropped: reconnect */
+	const char *action;
+	int status;
+	bool stop; /* the device or stdout failed for good */
+};
+
+static bool known_command(const char *item)
+{
+	size_t n = strcspn(item, "=");
+
+	for (size_t i = 0; atv_conn_commands[i]; i++)
+		if (strlen(atv_conn_commands[i]) == n && !strncmp(atv_conn_commands[i], item, n))
+			return true;
+	return false;
+}
+
+/* An error after which the connection cannot be used any more. */
+static bool conn_broken(int code)
+{
+	return code == -ATV_E_UNREACHABLE || code == -ATV_E_PROTO || code == -ATV_E_LIMIT ||
+	       code == -ATV_E_AUTH || code == -ATV_E_NOMEM || code == -ATV_E_IO;
+}
+
+/* Run one command and print its result line. */
+static void run_one(struct run *r, const char *item)
+{
+	struct atv_err e = {0}, werr = {0};
+	json_t *res = NULL;
+	int ret = 0;
+
+	if (!known_command(item))
+		ret = atv_err_set(&e, ATV_E_USAGE, "unknown command (see atv-send(1))");
+	else if (!r->c)
+		ret = atv_cli_connect(&r->t, &r->d, &r->o, &r->c, &e);
+	if (ret == 0)
+		ret = atv_conn_command(r->c, item, r->action, &res, &e);
+	if (ret == 0) {
+		ret = atv_cli_result_ok(item, res, &werr);
+	} else {
+		r->status = atv_cli_worst(r->status, atv_exit_status(ret));
+		if (conn_broken(ret)) {
+			atv_conn_close(r->c);
+			r->c = NULL;
+			/* a dropped connection is tried again for the next command */
+			r->stop = ret != -ATV_E_UNREACHABLE;
+		}
+		ret = atv_cli_result_fail(item, &e, &werr);
+	}
+	json_decref(res);
+	if (ret < 0) {
+		r->status = atv_cli_worst(r->status, atv_cli_fail(&werr));
+		r->stop = true;
+	}
+}
+
+/* Commands from stdin, one per line, while the connection is kept alive. */
+static void run_stdin(struct run *r, struct atv_cli_lines *in)
+{
+	struct atv_err e = {0};
+	char *line;
+	int ret;
+
+	while (!r->stop && (ret = atv_cli_next_item(r->c, in, &line, &e)) != 0) {
+		if (ret > 0) {
+			run_one(r, line);
+		} else if (ret == -ATV_E_INPUT) {
+			r->status = atv_cli_worst(r->status, atv_cli_fail(&e));
+		} else if (ret == -ATV_E_UNREACHABLE && r->c) {
+			atv_info("%s; reconnecting for the next command", e.msg);
+			atv_conn_close(r->c);
+			r->c = NULL;
+		} else {
+			r->status = atv_cli_worst(r->status, atv_cli_fail(&e));
+			r->stop = true;
+		}
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [-v] [-i ID] [-s HOST[:PORT],...] [-t SECONDS] [-c FILE] [-p mrp|dmap]\n"
+		"       [--action tap|double_tap|hold] [COMMAND...]\n"
+		"Send commands to an Apple TV; print one result (JSON) per command.\n"
+		"The device config is the first line of stdin unless -i is given; the commands\n"
+		"are the arguments, else the (other) lines of stdin.\n"
+		"  -i, --id ID              scan for this device instead of reading a config\n"
+		"  -s, --hosts H[:P],...    scan these hosts by unicast (default: multicast)\n"
+		"  -t, --timeout SECONDS    for scans, connecting and each command (default 5)\n"
+		"  -c, --credentials FILE   credentials file\n"
+		"  -p, --protocol P         mrp or dmap (default: MRP if usable, else DMAP)\n"
+		"      --action A           how remote keys are pressed: tap, double_tap, hold\n"
+		"  -v, --verbose            more messages on stderr (twice: debug)\n"
+		"  -h, --help               this help;  -V, --version  the version\n"
+		"Commands: up down left right select menu home home_hold top_menu suspend wakeup\n"
+		"  play pause play_pause stop next previous skip_forward skip_backward\n"
+		"  set_position=SECONDS set_shuffle=off|songs|albums set_repeat=off|track|all\n"
+		"  volume_up volume_down set_volume=0..100 turn_on turn_off playing\n",
+		atv_progname);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"id", required_argument, NULL, 'i'},
+	    {"hosts", required_argument, NULL, 's'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"credentials", required_argument, NULL, 'c'},
+	    {"protocol", required_argument, NULL, 'p'},
+	    {"action", required_argument, NULL, 'A'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct run r = {.t.timeout_ms = 5000};
+	struct atv_hostport *hosts = NULL;
+	struct atv_creds creds = {0};
+	struct atv_cli_lines in;
+	const char *cred_opt = NULL;
+	char path[4096];
+	struct atv_err err = {0};
+	int c, verbose = 0;
+
+	atv_cli_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "i:s:t:c:p:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i': r.t.id = optarg; break;
+		case 's':
+			if (atv_cli_hosts(optarg, &hosts, &r.t.n_hosts) < 0)
+				return ATV_EXIT_USAGE;
+			break;
+		case 't':
+			if (atv_cli_timeout(optarg, &r.t.timeout_ms) < 0)
+				return ATV_EXIT_USAGE;
+			break;
+		case 'c': cred_opt = optarg; break;
+		case 'p': r.o.protocol = optarg; break;
+		case 'A': r.action = optarg; break;
+		case 'v': verbose++; break;
+		case 'h': usage(stdout); return atv_cli_finish(ATV_EXIT_OK);
+		case 'V': atv_cli_version(); return atv_cli_finish(ATV_EXIT_OK);
+		default: usage(stderr); return ATV_EXIT_USAGE;
+		}
+	}
+	if (r.o.protocol && strcmp(r.o.protocol, "mrp") && strcmp(r.o.protocol, "dmap")) {
+		atv_cli_error("unknown protocol '%s' (mrp or dmap)", r.o.protocol);
+		return ATV_EXIT_USAGE;
+	}
+	if (r.action && strcmp(r.action, "tap") && strcmp(r.action, "double_tap") &&
+	    strcmp(r.action, "hold")) {
+		atv_cli_error("unknown action '%s' (tap, double_tap or hold)", r.action);
+		return ATV_EXIT_USAGE;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (!known_command(argv[i])) {
+			atv_cli_error("unknown command '%s'", argv[i]);
+			usage(stderr);
+			return ATV_EXIT_USAGE;
+		}
+	}
+	atv_cli_verbose(verbose);
+	r.t.hosts = hosts;
+	r.t.creds = &creds;
+	r.o.timeout_ms = r.t.timeout_ms;
+	atv_device_init(&r.d);
+	atv_cli_lines_init(&in, STDIN_FILENO);
+
+	if (atv_creds_path(cred_opt, path, sizeof path, &err) < 0 ||
+	    atv_creds_load(path, &creds, &err) < 0 ||
+	    atv_cli_device_get(&r.t, &in, &r.d, &err) < 0 ||
+	    atv_cli_connect(&r.t, &r.d, &r.o, &r.c, &err) < 0) {
+		r.status = atv_cli_fail(&err);
+		goto out;
+	}
+	atv_info("connected to %s over %s", r.d.name ? r.d.name : r.d.identifier,
+		 atv_conn_protocol(r.c));
+	if (optind < argc) {
+		for (int i = optind; i < argc && !r.stop; i++)
+			run_one(&r, argv[i]);
+	} else {
+		run_stdin(&r, &in);
+	}
+out:
+	atv_conn_close(r.c);
+	atv_cli_lines_release(&in);
+	atv_device_release(&r.d);
+	atv_creds_release(&creds);
+	free(hosts);
+	return atv_cli_finish(r.status);
+}

@@ -1,0 +1,166 @@
+/* watch.c - atv-watch's event loop: events out, reconnect with backoff
+ * (finding the device again by identifier when it moved), clean stop on
+ * SIGINT, SIGTERM or the end of stdin. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+#include "output.h"
+#include "watch.h"
+
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+
+	/* the loop sees the byte; a full pipe already says "stop" */
+	if (write(sig_pipe[1], &c, 1) < 0)
+		errno = saved;
+	errno = saved;
+}
+
+int atv_watch_signals(struct atv_err *err)
+{
+	struct sigaction sa;
+
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return atv_err_sys(err, ATV_E_IO, errno, "pipe");
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: a blocking wait returns at once and looks at the pipe */
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+		return atv_err_sys(err, ATV_E_IO, errno, "sigaction");
+	return 0;
+}
+
+static void on_event(void *ctx, json_t *event)
+{
+	struct atv_watch *w = ctx;
+
+	if (!w->out_failed && atv_cli_event(w->d.identifier, event, &w->out_err) < 0)
+		w->out_failed = true;
+}
+
+static void connection_event(struct atv_watch *w, const char *state, const char *msg)
+{
+	json_t *extra = NULL;
+
+	if (w->c)
+		extra = json_pack("{s:s}", "protocol", atv_conn_protocol(w->c));
+	if (!w->out_failed &&
+	    atv_cli_connection_event(w->d.identifier, state, msg, extra, &w->out_err) < 0)
+		w->out_failed = true;
+	json_decref(extra);
+}
+
+/* Connect and print "connected" and a snapshot of the state. */
+static int connect_device(struct atv_watch *w, struct atv_err *err)
+{
+	char msg[512];
+	int r;
+
+	r = atv_cli_connect(&w->t, &w->d, &w->o, &w->c, err);
+	if (r < 0)
+		return r;
+	snprintf(msg, sizeof msg, "connected to %s at %s over %s",
+		 w->d.name ? w->d.name : w->d.identifier, w->d.address ? w->d.address : "?",
+		 atv_conn_protocol(w->c));
+	connection_event(w, "connected", msg);
+	return atv_conn_snapshot(w->c, on_event, w, err);
+}
+
+static void disconnect(struct atv_watch *w)
+{
+	atv_conn_close(w->c);
+	w->c = NULL;
+}
+
+/* An error no reconnect can fix: say so, and the exit status. */
+static int fail(struct atv_watch *w, const struct atv_err *err)
+{
+	disconnect(w);
+	connection_event(w, "closed", err->msg);
+	return atv_cli_fail(err);
+}
+
+/* A stop: "closed" and status 0. */
+static int stop(struct atv_watch *w, const char *why)
+{
+	disconnect(w);
+	connection_event(w, "closed", why);
+	return ATV_EXIT_OK;
+}
+
+int atv_watch_run(struct atv_watch *w)
+{
+	struct atv_err err = {0};
+	long long next_try = 0;
+	int backoff = ATV_WATCH_BACKOFF_MIN, r;
+
+	r = connect_device(w, &err);
+	if (r < 0) {
+		disconnect(w);
+		return atv_cli_fail(&err);
+	}
+	while (!w->out_failed) {
+		int timeout = -1;
+
+		if (!w->c) {
+			long long left = next_try - atv_cli_now_ms();
+			timeout = left > 0 ? (int)left : 0;
+		}
+		r = atv_cli_wait(w->c, w->in ? w->in->fd : -1, sig_pipe[0], timeout, on_event, w,
+				 &err);
+		if (w->out_failed)
+			break;
+		if (r < 0) {
+			if (r != -ATV_E_UNREACHABLE)
+				return fail(w, &err);
+			/* a drop: report it and reconnect after the first backoff */
+			disconnect(w);
+			connection_event(w, "lost", err.msg);
+			backoff = ATV_WATCH_BACKOFF_MIN;
+			next_try = atv_cli_now_ms() + backoff;
+			continue;
+		}
+		if (r & ATV_CLI_WAIT_STOP)
+			return stop(w, "stopped by a signal");
+		if (r & ATV_CLI_WAIT_IN) {
+			char *line;
+			size_t len;
+
+			if (atv_cli_lines_fill(w->in, &err) < 0)
+				return fail(w, &err);
+			/* what is typed is not used: only its end matters */
+			while (atv_cli_lines_next(w->in, &line, &len, &err) != 0)
+				;
+			if (w->in->eof)
+				return stop(w, "end of input");
+		}
+		if (w->c || atv_cli_now_ms() < next_try)
+			continue;
+		r = connect_device(w, &err);
+		if (r == 0) {
+			backoff = ATV_WATCH_BACKOFF_MIN;
+			continue;
+		}
+		disconnect(w);
+		if (r != -ATV_E_UNREACHABLE && r != -ATV_E_NOTFOUND)
+			return fail(w, &err);
+		backoff = backoff * 2 > ATV_WATCH_BACKOFF_MAX ? ATV_WATCH_BACKOFF_MAX : backoff * 2;
+		atv_info("%s; next try in %d ms", err.msg, backoff);
+		next_try = atv_cli_now_ms() + backoff;
+	}
+	disconnect(w);
+	return atv_cli_fail(&w->out_err);
+}

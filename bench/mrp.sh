@@ -1,0 +1,127 @@
+#!/bin/sh
+# bench/mrp.sh BUILDDIR SRCDIR - MRP costs against the fake Apple TV:
+#
+#   send_cold     a cold `atv-send -i ID -s HOST play`: scan by unicast,
+#                 connect, pair-verify, one command (wall time, peak RSS)
+#   send_stdin    500 play_pause commands read from stdin over one
+#                 connection, reported as commands per second too
+#   pair_setup    `atv-pair --pin` from a config: HAP pair-setup (SRP-3072)
+#
+# Runs the fake device on 127.0.0.3 (loopback only), pairs once, then times
+# each with bench/measure.  Prints one JSON line per measurement on stdout,
+# then a table.  Run by `make bench`; BENCH_RUNS overrides the run count
+# (BENCH_STDIN_RUNS the runs of the 500-command batch, BENCH_COMMANDS its size).
+set -u
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 BUILDDIR SRCDIR" >&2
+	exit 2
+fi
+builddir=$1
+srcdir=$2
+runs=${BENCH_RUNS:-30}
+stdin_runs=${BENCH_STDIN_RUNS:-5}
+commands=${BENCH_COMMANDS:-500}
+host=127.0.0.3
+pin=1111
+fake=$builddir/t/fake-atv/fake-atv
+scan=$builddir/atv-scan/atv-scan
+pair=$builddir/atv-pair/atv-pair
+send=$builddir/atv-send/atv-send
+measure=$builddir/bench/measure
+device=$srcdir/t/fake-atv/devices/livingroom.json
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+for f in "$fake" "$scan" "$pair" "$send" "$measure"; do
+	[ -x "$f" ] || die "$f is missing; run make first"
+done
+[ -r "$device" ] || die "$device is missing"
+command -v jq > /dev/null 2>&1 || die "jq is needed"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/atv-bench.XXXXXX") || die "unable to create a temporary directory"
+chmod 700 "$tmp"
+fake_pid=
+cleanup() {
+	if [ -n "$fake_pid" ]; then
+		kill "$fake_pid" 2> /dev/null
+		wait "$fake_pid" 2> /dev/null
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# Our own credentials file: the user's pairings stay out of it.
+ATV_CREDENTIALS=$tmp/credentials
+export ATV_CREDENTIALS
+
+"$fake" --device "$device" --unicast "$host:5353" --ready-file "$tmp/ready" \
+	> "$tmp/fake.log" 2>&1 &
+fake_pid=$!
+
+alive() {
+	kill -0 "$1" 2> /dev/null || return 1
+	[ "$(awk '{ print $3 }' "/proc/$1/stat" 2> /dev/null)" != Z ]
+}
+
+# Wait for the ready file, not a fixed time.
+n=500
+while [ ! -s "$tmp/ready" ]; do
+	if ! alive "$fake_pid"; then
+		cat "$tmp/fake.log" >&2
+		die "fake-atv exited before it was ready"
+	fi
+	n=$((n - 1))
+	if [ "$n" -le 0 ]; then
+		cat "$tmp/fake.log" >&2
+		die "fake-atv did not get ready"
+	fi
+	sleep 0.02
+done
+grep -q '^mrp ' "$tmp/ready" || die "this fake-atv has no MRP server"
+
+"$scan" -s "$host" --json > "$tmp/tv.json" 2> "$tmp/err" || {
+	cat "$tmp/err" >&2
+	die "the scan of $host failed"
+}
+id=$(jq -r '.identifier // empty' "$tmp/tv.json")
+[ -n "$id" ] || die "the scan found no device with an identifier on $host"
+"$pair" --pin "$pin" < "$tmp/tv.json" > /dev/null 2> "$tmp/err" || {
+	cat "$tmp/err" >&2
+	die "pairing with the fake failed"
+}
+
+{
+	cat "$tmp/tv.json"
+	i=0
+	while [ "$i" -lt "$commands" ]; do
+		echo play_pause
+		i=$((i + 1))
+	done
+} > "$tmp/batch"
+
+"$measure" -n "$runs" --name send_cold -- "$send" -i "$id" -s "$host" play \
+	>> "$tmp/results.jsonl" || die "send_cold failed"
+"$measure" -n "$stdin_runs" --name send_stdin --input "$tmp/batch" -- "$send" \
+	> "$tmp/stdin.jsonl" || die "send_stdin failed"
+jq -c --argjson n "$commands" '. + {commands: $n,
+	commands_per_s: (if .median_ms > 0 then ($n * 1000 / .median_ms | floor) else null end)}' \
+	"$tmp/stdin.jsonl" >> "$tmp/results.jsonl"
+"$measure" -n "$runs" --name pair_setup --input "$tmp/tv.json" -- \
+	"$pair" -c "$tmp/pair-credentials" --pin "$pin" >> "$tmp/results.jsonl" ||
+	die "pair_setup failed"
+
+cat "$tmp/results.jsonl"
+echo
+printf '%-12s %5s %10s %10s %10s %10s %12s %10s\n' name runs median_ms min_ms p90_ms max_ms \
+	peak_rss_kb cmds_per_s
+jq -r '[.name, .runs, .median_ms, .min_ms, .p90_ms, .max_ms, .peak_rss_kb_max,
+	(.commands_per_s // "-")] | @tsv' "$tmp/results.jsonl" |
+	while IFS='	' read -r name r med min p90 max rss cps; do
+		printf '%-12s %5s %10.3f %10.3f %10.3f %10.3f %12s %10s\n' "$name" "$r" "$med" "$min" \
+			"$p90" "$max" "$rss" "$cps"
+	done

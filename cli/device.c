@@ -1,0 +1,216 @@
+/* device.c - the device a tool works on: from stdin or a scan by -i, and
+ * found again by identifier when its address or port went stale. */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "device.h"
+#include "log.h"
+#include "scan.h"
+
+struct found {
+	struct atv_device *d;
+	bool found;
+	int status;
+	struct atv_err err;
+};
+
+/* A deep copy of src into dst (initialised here) through its JSON form,
+ * the one copy that is sure to keep every field. */
+static int copy_device(const struct atv_device *src, struct atv_device *dst, struct atv_err *err)
+{
+	json_t *j = atv_device_to_json(src);
+	int r;
+
+	atv_device_init(dst);
+	if (!j)
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	r = atv_device_from_json(j, dst, err);
+	json_decref(j);
+	return r;
+}
+
+static int keep_found(void *ctx, struct atv_device *d)
+{
+	struct found *f = ctx;
+
+	f->status = copy_device(d, f->d, &f->err);
+	f->found = f->status == 0;
+	return 1; /* the scan was for this one device: stop */
+}
+
+/* Scan for id (unicast to hosts when n > 0, else multicast) into d. */
+static int scan_for(const char *id, const struct atv_hostport *hosts, size_t n, int timeout_ms,
+		    struct atv_device *d, struct atv_err *err)
+{
+	struct atv_scan_opts so = {
+	    .hosts = hosts, .n_hosts = n, .id = id, .timeout_ms = timeout_ms};
+	struct found f = {.d = d};
+	int r;
+
+	r = atv_scan(&so, keep_found, &f, err);
+	if (f.status < 0) {
+		if (err)
+			*err = f.err;
+		return f.status;
+	}
+	if (r < 0)
+		return r;
+	if (!f.found)
+		return atv_err_set(err, ATV_E_NOTFOUND, "device %s not found", id);
+	return 0;
+}
+
+int atv_cli_device_parse(const struct atv_cli_target *t, const char *line, size_t len,
+			 struct atv_device *d, struct atv_err *err)
+{
+	int r;
+
+	atv_device_init(d);
+	r = atv_device_parse(line, len, d, err);
+	if (r < 0) {
+		atv_err_prefix(err, "bad device config");
+		return r;
+	}
+	if (t->creds && atv_creds_fill(t->creds, d) < 0)
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	return 0;
+}
+
+int atv_cli_device_get(const struct atv_cli_target *t, struct atv_cli_lines *in,
+		       struct atv_device *d, struct atv_err *err)
+{
+	char *line;
+	size_t len;
+	int r;
+
+	atv_device_init(d);
+	if (t->id) {
+		r = scan_for(t->id, t->hosts, t->n_hosts, t->timeout_ms, d, err);
+		if (r < 0)
+			return r;
+		if (t->creds && atv_creds_fill(t->creds, d) < 0)
+			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		return 0;
+	}
+	do {
+		r = atv_cli_lines_get(in, &line, &len, err);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return atv_err_set(err, ATV_E_INPUT,
+					   "no device config on standard input "
+					   "(pipe one from atv-scan, or give -i ID)");
+	} while (len == 0);
+	return atv_cli_device_parse(t, line, len, d, err);
+}
+
+/* Keep what d knew that a fresh scan cannot know: its credentials, and
+ * the members a tool does not understand (passed on, as every config is). */
+static int carry_over(const struct atv_device *old, struct atv_device *nd,
+		      const struct atv_creds *creds)
+{
+	if (json_is_object(old->extra) && json_is_object(nd->extra) &&
+	    json_object_update_missing(nd->extra, old->extra) < 0)
+		return -ATV_E_NOMEM;
+	for (size_t i = 0; i < old->n_svcs; i++) {
+		const struct atv_service *s = &old->svcs[i];
+		struct atv_service *ns;
+
+		if (!s->credentials || !s->protocol)
+			continue;
+		ns = atv_device_service(nd, s->protocol);
+		if (ns && !ns->credentials && atv_strset(&ns->credentials, s->credentials) < 0)
+			return -ATV_E_NOMEM;
+	}
+	if (creds && atv_creds_fill(creds, nd) < 0)
+		return -ATV_E_NOMEM;
+	return 0;
+}
+
+int atv_cli_device_rescan(const struct atv_cli_target *t, struct atv_device *d, struct atv_err *err)
+{
+	const char *id = d->identifier ? d->identifier : (d->n_ids ? d->all_ids[0] : t->id);
+	struct atv_hostport *hosts = NULL;
+	struct atv_device nd;
+	size_t n = 0;
+	int r;
+
+	atv_device_init(&nd);
+	if (!id)
+		return atv_err_set(err, ATV_E_NOTFOUND, "the device config has no identifier");
+	hosts = calloc(t->n_hosts + 1, sizeof *hosts);
+	if (!hosts)
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	if (d->address && *d->address) {
+		snprintf(hosts[n].host, sizeof hosts[n].host, "%s", d->address);
+		hosts[n++].port = 5353;
+	}
+	for (size_t i = 0; i < t->n_hosts; i++)
+		hosts[n++] = t->hosts[i];
+	r = n ? scan_for(id, hosts, n, t->timeout_ms, &nd, err) : -ATV_E_NOTFOUND;
+	if (r == -ATV_E_NOTFOUND) {
+		atv_info("device %s: not found by unicast, trying multicast", id);
+		atv_device_release(&nd);
+		r = scan_for(id, NULL, 0, t->timeout_ms, &nd, err);
+		if (r < 0)
+			r = atv_err_set(err, ATV_E_NOTFOUND, "device %s not found again", id);
+	}
+	if (r < 0)
+		goto out;
+	if (carry_over(d, &nd, t->creds) < 0) {
+		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		goto out;
+	}
+	atv_info("device %s found again at %s", id, nd.address ? nd.address : "?");
+	atv_device_release(d);
+	*d = nd;
+	atv_device_init(&nd);
+out:
+	atv_device_release(&nd);
+	free(hosts);
+	return r;
+}
+
+int atv_cli_with_rescan(const struct atv_cli_target *t, struct atv_device *d,
+			int (*fn)(void *ctx, struct atv_device *d, struct atv_err *err), void *ctx,
+			struct atv_err *err)
+{
+	struct atv_err local = {0}, scan_err = {0};
+	int r;
+
+	if (!err)
+		err = &local;
+	r = fn(ctx, d, err);
+	if (r != -ATV_E_UNREACHABLE)
+		return r;
+	atv_info("%s; looking for the device again", err->msg);
+	if (atv_cli_device_rescan(t, d, &scan_err) < 0) {
+		atv_info("%s", scan_err.msg);
+		return r;
+	}
+	return fn(ctx, d, err);
+}
+
+struct open_args {
+	const struct atv_conn_opts *o;
+	struct atv_conn **out;
+};
+
+static int open_conn(void *ctx, struct atv_device *d, struct atv_err *err)
+{
+	struct open_args *a = ctx;
+
+	return atv_conn_open(d, a->o, a->out, err);
+}
+
+int atv_cli_connect(const struct atv_cli_target *t, struct atv_device *d,
+		    const struct atv_conn_opts *o, struct atv_conn **out, struct atv_err *err)
+{
+	struct open_args a = {.o = o, .out = out};
+
+	*out = NULL;
+	return atv_cli_with_rescan(t, d, open_conn, &a, err);
+}

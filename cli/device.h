@@ -1,0 +1,58 @@
+/* device.h - which device a tool works on, and finding it again.
+ *
+ * A tool gets its device config from the first line of standard input, or,
+ * given -i ID, scans for it (unicast to the -s hosts, else multicast).
+ * Credentials come from the config itself or, for services without any,
+ * from the credentials file.  A saved config whose address or port has gone
+ * stale is not fatal: when the device cannot be reached, the tool finds it
+ * again by identifier (unicast to the config's address and the -s hosts,
+ * then multicast) and tries once more. */
+#ifndef ATV_CLI_DEVICE_H
+#define ATV_CLI_DEVICE_H
+
+#include <stddef.h>
+
+#include "conn.h"
+#include "creds.h"
+#include "devconf.h"
+#include "err.h"
+#include "input.h"
+#include "unicast.h"
+
+/* Where to look, from the shared options. */
+struct atv_cli_target {
+	const char *id;			  /* -i: scan for this device (NULL: stdin) */
+	const struct atv_hostport *hosts; /* -s */
+	size_t n_hosts;
+	int timeout_ms;		       /* -t: each scan, each connect */
+	const struct atv_creds *creds; /* the credentials file, loaded */
+};
+
+/* Fill d (initialised here; the caller releases it, even on failure) with
+ * the device to work on: scanned for by t->id, or the first line of in.
+ * -ATV_E_INPUT when stdin has no (valid) config, -ATV_E_NOTFOUND. */
+int atv_cli_device_get(const struct atv_cli_target *t, struct atv_cli_lines *in,
+		       struct atv_device *d, struct atv_err *err);
+
+/* Parse one config line into d (initialised here; release it even on
+ * failure) and fill the credentials it lacks from t->creds. */
+int atv_cli_device_parse(const struct atv_cli_target *t, const char *line, size_t len,
+			 struct atv_device *d, struct atv_err *err);
+
+/* Find d again by its identifier and update it in place: address, ports
+ * and services from the scan, credentials kept (from d, else the file).
+ * -ATV_E_NOTFOUND when it does not answer. */
+int atv_cli_device_rescan(const struct atv_cli_target *t, struct atv_device *d,
+			  struct atv_err *err);
+
+/* Run fn(ctx, d); when it fails with -ATV_E_UNREACHABLE, rescan d and, if
+ * it was found, run fn once more.  The result is fn's. */
+int atv_cli_with_rescan(const struct atv_cli_target *t, struct atv_device *d,
+			int (*fn)(void *ctx, struct atv_device *d, struct atv_err *err), void *ctx,
+			struct atv_err *err);
+
+/* atv_conn_open through atv_cli_with_rescan. */
+int atv_cli_connect(const struct atv_cli_target *t, struct atv_device *d,
+		    const struct atv_conn_opts *o, struct atv_conn **out, struct atv_err *err);
+
+#endif

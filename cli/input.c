@@ -1,0 +1,223 @@
+/* input.c - item lines from a file descriptor, and waiting for them while a
+ * device connection is serviced. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "input.h"
+#include "jsonl.h"
+
+#define READ_CHUNK 4096
+
+void atv_cli_lines_init(struct atv_cli_lines *r, int fd)
+{
+	r->fd = fd;
+	/* one byte more than the longest line, for its NUL */
+	atv_buf_init(&r->buf, ATV_JSONL_MAX + 1);
+	r->used = 0;
+	r->eof = false;
+	r->skipping = false;
+}
+
+void atv_cli_lines_release(struct atv_cli_lines *r)
+{
+	atv_buf_release(&r->buf);
+	r->used = 0;
+}
+
+int atv_cli_lines_next(struct atv_cli_lines *r, char **line, size_t *len, struct atv_err *err)
+{
+	uint8_t *nl;
+	size_t n;
+
+	atv_buf_consume(&r->buf, r->used);
+	r->used = 0;
+	nl = r->buf.len ? memchr(r->buf.data, '\n', r->buf.len) : NULL;
+	if (r->skipping) {
+		if (!nl) {
+			r->used = r->buf.len;
+			return 0;
+		}
+		r->skipping = false;
+		atv_buf_consume(&r->buf, (size_t)(nl - r->buf.data) + 1);
+		nl = r->buf.len ? memchr(r->buf.data, '\n', r->buf.len) : NULL;
+	}
+	if (nl) {
+		n = (size_t)(nl - r->buf.data);
+		r->used = n + 1;
+	} else if (r->buf.len >= ATV_JSONL_MAX) {
+		r->skipping = true;
+		r->used = r->buf.len;
+		return atv_err_set(err, ATV_E_INPUT, "input line longer than %u bytes",
+				   ATV_JSONL_MAX - 1);
+	} else if (r->eof && r->buf.len > 0) {
+		/* a last line without its newline still counts */
+		n = r->buf.len;
+		if (atv_buf_append(&r->buf, "", 1, err) < 0)
+			return -ATV_E_NOMEM;
+		r->buf.len--;
+		r->used = n;
+	} else {
+		return 0;
+	}
+	/* the same limit as atv_jsonl_read: ATV_JSONL_MAX - 1 bytes and the NUL */
+	if (n >= ATV_JSONL_MAX)
+		return atv_err_set(err, ATV_E_INPUT, "input line longer than %u bytes",
+				   ATV_JSONL_MAX - 1);
+	if (memchr(r->buf.data, '\0', n))
+		return atv_err_set(err, ATV_E_INPUT, "input line contains a NUL byte");
+	r->buf.data[n] = '\0';
+	if (n > 0 && r->buf.data[n - 1] == '\r')
+		r->buf.data[--n] = '\0';
+	*line = (char *)r->buf.data;
+	*len = n;
+	return 1;
+}
+
+int atv_cli_lines_fill(struct atv_cli_lines *r, struct atv_err *err)
+{
+	size_t room;
+	ssize_t got;
+
+	if (r->eof)
+		return 0;
+	if (r->skipping) {
+		/* keep nothing of an over-long line but what follows it */
+		atv_buf_consume(&r->buf, r->used);
+		r->used = 0;
+	}
+	room = r->buf.max - r->buf.len;
+	if (room > READ_CHUNK)
+		room = READ_CHUNK;
+	if (room == 0)
+		return 0;
+	if (atv_buf_reserve(&r->buf, room, err) < 0)
+		return -ATV_E_NOMEM;
+	got = read(r->fd, r->buf.data + r->buf.len, room);
+	if (got < 0) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		return atv_err_sys(err, ATV_E_IO, errno, "unable to read input");
+	}
+	if (got == 0)
+		r->eof = true;
+	r->buf.len += (size_t)got;
+	return 0;
+}
+
+int atv_cli_lines_get(struct atv_cli_lines *r, char **line, size_t *len, struct atv_err *err)
+{
+	int ret;
+
+	for (;;) {
+		ret = atv_cli_lines_next(r, line, len, err);
+		if (ret != 0 || r->eof)
+			return ret;
+		ret = atv_cli_lines_fill(r, err);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+long long atv_cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void drop_event(void *ctx, json_t *event)
+{
+	(void)ctx;
+	(void)event;
+}
+
+int atv_cli_wait(struct atv_conn *c, int in_fd, int stop_fd, int timeout_ms, atv_conn_event_cb cb,
+		 void *ctx, struct atv_err *err)
+{
+	long long deadline = timeout_ms >= 0 ? atv_cli_now_ms() + timeout_ms : -1;
+	struct pollfd pfd[3];
+	int ret;
+
+	if (!cb)
+		cb = drop_event;
+	for (;;) {
+		int n = 0, wait = -1, i_in = -1, i_stop = -1, mask = 0;
+
+		/* The connection may hold frames it has already read (after a
+		 * command's reply, say) that poll() cannot see: run it first. */
+		if (c && (ret = atv_conn_process(c, cb, ctx, err)) < 0)
+			return ret;
+		if (in_fd >= 0) {
+			pfd[n] = (struct pollfd){.fd = in_fd, .events = POLLIN};
+			i_in = n++;
+		}
+		if (stop_fd >= 0) {
+			pfd[n] = (struct pollfd){.fd = stop_fd, .events = POLLIN};
+			i_stop = n++;
+		}
+		if (c) {
+			/* its input and timers are run at the top of the loop */
+			pfd[n++] = (struct pollfd){.fd = atv_conn_fd(c), .events = POLLIN};
+			wait = atv_conn_timeout_ms(c);
+		}
+		if (deadline >= 0) {
+			long long left = deadline - atv_cli_now_ms();
+			if (left < 0)
+				left = 0;
+			if (wait < 0 || left < wait)
+				wait = (int)left;
+		}
+		ret = poll(pfd, (nfds_t)n, wait);
+		if (ret < 0 && errno != EINTR)
+			return atv_err_sys(err, ATV_E_IO, errno, "poll");
+		if (ret > 0) {
+			if (i_in >= 0 && pfd[i_in].revents)
+				mask |= ATV_CLI_WAIT_IN;
+			if (i_stop >= 0 && pfd[i_stop].revents)
+				mask |= ATV_CLI_WAIT_STOP;
+		}
+		/* an interrupting signal's handler wrote stop_fd: seen next round */
+		if (mask)
+			return mask;
+		if (deadline >= 0 && atv_cli_now_ms() >= deadline)
+			return 0;
+	}
+}
+
+int atv_cli_next_item(struct atv_conn *c, struct atv_cli_lines *r, char **line, struct atv_err *err)
+{
+	size_t len;
+	char *p, *end;
+	int ret;
+
+	for (;;) {
+		ret = atv_cli_lines_next(r, &p, &len, err);
+		if (ret < 0)
+			return ret;
+		if (ret == 0) {
+			if (r->eof)
+				return 0;
+			ret = atv_cli_wait(c, r->fd, -1, -1, NULL, NULL, err);
+			if (ret < 0)
+				return ret;
+			if ((ret = atv_cli_lines_fill(r, err)) < 0)
+				return ret;
+			continue;
+		}
+		end = p + len;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (p == end || *p == '#')
+			continue;
+		*line = p;
+		return 1;
+	}
+}

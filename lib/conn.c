@@ -1,0 +1,871 @@
+/* conn.c - the connect facade: protocol choice, the command table, events.
+ *
+ * MRP is the only protocol so far; DMAP is named as not supported yet so
+ * the user learns what is missing.  Commands follow pyatv's MRP remote
+ * (pyatv/protocols/mrp/__init__.py): keys as HID events (down, up; a
+ * double tap is two presses, a hold keeps the key down 1 s), each followed
+ * by a GENERIC round trip so "done" means the device has handled it;
+ * playback as SEND_COMMAND answered by SEND_COMMAND_RESULT. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "hap.h"
+#include "log.h"
+#include "mrp.h"
+#include "mrp_frame.h"
+#include "mrp_msg.h"
+#include "mrp_state.h"
+
+#define DEFAULT_TIMEOUT_MS  5000
+#define HOLD_MS		    1000 /* pyatv holds a key for one second */
+#define BETWEEN_COMMANDS_MS 100	 /* pyatv's pause between turn_off's two keys */
+#define SKIP_SECONDS	    15.0f
+#define ARTWORK_SIZE	    600.0 /* pixels asked for; the device may send another size */
+/* The position moved by more than the clock explains: a seek. */
+#define POSITION_SLACK 2.0
+
+/* HID usage pages and usages (USB HID usage tables): generic desktop (1)
+ * for the system keys, consumer (12) for the media ones. */
+#define PAGE_DESKTOP  1
+#define PAGE_CONSUMER 12
+
+enum kind {
+	K_KEY,	    /* a remote key: tap, double_tap or hold */
+	K_HOLD,	    /* a key that is always held (home_hold) */
+	K_COMMAND,  /* SEND_COMMAND without options */
+	K_SKIP,	    /* SEND_COMMAND with skipInterval */
+	K_POSITION, /* set_position=SECONDS */
+	K_SHUFFLE,  /* set_shuffle=off|songs|albums */
+	K_REPEAT,   /* set_repeat=off|track|all */
+	K_VOLUME,   /* set_volume=0..100 */
+	K_TURN_ON,
+	K_TURN_OFF,
+	K_PLAYING
+};
+
+struct command {
+	const char *name;
+	enum kind kind;
+	uint16_t page, usage; /* keys */
+	Mrp__Command cmd;     /* SEND_COMMAND */
+};
+
+static const struct command commands[] = {
+    {"up", K_KEY, PAGE_DESKTOP, 0x8c, 0},
+    {"down", K_KEY, PAGE_DESKTOP, 0x8d, 0},
+    {"left", K_KEY, PAGE_DESKTOP, 0x8b, 0},
+    {"right", K_KEY, PAGE_DESKTOP, 0x8a, 0},
+    {"select", K_KEY, PAGE_DESKTOP, 0x89, 0},
+    {"menu", K_KEY, PAGE_DESKTOP, 0x86, 0},
+    {"home", K_KEY, PAGE_CONSUMER, 0x40, 0},
+    {"home_hold", K_HOLD, PAGE_CONSUMER, 0x40, 0},
+    {"top_menu", K_KEY, PAGE_CONSUMER, 0x60, 0},
+    {"suspend", K_KEY, PAGE_DESKTOP, 0x82, 0},
+    {"wakeup", K_KEY, PAGE_DESKTOP, 0x83, 0},
+    {"play", K_COMMAND, 0, 0, MRP__COMMAND__CMD_PLAY},
+    {"pause", K_COMMAND, 0, 0, MRP__COMMAND__CMD_PAUSE},
+    {"play_pause", K_COMMAND, 0, 0, MRP__COMMAND__CMD_TOGGLE_PLAY_PAUSE},
+    {"stop", K_COMMAND, 0, 0, MRP__COMMAND__CMD_STOP},
+    {"next", K_COMMAND, 0, 0, MRP__COMMAND__CMD_NEXT_TRACK},
+    {"previous", K_COMMAND, 0, 0, MRP__COMMAND__CMD_PREVIOUS_TRACK},
+    {"skip_forward", K_SKIP, 0, 0, MRP__COMMAND__CMD_SKIP_FORWARD},
+    {"skip_backward", K_SKIP, 0, 0, MRP__COMMAND__CMD_SKIP_BACKWARD},
+    {"set_position", K_POSITION, 0, 0, MRP__COMMAND__CMD_SEEK_TO_PLAYBACK_POSITION},
+    {"set_shuffle", K_SHUFFLE, 0, 0, MRP__COMMAND__CMD_CHANGE_SHUFFLE_MODE},
+    {"set_repeat", K_REPEAT, 0, 0, MRP__COMMAND__CMD_CHANGE_REPEAT_MODE},
+    {"volume_up", K_KEY, PAGE_CONSUMER, 0xe9, 0},
+    {"volume_down", K_KEY, PAGE_CONSUMER, 0xea, 0},
+    {"set_volume", K_VOLUME, 0, 0, 0},
+    {"turn_on", K_TURN_ON, 0, 0, 0},
+    {"turn_off", K_TURN_OFF, 0, 0, 0},
+    {"playing", K_PLAYING, 0, 0, 0},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+const char *const atv_conn_commands[] = {
+    "up",	   "down",	   "left",	    "right",
+    "select",	   "menu",	   "home",	    "home_hold",
+    "top_menu",	   "suspend",	   "wakeup",	    "play",
+    "pause",	   "play_pause",   "stop",	    "next",
+    "previous",	   "skip_forward", "skip_backward", "set_position",
+    "set_shuffle", "set_repeat",   "volume_up",	    "volume_down",
+    "set_volume",  "turn_on",	   "turn_off",	    "playing",
+    NULL,
+};
+
+enum action { A_TAP, A_DOUBLE, A_HOLD };
+
+/* The entry named name[0..len) (len 0: all of name), or NULL. */
+static const struct command *find_n(const char *name, size_t len)
+{
+	if (!len)
+		len = strlen(name);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strlen(commands[i].name) == len && strncmp(commands[i].name, name, len) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static const struct command *find(const char *name)
+{
+	return find_n(name, 0);
+}
+
+struct atv_conn {
+	char *id, *name;
+	struct atv_mrp *mrp;
+	struct atv_mrp_state *st;
+	unsigned updates; /* what CLIENT_UPDATES_CONFIG asked for */
+	char *artwork_dir;
+	int st_err; /* a failure while handling a push (no memory) */
+	struct atv_err st_errmsg;
+
+	/* what the last events said */
+	json_t *last_playing; /* without position */
+	bool last_has_pos;
+	double last_pos, last_rate, last_time;
+	int last_power, last_volume;
+	char *art_hash, *art_path; /* the artwork saved last */
+};
+
+static const char *dev_name(const struct atv_device *d)
+{
+	if (d->name && d->name[0])
+		return d->name;
+	if (d->identifier)
+		return d->identifier;
+	return d->address ? d->address : "the device";
+}
+
+static void on_push(void *ctx, const Mrp__ProtocolMessage *m)
+{
+	struct atv_conn *c = ctx;
+	struct atv_err e = {0};
+	int r = atv_mrp_state_update(c->st, m, &e);
+
+	if (r < 0 && !c->st_err) {
+		c->st_err = -r;
+		c->st_errmsg = e;
+	}
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The protocol to use for d: MRP, or an error naming what is missing. */
+static int pick(const struct atv_device *d, const char *want, const struct atv_service **svc,
+		struct atv_err *err)
+{
+	const struct atv_service *mrp = atv_device_service(d, "mrp");
+	const struct atv_service *dmap = atv_device_service(d, "dmap");
+	const char *name = dev_name(d);
+
+	if (want && strcmp(want, "mrp") != 0 && strcmp(want, "dmap") != 0)
+		return atv_err_set(err, ATV_E_USAGE, "unknown protocol %s (mrp or dmap)", want);
+	if (want && strcmp(want, "dmap") == 0)
+		return atv_err_set(err, ATV_E_UNSUPPORTED, "dmap is not supported yet%s",
+				   dmap ? "" : " (and the device has no dmap service)");
+	if (mrp && mrp->enabled) {
+		*svc = mrp;
+		return 0;
+	}
+	if (want)
+		return atv_err_set(err, ATV_E_UNSUPPORTED,
+				   mrp ? "the mrp service of %s is disabled (tvOS 15+)"
+				       : "%s has no mrp service",
+				   name);
+	return atv_err_set(err, ATV_E_UNSUPPORTED, "no usable protocol for %s: %s, %s", name,
+			   mrp ? "mrp service disabled (tvOS 15+)" : "no mrp service",
+			   dmap ? "dmap is not supported yet" : "no dmap service");
+}
+
+int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, struct atv_conn **out,
+		  struct atv_err *err)
+{
+	const struct atv_service *svc = NULL;
+	struct atv_hap_creds creds;
+	struct atv_mrp_opts mo = {0};
+	char client_id[ATV_HAP_ID_MAX + 1];
+	const Mrp__ProtocolMessage *info;
+	struct atv_conn *c = NULL;
+	struct atv_err e = {0};
+	const char *name = dev_name(d);
+	int r;
+
+	*out = NULL;
+	memset(&creds, 0, sizeof creds);
+	r = pick(d, o ? o->protocol : NULL, &svc, err);
+	if (r < 0)
+		return r;
+	if (!svc->credentials || !svc->credentials[0])
+		return atv_err_set(err, ATV_E_AUTH,
+				   "no mrp credentials for %s: pair with atv-pair -p mrp", name);
+	if (atv_hap_creds_parse(svc->credentials, &creds, &e) < 0)
+		return atv_err_set(
+		    err, ATV_E_AUTH,
+		    "unusable mrp credentials for %s (%s): pair again with atv-pair -p mrp", name,
+		    e.msg);
+	if (!d->address || !d->address[0]) {
+		r = atv_err_set(err, ATV_E_UNREACHABLE, "no address known for %s", name);
+		goto out;
+	}
+	if (svc->port <= 0) {
+		r = atv_err_set(err, ATV_E_UNREACHABLE, "%s announces no mrp port (asleep?)", name);
+		goto out;
+	}
+	c = calloc(1, sizeof *c);
+	if (!c || !(c->st = atv_mrp_state_new()) || !(c->name = strdup(name)) ||
+	    !(c->id = strdup(d->identifier ? d->identifier : name)) ||
+	    (o && o->artwork_dir && !(c->artwork_dir = strdup(o->artwork_dir)))) {
+		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		goto out;
+	}
+	c->last_power = c->last_volume = -1;
+	/* Our DEVICE_INFO carries the pairing id the device knows us by. */
+	memcpy(client_id, creds.client_id, creds.client_id_len);
+	client_id[creds.client_id_len] = 0;
+	mo.timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	mo.device = name;
+	mo.pairing_id = client_id;
+	mo.push = on_push;
+	mo.push_ctx = c;
+	r = atv_mrp_connect(d->address, svc->port, &mo, &c->mrp, err);
+	if (r < 0)
+		goto out;
+	info = atv_mrp_device_info(c->mrp);
+	on_push(c, info); /* the power state */
+	r = atv_mrp_verify(c->mrp, &creds, err);
+	if (r < 0)
+		goto out;
+	if (o && o->updates) {
+		c->updates = ATV_MRP_UPDATES_NOW_PLAYING | ATV_MRP_UPDATES_VOLUME |
+			     ATV_MRP_UPDATES_OUTPUT_DEVICES;
+		if (c->artwork_dir)
+			c->updates |= ATV_MRP_UPDATES_ARTWORK;
+	}
+	r = atv_mrp_start(c->mrp, c->updates, err);
+	/* The state pushed for CLIENT_UPDATES_CONFIG is in once the device has
+	 * answered a message sent after it: a snapshot starts complete. */
+	if (r == 0 && c->updates)
+		r = atv_mrp_sync(c->mrp, err);
+	if (r == 0 && c->st_err)
+		r = atv_err_set(err, c->st_err, "%s", c->st_errmsg.msg);
+out:
+	atv_hap_creds_wipe(&creds);
+	atv_crypto_wipe(client_id, sizeof client_id);
+	if (r < 0) {
+		atv_conn_close(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+void atv_conn_close(struct atv_conn *c)
+{
+	if (!c)
+		return;
+	atv_mrp_close(c->mrp);
+	atv_mrp_state_free(c->st);
+	json_decref(c->last_playing);
+	free(c->id);
+	free(c->name);
+	free(c->artwork_dir);
+	free(c->art_hash);
+	free(c->art_path);
+	free(c);
+}
+
+const char *atv_conn_protocol(const struct atv_conn *c)
+{
+	(void)c;
+	return "mrp";
+}
+
+const char *atv_conn_device_id(const struct atv_conn *c)
+{
+	return c->id;
+}
+
+int atv_conn_fd(const struct atv_conn *c)
+{
+	return atv_mrp_fd(c->mrp);
+}
+
+int atv_conn_timeout_ms(const struct atv_conn *c)
+{
+	return atv_mrp_timeout_ms(c->mrp);
+}
+
+/* ---- commands ---- */
+
+/* "SEND_ERROR_APPLICATION_NOT_FOUND" -> "application not found". */
+static void enum_text(const ProtobufCEnumDescriptor *desc, int v, const char *prefix, char *out,
+		      size_t size)
+{
+	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(desc, v);
+	const char *n = ev ? ev->name : NULL;
+	size_t i;
+
+	if (!n) {
+		snprintf(out, size, "%d", v);
+		return;
+	}
+	if (strncmp(n, prefix, strlen(prefix)) == 0)
+		n += strlen(prefix);
+	for (i = 0; n[i] && i + 1 < size; i++)
+		out[i] = n[i] == '_' ? ' ' : (char)(n[i] | 0x20);
+	out[i] = 0;
+}
+
+/* The verdict in a SEND_COMMAND_RESULT: 0, or -ATV_E_REFUSED naming why. */
+static int command_result(const struct atv_conn *c, const char *item, const Mrp__ProtocolMessage *m,
+			  struct atv_err *err)
+{
+	const Mrp__SendCommandResultMessage *r = m->sendcommandresultmessage;
+	char why[64];
+
+	if (m->has_errorcode && m->errorcode != MRP__ERROR_CODE__ERROR_NONE) {
+		enum_text(&mrp__error_code__descriptor, m->errorcode, "ERROR_", why, sizeof why);
+		return atv_err_set(err, ATV_E_REFUSED, "%s refused %s: %s", c->name, item, why);
+	}
+	if (!r)
+		return 0;
+	if (r->has_senderror && r->senderror != MRP__SEND_ERROR__SEND_ERROR_NONE) {
+		enum_text(&mrp__send_error__descriptor, r->senderror, "SEND_ERROR_", why,
+			  sizeof why);
+		return atv_err_set(err, ATV_E_REFUSED, "%s refused %s: %s", c->name, item, why);
+	}
+	if (r->has_handlerreturnstatus &&
+	    r->handlerreturnstatus != MRP__HANDLER_STATUS__HANDLER_SUCCESS) {
+		enum_text(&mrp__handler_status__descriptor, r->handlerreturnstatus, "HANDLER_", why,
+			  sizeof why);
+		return atv_err_set(err, ATV_E_REFUSED, "%s refused %s: %s", c->name, item, why);
+	}
+	return 0;
+}
+
+static int send_command(struct atv_conn *c, const char *item, Mrp__Command cmd,
+			const struct atv_mrp_cmd_opts *opts, struct atv_err *err)
+{
+	struct atv_buf b;
+	struct atv_mrp_ids ids;
+	Mrp__ProtocolMessage *reply = NULL;
+	int r;
+
+	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
+	r = atv_mrp_msg_command(&b, &ids, cmd, opts, err);
+	if (r == 0)
+		r = atv_mrp_request(c->mrp, &b, ids.identifier, &reply, err);
+	if (r == 0)
+		r = command_result(c, item, reply, err);
+	atv_mrp_msg_free(reply);
+	atv_buf_release(&b);
+	return r;
+}
+
+static int hid(struct atv_conn *c, const struct command *k, bool down, struct atv_err *err)
+{
+	struct atv_buf b;
+	int r;
+
+	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
+	r = atv_mrp_msg_hid_event(&b, NULL, k->page, k->usage, down, err);
+	if (r == 0)
+		r = atv_mrp_send(c->mrp, &b, err);
+	atv_buf_release(&b);
+	return r;
+}
+
+static int press(struct atv_conn *c, const struct command *k, enum action a, struct atv_err *err)
+{
+	int r = hid(c, k, true, err);
+
+	if (r == 0 && a == A_HOLD)
+		r = atv_mrp_pump(c->mrp, HOLD_MS, err);
+	if (r == 0)
+		r = hid(c, k, false, err);
+	if (r == 0 && a == A_DOUBLE)
+		r = hid(c, k, true, err);
+	if (r == 0 && a == A_DOUBLE)
+		r = hid(c, k, false, err);
+	/* HID events have no reply: a round trip tells they were handled. */
+	if (r == 0)
+		r = atv_mrp_sync(c->mrp, err);
+	return r;
+}
+
+static int simple(struct atv_conn *c, Mrp__ProtocolMessage__Type type, struct atv_err *err)
+{
+	struct atv_buf b;
+	int r;
+
+	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
+	r = atv_mrp_msg_empty(&b, NULL, type, err);
+	if (r == 0)
+		r = atv_mrp_send(c->mrp, &b, err);
+	if (r == 0)
+		r = atv_mrp_sync(c->mrp, err);
+	atv_buf_release(&b);
+	return r;
+}
+
+static int set_volume(struct atv_conn *c, double pct, struct atv_err *err)
+{
+	const Mrp__ProtocolMessage *info = atv_mrp_device_info(c->mrp);
+	const char *uid = atv_mrp_state_output(c->st);
+	struct atv_buf b;
+	int r;
+
+	/* The output device whose volume we are told about; before the device
+	 * named one, the one its DEVICE_INFO gives. */
+	if (!uid && info->deviceinfomessage)
+		uid = info->deviceinfomessage->deviceuid;
+	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
+	r = atv_mrp_msg_set_volume(&b, NULL, uid, (float)(pct / 100.0), err);
+	if (r == 0)
+		r = atv_mrp_send(c->mrp, &b, err);
+	if (r == 0)
+		r = atv_mrp_sync(c->mrp, err);
+	atv_buf_release(&b);
+	return r;
+}
+
+/* Now-playing pushes are needed for the state: ask for them if the
+ * connection was opened without, and wait until they are in. */
+static int want_updates(struct atv_conn *c, struct atv_err *err)
+{
+	struct atv_buf b;
+	unsigned want = ATV_MRP_UPDATES_NOW_PLAYING | ATV_MRP_UPDATES_VOLUME;
+	int r;
+
+	if ((c->updates & want) == want)
+		return 0;
+	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
+	r = atv_mrp_msg_client_updates_config(&b, NULL, c->updates | want, err);
+	if (r == 0)
+		r = atv_mrp_send(c->mrp, &b, err);
+	if (r == 0)
+		r = atv_mrp_sync(c->mrp, err);
+	atv_buf_release(&b);
+	if (r == 0)
+		c->updates |= want;
+	return r;
+}
+
+static int parse_number(const char *item, const char *v, double lo, double hi, double *out,
+			struct atv_err *err)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = v && *v ? strtod(v, &end) : NAN;
+	if (!v || !*v || *end || errno || !isfinite(d) || d < lo || d > hi)
+		return atv_err_set(err, ATV_E_USAGE, "%s needs a number from %g to %g", item, lo,
+				   hi);
+	*out = d;
+	return 0;
+}
+
+static int parse_action(const char *s, enum action *a, struct atv_err *err)
+{
+	if (!s || strcmp(s, "tap") == 0)
+		*a = A_TAP;
+	else if (strcmp(s, "double_tap") == 0)
+		*a = A_DOUBLE;
+	else if (strcmp(s, "hold") == 0)
+		*a = A_HOLD;
+	else
+		return atv_err_set(err, ATV_E_USAGE, "unknown action %s (tap, double_tap or hold)",
+				   s);
+	return 0;
+}
+
+static int run(struct atv_conn *c, const struct command *k, const char *item, const char *val,
+	       enum action a, json_t **result, struct atv_err *err)
+{
+	struct atv_mrp_cmd_opts opts = {0};
+	double d;
+	json_t *p;
+	int r;
+
+	switch (k->kind) {
+	case K_KEY: return press(c, k, a, err);
+	case K_HOLD: return press(c, k, A_HOLD, err);
+	case K_COMMAND: return send_command(c, k->name, k->cmd, NULL, err);
+	case K_SKIP:
+		opts.has_skip_interval = true;
+		opts.skip_interval = SKIP_SECONDS;
+		return send_command(c, k->name, k->cmd, &opts, err);
+	case K_POSITION:
+		if ((r = parse_number(item, val, 0, 1e9, &d, err)) < 0)
+			return r;
+		opts.has_position = true;
+		opts.position = d;
+		return send_command(c, item, k->cmd, &opts, err);
+	case K_SHUFFLE:
+		opts.has_shuffle = true;
+		if (strcmp(val, "off") == 0)
+			opts.shuffle = MRP__SHUFFLE_MODE__SHUFFLE_OFF;
+		else if (strcmp(val, "songs") == 0)
+			opts.shuffle = MRP__SHUFFLE_MODE__SHUFFLE_SONGS;
+		else if (strcmp(val, "albums") == 0)
+			opts.shuffle = MRP__SHUFFLE_MODE__SHUFFLE_ALBUMS;
+		else
+			return atv_err_set(err, ATV_E_USAGE,
+					   "set_shuffle takes off, songs or albums");
+		return send_command(c, item, k->cmd, &opts, err);
+	case K_REPEAT:
+		opts.has_repeat = true;
+		if (strcmp(val, "off") == 0)
+			opts.repeat = MRP__REPEAT_MODE__REPEAT_OFF;
+		else if (strcmp(val, "track") == 0)
+			opts.repeat = MRP__REPEAT_MODE__REPEAT_ONE;
+		else if (strcmp(val, "all") == 0)
+			opts.repeat = MRP__REPEAT_MODE__REPEAT_ALL;
+		else
+			return atv_err_set(err, ATV_E_USAGE, "set_repeat takes off, track or all");
+		return send_command(c, item, k->cmd, &opts, err);
+	case K_VOLUME:
+		if ((r = parse_number(item, val, 0, 100, &d, err)) < 0)
+			return r;
+		return set_volume(c, d, err);
+	case K_TURN_ON: return simple(c, MRP__PROTOCOL_MESSAGE__TYPE__WAKE_DEVICE_MESSAGE, err);
+	case K_TURN_OFF:
+		/* pyatv: hold home, then select "Sleep" in the menu that opens. */
+		r = press(c, find("home"), A_HOLD, err);
+		if (r == 0)
+			r = atv_mrp_pump(c->mrp, BETWEEN_COMMANDS_MS, err);
+		if (r == 0)
+			r = press(c, find("select"), A_TAP, err);
+		return r;
+	case K_PLAYING:
+		if ((r = want_updates(c, err)) < 0)
+			return r;
+		p = atv_mrp_state_playing(c->st, wall_now());
+		if (!p || !(*result = json_object()) ||
+		    json_object_set_new(*result, "playing", p)) {
+			json_decref(*result);
+			*result = NULL;
+			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		}
+		return 0;
+	}
+	return atv_err_set(err, ATV_E_USAGE, "unknown command %s", item);
+}
+
+int atv_conn_command(struct atv_conn *c, const char *item, const char *action, json_t **result,
+		     struct atv_err *err)
+{
+	const char *eq = strchr(item, '=');
+	size_t nlen = eq ? (size_t)(eq - item) : strlen(item);
+	const struct command *k = nlen ? find_n(item, nlen) : NULL;
+	enum action a = A_TAP;
+	int r;
+
+	if (result)
+		*result = NULL;
+	if (!k)
+		return atv_err_set(err, ATV_E_USAGE, "unknown command %.*s",
+				   (int)(nlen > 64 ? 64 : nlen), item);
+	/* The action is for remote keys; other commands ignore it, so one
+	 * --action may cover a mixed list. */
+	if ((r = parse_action(action, &a, err)) < 0)
+		return r;
+	if (k->kind >= K_POSITION && k->kind <= K_VOLUME && !eq)
+		return atv_err_set(err, ATV_E_USAGE, "%s needs a value: %s=%s", k->name, k->name,
+				   k->kind == K_POSITION  ? "SECONDS"
+				   : k->kind == K_SHUFFLE ? "off|songs|albums"
+				   : k->kind == K_REPEAT  ? "off|track|all"
+							  : "0..100");
+	if ((k->kind < K_POSITION || k->kind > K_VOLUME) && eq)
+		return atv_err_set(err, ATV_E_USAGE, "%s takes no value", k->name);
+	{
+		json_t *res = NULL;
+
+		r = run(c, k, item, eq ? eq + 1 : NULL, a, &res, err);
+		if (result)
+			*result = res;
+		else
+			json_decref(res);
+	}
+	if (r == 0 && c->st_err)
+		r = atv_err_set(err, c->st_err, "%s", c->st_errmsg.msg);
+	return r;
+}
+
+/* ---- events ---- */
+
+/* A name safe as a file name: the hash with anything but [A-Za-z0-9._-]
+ * replaced, never starting with a dot, at most 128 characters. */
+static void file_name(const char *hash, char *out, size_t size)
+{
+	size_t i;
+
+	for (i = 0; hash[i] && i + 1 < size && i < 128; i++) {
+		char ch = hash[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || (ch == '.' && i);
+
+		out[i] = ok ? ch : '_';
+	}
+	out[i] = 0;
+}
+
+/* Write len bytes to path atomically: a temp file beside it, fsync, rename. */
+static int write_atomic(const char *dir, const char *path, const uint8_t *p, size_t len,
+			struct atv_err *err)
+{
+	char tmp[4096];
+	int fd, r = 0;
+	size_t off = 0;
+
+	if (snprintf(tmp, sizeof tmp, "%s/.artwork-XXXXXX", dir) >= (int)sizeof tmp)
+		return atv_err_set(err, ATV_E_IO, "artwork directory name too long");
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return atv_err_sys(err, ATV_E_IO, errno, "unable to write artwork in %s", dir);
+	while (off < len && r == 0) {
+		ssize_t n = write(fd, p + off, len - off);
+
+		if (n > 0)
+			off += (size_t)n;
+		else if (n < 0 && errno != EINTR)
+			r = atv_err_sys(err, ATV_E_IO, errno, "unable to write %s", tmp);
+	}
+	if (r == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+		r = atv_err_sys(err, ATV_E_IO, errno, "unable to write %s", tmp);
+	if (close(fd) < 0 && r == 0)
+		r = atv_err_sys(err, ATV_E_IO, errno, "unable to write %s", tmp);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = atv_err_sys(err, ATV_E_IO, errno, "unable to write %s", path);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+/* Ask the device for the artwork of the item at location (PLAYBACK_QUEUE_
+ * REQUEST, answered by a SET_STATE with the same identifier whose queue
+ * item carries artworkData).  0 with *data/len pointing into *reply (NULL
+ * when there is none), or an error. */
+static int fetch_artwork(struct atv_conn *c, int location, Mrp__ProtocolMessage **reply,
+			 const uint8_t **data, size_t *len, struct atv_err *err)
+{
+	const Mrp__PlaybackQueue *q;
+	const Mrp__ContentItem *it = NULL;
+	struct atv_buf b;
+	struct atv_mrp_ids ids;
+	int r;
+
+	*data = NULL;
+	*len = 0;
+	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
+	r = atv_mrp_msg_playback_queue_request(&b, &ids, location, ARTWORK_SIZE, -1, err);
+	if (r == 0)
+		r = atv_mrp_request(c->mrp, &b, ids.identifier, reply, err);
+	atv_buf_release(&b);
+	if (r < 0)
+		return r;
+	q = (*reply)->setstatemessage ? (*reply)->setstatemessage->playbackqueue : NULL;
+	if (q && q->n_contentitems > 0) {
+		int loc = q->has_location ? q->location : 0;
+
+		it = loc >= 0 && (size_t)loc < q->n_contentitems ? q->contentitems[loc]
+								 : q->contentitems[0];
+	}
+	if (it && it->has_artworkdata && it->artworkdata.len > 0) {
+		*data = it->artworkdata.data;
+		*len = it->artworkdata.len;
+	}
+	return 0;
+}
+
+/* The artwork file for what plays (hash), fetched once per item: its path
+ * in *path (owned by c, NULL when the device has none). */
+static int artwork(struct atv_conn *c, const char *hash, const char **path, struct atv_err *err)
+{
+	char fname[160], *full = NULL;
+	Mrp__ProtocolMessage *reply = NULL;
+	const uint8_t *data;
+	size_t len;
+	struct atv_err e = {0};
+	int loc = atv_mrp_state_location(c->st), r = 0;
+
+	*path = NULL;
+	if (c->art_hash && strcmp(c->art_hash, hash) == 0) {
+		*path = c->art_path;
+		return 0;
+	}
+	free(c->art_hash);
+	free(c->art_path);
+	c->art_path = NULL;
+	if (!(c->art_hash = strdup(hash)))
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	if (loc < 0)
+		return 0;
+	file_name(hash, fname, sizeof fname);
+	len = strlen(c->artwork_dir) + strlen(fname) + sizeof "/.png";
+	if (!(full = malloc(len)))
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	snprintf(full, len, "%s/%s.png", c->artwork_dir, fname);
+	if (access(full, F_OK) == 0) {
+		c->art_path = full;
+		*path = full;
+		return 0;
+	}
+	r = fetch_artwork(c, loc, &reply, &data, &len, &e);
+	if (r < 0 && atv_mrp_broken(c->mrp)) {
+		/* the connection is gone: the caller hears it from process */
+		r = 0;
+	} else if (r < 0) {
+		/* no artwork is not worth losing the session */
+		atv_warn("no artwork from %s: %s", c->name, e.msg);
+		r = 0;
+	} else if (data) {
+		r = write_atomic(c->artwork_dir, full, data, len, err);
+		if (r == 0) {
+			c->art_path = full;
+			full = NULL;
+			*path = c->art_path;
+		}
+	}
+	atv_mrp_msg_free(reply);
+	free(full);
+	return r;
+}
+
+static bool jumped(double pos, double expected)
+{
+	return pos - expected > POSITION_SLACK || expected - pos > POSITION_SLACK;
+}
+
+static json_t *event(const char *name)
+{
+	json_t *e = json_object();
+
+	if (e && json_object_set_new(e, "event", json_string(name)) < 0) {
+		json_decref(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* Report what changed since the last events (everything when all). */
+static int emit(struct atv_conn *c, bool all, atv_conn_event_cb cb, void *ctx, struct atv_err *err)
+{
+	double now = wall_now(), rate = atv_mrp_state_rate(c->st), pos = 0;
+	json_t *p = atv_mrp_state_playing(c->st, now), *jp, *ev;
+	bool has_pos, changed;
+	const char *key;
+	json_t *v;
+	int r = 0, power, volume;
+
+	if (!p)
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	jp = json_object_get(p, "position");
+	has_pos = json_is_integer(jp);
+	if (has_pos)
+		pos = (double)json_integer_value(jp);
+	json_incref(jp);
+	json_object_del(p, "position");
+	/* The position moves with the clock: only a jump (a seek, another
+	 * item) is a change, besides every other field. */
+	changed = all || !c->last_playing || !json_equal(p, c->last_playing) ||
+		  has_pos != c->last_has_pos ||
+		  (has_pos && jumped(pos, c->last_pos + (now - c->last_time) * c->last_rate));
+	if (changed) {
+		const char *art = NULL;
+
+		json_decref(c->last_playing);
+		c->last_playing = json_deep_copy(p);
+		c->last_has_pos = has_pos;
+		c->last_pos = pos;
+		c->last_rate = rate;
+		c->last_time = now;
+		if (c->artwork_dir)
+			r = artwork(c, json_string_value(json_object_get(p, "hash")), &art, err);
+		ev = event("playing");
+		if (!ev || !c->last_playing) {
+			json_decref(ev);
+			json_decref(jp);
+			json_decref(p);
+			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		}
+		/* atvscript's order, position in its place */
+		json_object_foreach (p, key, v) {
+			json_object_set(ev, key, v);
+			if (strcmp(key, "total_time") == 0)
+				json_object_set(ev, "position", jp);
+		}
+		if (art)
+			json_object_set_new(ev, "artwork", json_string(art));
+		cb(ctx, ev);
+		json_decref(ev);
+	}
+	json_decref(jp);
+	json_decref(p);
+	if (r < 0)
+		return r;
+	power = atv_mrp_state_power(c->st);
+	if (power >= 0 && (all || power != c->last_power)) {
+		c->last_power = power;
+		if ((ev = event("power"))) {
+			json_object_set_new(ev, "power_state", json_string(power ? "on" : "off"));
+			cb(ctx, ev);
+			json_decref(ev);
+		}
+	}
+	volume = atv_mrp_state_volume(c->st);
+	if (volume >= 0 && (all || volume != c->last_volume)) {
+		c->last_volume = volume;
+		if ((ev = event("volume"))) {
+			json_object_set_new(ev, "volume", json_integer(volume));
+			cb(ctx, ev);
+			json_decref(ev);
+		}
+	}
+	return 0;
+}
+
+int atv_conn_process(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struct atv_err *err)
+{
+	struct atv_err e = {0};
+	int r = atv_mrp_process(c->mrp, &e), r2;
+
+	/* What came in before a drop is still reported. */
+	r2 = emit(c, false, cb, ctx, err);
+	if (r < 0) {
+		if (err)
+			*err = e;
+		return r;
+	}
+	if (c->st_err)
+		return atv_err_set(err, c->st_err, "%s", c->st_errmsg.msg);
+	return r2;
+}
+
+int atv_conn_snapshot(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struct atv_err *err)
+{
+	int r = want_updates(c, err);
+
+	if (r < 0)
+		return r;
+	return emit(c, true, cb, ctx, err);
+}

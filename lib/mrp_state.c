@@ -1,0 +1,778 @@
+/* mrp_state.c - the now-playing cache of an MRP connection.
+ *
+ * The model follows pyatv's player state manager (pyatv/protocols/mrp/
+ * player_state.py) so that the "playing" object matches what atvscript
+ * prints for the same device: clients by bundle identifier, players by
+ * identifier inside them, an active client (SET_NOW_PLAYING_CLIENT) whose
+ * active player (SET_NOW_PLAYING_PLAYER, else "MediaRemote-DefaultPlayer")
+ * is what plays. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "mrp_state.h"
+
+#define DEFAULT_PLAYER "MediaRemote-DefaultPlayer"
+
+/* The metadata fields shown, with has_ flags: absent is not zero. */
+struct meta {
+	char *title, *artist, *album, *genre, *series, *content_id;
+	bool has_duration, has_elapsed, has_ts, has_rate, has_season, has_episode, has_media_type;
+	double duration, elapsed, ts, rate;
+	int32_t season, episode;
+	int media_type;
+};
+
+/* What the ChangeShuffleMode / ChangeRepeatMode entries of a supported
+ * command list say: the current modes are reported there. */
+struct modes {
+	bool has_shuffle, has_repeat;
+	int shuffle, repeat;
+};
+
+struct player {
+	char *id;
+	bool has_state;
+	int state; /* Mrp__PlaybackState */
+	/* the queue's item at its location, the only one shown */
+	bool has_item;
+	int location;
+	char *item_id;
+	struct meta m;
+	struct modes cmds;
+};
+
+struct client {
+	char *bundle, *name;
+	struct player *players[ATV_MRP_STATE_MAX_PLAYERS];
+	size_t n;
+	struct player *active; /* NULL: the default player */
+	struct modes cmds;     /* SET_DEFAULT_SUPPORTED_COMMANDS */
+};
+
+struct atv_mrp_state {
+	struct client *clients[ATV_MRP_STATE_MAX_CLIENTS];
+	size_t n;
+	struct client *active;
+	int power, volume;
+	char *output;
+};
+
+void atv_mrp_state_hash(const char *title, const char *artist, const char *album,
+			long long total_time, char out[65])
+{
+	/* pyatv hashes the concatenation, absent values spelled "None" */
+	const char *parts[3] = {title, artist, album};
+	uint8_t md[ATV_SHA256_LEN];
+	char num[24], *text;
+	size_t len = 0, n;
+
+	if (total_time < 0)
+		snprintf(num, sizeof num, "None");
+	else
+		snprintf(num, sizeof num, "%lld", total_time);
+	n = strlen(num) + 1;
+	for (int i = 0; i < 3; i++)
+		n += strlen(parts[i] ? parts[i] : "None");
+	text = malloc(n);
+	if (!text) {
+		out[0] = '\0';
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		const char *s = parts[i] ? parts[i] : "None";
+		memcpy(text + len, s, strlen(s));
+		len += strlen(s);
+	}
+	memcpy(text + len, num, strlen(num));
+	len += strlen(num);
+	if (atv_sha256(text, len, md, NULL) < 0)
+		out[0] = '\0';
+	else
+		for (int i = 0; i < ATV_SHA256_LEN; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+	free(text);
+}
+
+/* ---- the cache ---- */
+
+static void meta_clear(struct meta *m)
+{
+	free(m->title);
+	free(m->artist);
+	free(m->album);
+	free(m->genre);
+	free(m->series);
+	free(m->content_id);
+	memset(m, 0, sizeof *m);
+}
+
+static void player_free(struct player *p)
+{
+	if (!p)
+		return;
+	free(p->id);
+	free(p->item_id);
+	meta_clear(&p->m);
+	free(p);
+}
+
+static void client_free(struct client *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		player_free(c->players[i]);
+	free(c->bundle);
+	free(c->name);
+	free(c);
+}
+
+struct atv_mrp_state *atv_mrp_state_new(void)
+{
+	struct atv_mrp_state *s = calloc(1, sizeof *s);
+
+	if (s) {
+		s->power = -1;
+		s->volume = -1;
+	}
+	return s;
+}
+
+void atv_mrp_state_free(struct atv_mrp_state *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		client_free(s->clients[i]);
+	free(s->output);
+	free(s);
+}
+
+int atv_mrp_state_set_output(struct atv_mrp_state *s, const char *uid, struct atv_err *err)
+{
+	char *copy = NULL;
+
+	if (uid && !(copy = strdup(uid)))
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	free(s->output);
+	s->output = copy;
+	return 0;
+}
+
+const char *atv_mrp_state_output(const struct atv_mrp_state *s)
+{
+	return s->output;
+}
+
+int atv_mrp_state_power(const struct atv_mrp_state *s)
+{
+	return s->power;
+}
+
+int atv_mrp_state_volume(const struct atv_mrp_state *s)
+{
+	return s->volume;
+}
+
+/* Replace *dst with a copy of src when src is set (a merge: absent fields
+ * keep their value).  -1 when out of memory. */
+static int merge_str(char **dst, const char *src)
+{
+	char *copy;
+
+	if (!src)
+		return 0;
+	if (!(copy = strdup(src)))
+		return -1;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static int meta_merge(struct meta *d, const Mrp__ContentItemMetadata *m)
+{
+	int r = 0;
+
+	r |= merge_str(&d->title, m->title);
+	r |= merge_str(&d->artist, m->trackartistname);
+	r |= merge_str(&d->album, m->albumname);
+	r |= merge_str(&d->genre, m->genre);
+	r |= merge_str(&d->series, m->seriesname);
+	r |= merge_str(&d->content_id, m->contentidentifier);
+	/* Non-finite numbers from a peer are treated as absent. */
+	if (m->has_duration && isfinite(m->duration))
+		d->has_duration = true, d->duration = m->duration;
+	if (m->has_elapsedtime && isfinite(m->elapsedtime))
+		d->has_elapsed = true, d->elapsed = m->elapsedtime;
+	if (m->has_elapsedtimetimestamp && isfinite(m->elapsedtimetimestamp))
+		d->has_ts = true, d->ts = m->elapsedtimetimestamp;
+	if (m->has_playbackrate && isfinite(m->playbackrate))
+		d->has_rate = true, d->rate = m->playbackrate;
+	if (m->has_seasonnumber)
+		d->has_season = true, d->season = m->seasonnumber;
+	if (m->has_episodenumber)
+		d->has_episode = true, d->episode = m->episodenumber;
+	if (m->has_mediatype)
+		d->has_media_type = true, d->media_type = m->mediatype;
+	return r;
+}
+
+static void modes_from(struct modes *d, const Mrp__SupportedCommands *sc)
+{
+	memset(d, 0, sizeof *d);
+	for (size_t i = 0; sc && i < sc->n_supportedcommands; i++) {
+		const Mrp__CommandInfo *ci = sc->supportedcommands[i];
+
+		if (!ci || !ci->has_command)
+			continue;
+		if (ci->command == MRP__COMMAND__CMD_CHANGE_SHUFFLE_MODE) {
+			d->has_shuffle = true;
+			d->shuffle = ci->has_shufflemode ? (int)ci->shufflemode : 0;
+		} else if (ci->command == MRP__COMMAND__CMD_CHANGE_REPEAT_MODE) {
+			d->has_repeat = true;
+			d->repeat = ci->has_repeatmode ? (int)ci->repeatmode : 0;
+		}
+	}
+}
+
+static struct client *find_client(const struct atv_mrp_state *s, const char *bundle, size_t *idx)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->clients[i]->bundle, bundle) == 0) {
+			if (idx)
+				*idx = i;
+			return s->clients[i];
+		}
+	}
+	return NULL;
+}
+
+/* The client for c (bundle identifier "" when absent), created on first
+ * sight; its display name updated when c has one.  NULL when out of memory
+ * or when the table is full (*full set). */
+static struct client *get_client(struct atv_mrp_state *s, const Mrp__NowPlayingClient *c,
+				 bool *full)
+{
+	const char *bundle = c && c->bundleidentifier ? c->bundleidentifier : "";
+	struct client *cl = find_client(s, bundle, NULL);
+
+	*full = false;
+	if (!cl) {
+		if (s->n == ATV_MRP_STATE_MAX_CLIENTS) {
+			*full = true;
+			return NULL;
+		}
+		cl = calloc(1, sizeof *cl);
+		if (!cl || !(cl->bundle = strdup(bundle))) {
+			free(cl);
+			return NULL;
+		}
+		s->clients[s->n++] = cl;
+	}
+	if (c && c->displayname && c->displayname[0] && merge_str(&cl->name, c->displayname) < 0)
+		return NULL;
+	return cl;
+}
+
+/* A player without identifier is the client's default player. */
+static const char *player_id(const Mrp__NowPlayingPlayer *p)
+{
+	return p && p->identifier && p->identifier[0] ? p->identifier : DEFAULT_PLAYER;
+}
+
+static struct player *find_player(const struct client *cl, const char *id, size_t *idx)
+{
+	for (size_t i = 0; i < cl->n; i++) {
+		if (strcmp(cl->players[i]->id, id) == 0) {
+			if (idx)
+				*idx = i;
+			return cl->players[i];
+		}
+	}
+	return NULL;
+}
+
+static struct player *get_player(struct atv_mrp_state *s, const Mrp__PlayerPath *path, bool *full)
+{
+	struct client *cl = get_client(s, path ? path->client : NULL, full);
+	const char *id = player_id(path ? path->player : NULL);
+	struct player *p;
+
+	if (!cl)
+		return NULL;
+	p = find_player(cl, id, NULL);
+	if (p)
+		return p;
+	if (cl->n == ATV_MRP_STATE_MAX_PLAYERS) {
+		*full = true;
+		return NULL;
+	}
+	p = calloc(1, sizeof *p);
+	if (!p || !(p->id = strdup(id))) {
+		free(p);
+		return NULL;
+	}
+	cl->players[cl->n++] = p;
+	return p;
+}
+
+/* NULL from get_client/get_player: a full table drops the message (a
+ * device with that many apps is hostile or broken), no memory is an
+ * error. */
+static int lookup_failed(bool full, struct atv_err *err)
+{
+	if (full)
+		return 0;
+	return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+}
+
+static struct client *client_of(const struct atv_mrp_state *s, const struct player *p)
+{
+	for (size_t i = 0; i < s->n; i++)
+		for (size_t j = 0; j < s->clients[i]->n; j++)
+			if (s->clients[i]->players[j] == p)
+				return s->clients[i];
+	return NULL;
+}
+
+/* SET_STATE and SET_DEFAULT_SUPPORTED_COMMANDS share their layout; only
+ * the fields used here differ in meaning. */
+static int set_state(struct atv_mrp_state *s, const Mrp__SetStateMessage *m, struct atv_err *err)
+{
+	bool full;
+	struct player *p = get_player(s, m->playerpath, &full);
+	struct client *cl;
+	const Mrp__PlaybackQueue *q = m->playbackqueue;
+
+	if (!p)
+		return lookup_failed(full, err);
+	cl = client_of(s, p);
+	if (m->displayname && m->displayname[0] && merge_str(&cl->name, m->displayname) < 0)
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	if (m->has_playbackstate) {
+		p->has_state = true;
+		p->state = m->playbackstate;
+	}
+	if (m->supportedcommands)
+		modes_from(&p->cmds, m->supportedcommands);
+	if (q) {
+		/* The queue replaces the items; keep the one at location. */
+		const Mrp__ContentItem *it = NULL;
+		int loc = q->has_location ? q->location : 0;
+
+		if (loc >= 0 && (size_t)loc < q->n_contentitems)
+			it = q->contentitems[loc];
+		meta_clear(&p->m);
+		free(p->item_id);
+		p->item_id = NULL;
+		p->has_item = it != NULL;
+		p->location = loc;
+		if (it) {
+			if ((it->identifier && !(p->item_id = strdup(it->identifier))) ||
+			    (it->metadata && meta_merge(&p->m, it->metadata) < 0))
+				return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		}
+	}
+	return ATV_MRP_STATE_PLAYING;
+}
+
+static int update_items(struct atv_mrp_state *s, const Mrp__UpdateContentItemMessage *m,
+			struct atv_err *err)
+{
+	bool full;
+	struct player *p = get_player(s, m->playerpath, &full);
+
+	if (!p)
+		return lookup_failed(full, err);
+	for (size_t i = 0; i < m->n_contentitems; i++) {
+		const Mrp__ContentItem *it = m->contentitems[i];
+
+		/* Items are matched by identifier; only the shown one is kept. */
+		if (!p->has_item || !it || !it->metadata || !it->identifier || !p->item_id ||
+		    strcmp(it->identifier, p->item_id) != 0)
+			continue;
+		if (meta_merge(&p->m, it->metadata) < 0)
+			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	}
+	return ATV_MRP_STATE_PLAYING;
+}
+
+static int remove_client(struct atv_mrp_state *s, const Mrp__NowPlayingClient *c)
+{
+	size_t i;
+	struct client *cl = find_client(s, c && c->bundleidentifier ? c->bundleidentifier : "", &i);
+
+	if (!cl)
+		return 0;
+	if (s->active == cl)
+		s->active = NULL;
+	client_free(cl);
+	memmove(s->clients + i, s->clients + i + 1, (s->n - i - 1) * sizeof s->clients[0]);
+	s->n--;
+	return ATV_MRP_STATE_PLAYING;
+}
+
+static int remove_player(struct atv_mrp_state *s, const Mrp__PlayerPath *path)
+{
+	const Mrp__NowPlayingClient *c = path ? path->client : NULL;
+	struct client *cl =
+	    find_client(s, c && c->bundleidentifier ? c->bundleidentifier : "", NULL);
+	struct player *p;
+	size_t i;
+
+	if (!cl || !(p = find_player(cl, player_id(path ? path->player : NULL), &i)))
+		return 0;
+	if (cl->active == p)
+		cl->active = NULL;
+	player_free(p);
+	memmove(cl->players + i, cl->players + i + 1, (cl->n - i - 1) * sizeof cl->players[0]);
+	cl->n--;
+	return ATV_MRP_STATE_PLAYING;
+}
+
+static int set_power(struct atv_mrp_state *s, const Mrp__DeviceInfoMessage *d)
+{
+	int power;
+
+	/* pyatv: logicalDeviceCount >= 1 is on, 0 off, absent unknown. */
+	if (!d || !d->has_logicaldevicecount)
+		return 0;
+	power = d->logicaldevicecount > 0;
+	if (power == s->power)
+		return 0;
+	s->power = power;
+	return ATV_MRP_STATE_POWER;
+}
+
+static int set_volume(struct atv_mrp_state *s, const Mrp__VolumeDidChangeMessage *v)
+{
+	double pct;
+	int vol;
+
+	if (!v || !v->has_volume || !isfinite(v->volume))
+		return 0;
+	/* Only changes of our output device (when we know it). */
+	if (s->output && v->outputdeviceuid && strcmp(v->outputdeviceuid, s->output) != 0)
+		return 0;
+	pct = v->volume * 100.0;
+	vol = pct <= 0 ? 0 : pct >= 100 ? 100 : (int)(pct + 0.5);
+	if (vol == s->volume)
+		return 0;
+	s->volume = vol;
+	return ATV_MRP_STATE_VOLUME;
+}
+
+int atv_mrp_state_update(struct atv_mrp_state *s, const Mrp__ProtocolMessage *m,
+			 struct atv_err *err)
+{
+	bool full;
+	struct client *cl;
+	struct player *p;
+
+	if (!m->has_type)
+		return 0;
+	switch ((int)m->type) {
+	case MRP__PROTOCOL_MESSAGE__TYPE__SET_STATE_MESSAGE:
+		return m->setstatemessage ? set_state(s, m->setstatemessage, err) : 0;
+	case MRP__PROTOCOL_MESSAGE__TYPE__UPDATE_CONTENT_ITEM_MESSAGE:
+		return m->updatecontentitemmessage
+			   ? update_items(s, m->updatecontentitemmessage, err)
+			   : 0;
+	case MRP__PROTOCOL_MESSAGE__TYPE__SET_NOW_PLAYING_CLIENT_MESSAGE:
+		if (!m->setnowplayingclientmessage)
+			return 0;
+		cl = get_client(s, m->setnowplayingclientmessage->client, &full);
+		if (!cl)
+			return lookup_failed(full, err);
+		s->active = cl;
+		return ATV_MRP_STATE_PLAYING;
+	case MRP__PROTOCOL_MESSAGE__TYPE__SET_NOW_PLAYING_PLAYER_MESSAGE:
+		if (!m->setnowplayingplayermessage)
+			return 0;
+		p = get_player(s, m->setnowplayingplayermessage->playerpath, &full);
+		if (!p)
+			return lookup_failed(full, err);
+		client_of(s, p)->active = p;
+		return ATV_MRP_STATE_PLAYING;
+	case MRP__PROTOCOL_MESSAGE__TYPE__UPDATE_CLIENT_MESSAGE:
+		if (!m->updateclientmessage)
+			return 0;
+		cl = get_client(s, m->updateclientmessage->client, &full);
+		return cl ? ATV_MRP_STATE_PLAYING : lookup_failed(full, err);
+	case MRP__PROTOCOL_MESSAGE__TYPE__REMOVE_CLIENT_MESSAGE:
+		return m->removeclientmessage ? remove_client(s, m->removeclientmessage->client)
+					      : 0;
+	case MRP__PROTOCOL_MESSAGE__TYPE__REMOVE_PLAYER_MESSAGE:
+		return m->removeplayermessage ? remove_player(s, m->removeplayermessage->playerpath)
+					      : 0;
+	case MRP__PROTOCOL_MESSAGE__TYPE__SET_DEFAULT_SUPPORTED_COMMANDS_MESSAGE: {
+		const Mrp__SetDefaultSupportedCommandsMessage *d =
+		    m->setdefaultsupportedcommandsmessage;
+
+		if (!d)
+			return 0;
+		cl = get_client(s, d->playerpath ? d->playerpath->client : NULL, &full);
+		if (!cl)
+			return lookup_failed(full, err);
+		modes_from(&cl->cmds, d->supportedcommands);
+		return ATV_MRP_STATE_PLAYING;
+	}
+	case MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_MESSAGE:
+	case MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_UPDATE_MESSAGE:
+		return set_power(s, m->deviceinfomessage);
+	case MRP__PROTOCOL_MESSAGE__TYPE__VOLUME_DID_CHANGE_MESSAGE:
+		return set_volume(s, m->volumedidchangemessage);
+	case MRP__PROTOCOL_MESSAGE__TYPE__VOLUME_CONTROL_CAPABILITIES_DID_CHANGE_MESSAGE:
+		/* pyatv learns the output device whose volume we see here. */
+		if (!m->volumecontrolcapabilitiesdidchangemessage ||
+		    !m->volumecontrolcapabilitiesdidchangemessage->outputdeviceuid)
+			return 0;
+		return atv_mrp_state_set_output(
+		    s, m->volumecontrolcapabilitiesdidchangemessage->outputdeviceuid, err);
+	default: return 0;
+	}
+}
+
+/* ---- the "playing" object ---- */
+
+/* The player shown: the active client's active player, else its default
+ * player; NULL when nothing plays. */
+static const struct player *playing(const struct atv_mrp_state *s)
+{
+	const struct client *cl = s->active;
+
+	if (!cl)
+		return NULL;
+	if (cl->active)
+		return cl->active;
+	return find_player(cl, DEFAULT_PLAYER, NULL);
+}
+
+/* pyatv compares rates with math.isclose. */
+static bool near(double a, double b)
+{
+	return a - b < 1e-9 && b - a < 1e-9;
+}
+
+enum dstate { DS_IDLE, DS_PLAYING, DS_PAUSED, DS_STOPPED, DS_LOADING, DS_SEEKING };
+
+/* pyatv's playback_state/device_state: no state yet is idle, paused with
+ * nothing queued is idle, playing at rate 0 is paused and at a rate other
+ * than 1 seeking, and a state it does not know is paused. */
+static enum dstate device_state(const struct player *p)
+{
+	if (!p || !p->has_state)
+		return DS_IDLE;
+	switch (p->state) {
+	case MRP__PLAYBACK_STATE__PLAYBACK_PAUSED: return p->has_item ? DS_PAUSED : DS_IDLE;
+	case MRP__PLAYBACK_STATE__PLAYBACK_PLAYING:
+		if (!p->has_item || !p->m.has_rate)
+			return DS_PLAYING;
+		if (near(p->m.rate, 0.0))
+			return DS_PAUSED;
+		if (near(p->m.rate, 1.0))
+			return DS_PLAYING;
+		return DS_SEEKING;
+	case MRP__PLAYBACK_STATE__PLAYBACK_STOPPED: return DS_STOPPED;
+	case MRP__PLAYBACK_STATE__PLAYBACK_INTERRUPTED: return DS_LOADING;
+	case MRP__PLAYBACK_STATE__PLAYBACK_SEEKING: return DS_SEEKING;
+	default: return DS_PAUSED;
+	}
+}
+
+static const char *const dstate_names[] = {"idle",    "playing", "paused",
+					   "stopped", "loading", "seeking"};
+
+int atv_mrp_state_location(const struct atv_mrp_state *s)
+{
+	const struct player *p = playing(s);
+
+	return p && p->has_item ? p->location : -1;
+}
+
+double atv_mrp_state_rate(const struct atv_mrp_state *s)
+{
+	const struct player *p = playing(s);
+
+	switch (device_state(p)) {
+	case DS_PLAYING: return p->has_item && p->m.has_rate ? p->m.rate : 1.0;
+	case DS_SEEKING: return p->has_item && p->m.has_rate ? p->m.rate : 0.0;
+	default: return 0.0;
+	}
+}
+
+/* A JSON string; bytes that are not UTF-8 (peers send what they like)
+ * become U+FFFD so the line stays valid JSON. */
+static json_t *jstr(const char *s)
+{
+	json_t *j;
+	char *fixed, *o;
+	const unsigned char *p;
+
+	if (!s)
+		return json_null();
+	if ((j = json_string(s)))
+		return j;
+	fixed = malloc(strlen(s) * 3 + 1);
+	if (!fixed)
+		return NULL;
+	for (p = (const unsigned char *)s, o = fixed; *p;) {
+		size_t n = *p < 0x80		 ? 1
+			   : (*p & 0xe0) == 0xc0 ? 2
+			   : (*p & 0xf0) == 0xe0 ? 3
+			   : (*p & 0xf8) == 0xf0 ? 4
+						 : 0;
+		size_t k;
+
+		for (k = 1; n && k < n; k++)
+			if ((p[k] & 0xc0) != 0x80)
+				n = 0;
+		if (n) {
+			memcpy(o, p, n);
+			/* overlong forms and surrogates still fail: checked below */
+			o[n] = 0;
+			j = json_stringn(o, n);
+			if (j) {
+				json_decref(j);
+				o += n;
+				p += n;
+				continue;
+			}
+		}
+		memcpy(o, "\xef\xbf\xbd", 3);
+		o += 3;
+		p++;
+	}
+	*o = 0;
+	j = json_string(fixed);
+	free(fixed);
+	return j;
+}
+
+/* An integer from a double, or null when it does not fit. */
+static json_t *jint_of(double v)
+{
+	if (!isfinite(v) || v < -9.0e15 || v > 9.0e15)
+		return json_null();
+	return json_integer((json_int_t)v);
+}
+
+static const char *media_type_name(const struct player *p)
+{
+	if (p && p->has_item && p->m.has_media_type) {
+		if (p->m.media_type == MRP__CONTENT_ITEM_METADATA__MEDIA_TYPE__MEDIA_TYPE_AUDIO)
+			return "music";
+		if (p->m.media_type == MRP__CONTENT_ITEM_METADATA__MEDIA_TYPE__MEDIA_TYPE_VIDEO)
+			return "video";
+	}
+	return "unknown";
+}
+
+/* The mode from the player's supported commands, else its client's
+ * defaults, as pyatv's command_info looks them up. */
+static const char *shuffle_name(const struct atv_mrp_state *s, const struct player *p)
+{
+	const struct client *cl = p ? client_of(s, p) : NULL;
+	int mode = 0;
+
+	if (p && p->cmds.has_shuffle)
+		mode = p->cmds.shuffle;
+	else if (cl && cl->cmds.has_shuffle)
+		mode = cl->cmds.shuffle;
+	if (mode == MRP__SHUFFLE_MODE__SHUFFLE_ALBUMS)
+		return "albums";
+	if (mode == MRP__SHUFFLE_MODE__SHUFFLE_SONGS)
+		return "songs";
+	return "off";
+}
+
+static const char *repeat_name(const struct atv_mrp_state *s, const struct player *p)
+{
+	const struct client *cl = p ? client_of(s, p) : NULL;
+	int mode = 0;
+
+	if (p && p->cmds.has_repeat)
+		mode = p->cmds.repeat;
+	else if (cl && cl->cmds.has_repeat)
+		mode = cl->cmds.repeat;
+	if (mode == MRP__REPEAT_MODE__REPEAT_ONE)
+		return "track";
+	if (mode == MRP__REPEAT_MODE__REPEAT_ALL)
+		return "all";
+	return "off";
+}
+
+/* Seconds into the item: elapsedTime at elapsedTimeTimestamp (Cocoa
+ * epoch) advancing with the rate; never below 0 or past the duration.
+ * -1 when there is no elapsed time. */
+static double position(const struct atv_mrp_state *s, const struct player *p, double now)
+{
+	double pos;
+
+	if (!p || !p->has_item || !p->m.has_elapsed)
+		return -1;
+	pos = p->m.elapsed;
+	if (p->m.has_ts && p->m.ts != 0)
+		pos += (now - (p->m.ts + ATV_COCOA_EPOCH)) * atv_mrp_state_rate(s);
+	if (!isfinite(pos) || pos < 0)
+		pos = 0;
+	if (p->m.has_duration && p->m.duration > 0 && pos > p->m.duration)
+		pos = p->m.duration;
+	/* whole seconds, as pyatv's int(); a huge value is left to jint_of */
+	return pos < 9.0e15 ? (double)(long long)pos : pos;
+}
+
+static int put(json_t *o, const char *key, json_t *v)
+{
+	return v ? json_object_set_new(o, key, v) : -1;
+}
+
+json_t *atv_mrp_state_playing(const struct atv_mrp_state *s, double now)
+{
+	const struct player *p = playing(s);
+	const struct meta *m = p && p->has_item ? &p->m : NULL;
+	const struct client *cl = p ? client_of(s, p) : s->active;
+	json_t *o = json_object();
+	long long total = -1;
+	double pos = position(s, p, now);
+	char hash[65];
+	int r = 0;
+
+	if (!o)
+		return NULL;
+	if (m && m->has_duration && m->duration >= 0 && m->duration < 9.0e15)
+		total = (long long)m->duration;
+	r |= put(o, "media_type", json_string(media_type_name(p)));
+	r |= put(o, "device_state", json_string(dstate_names[device_state(p)]));
+	r |= put(o, "title", jstr(m ? m->title : NULL));
+	r |= put(o, "artist", jstr(m ? m->artist : NULL));
+	r |= put(o, "album", jstr(m ? m->album : NULL));
+	r |= put(o, "genre", jstr(m ? m->genre : NULL));
+	r |= put(o, "total_time", total >= 0 ? json_integer(total) : json_null());
+	r |= put(o, "position", pos >= 0 ? jint_of(pos) : json_null());
+	r |= put(o, "shuffle", json_string(shuffle_name(s, p)));
+	r |= put(o, "repeat", json_string(repeat_name(s, p)));
+	r |= put(o, "series_name", jstr(m ? m->series : NULL));
+	r |= put(o, "season_number", m && m->has_season ? json_integer(m->season) : json_null());
+	r |= put(o, "episode_number", m && m->has_episode ? json_integer(m->episode) : json_null());
+	r |= put(o, "content_identifier", jstr(m ? m->content_id : NULL));
+	r |= put(o, "app", jstr(cl ? cl->name : NULL));
+	r |= put(o, "app_id", jstr(cl && cl->bundle[0] ? cl->bundle : NULL));
+	if (m && m->content_id && m->content_id[0])
+		r |= put(o, "hash", jstr(m->content_id));
+	else {
+		atv_mrp_state_hash(m ? m->title : NULL, m ? m->artist : NULL, m ? m->album : NULL,
+				   total, hash);
+		r |= put(o, "hash", json_string(hash));
+	}
+	if (r) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

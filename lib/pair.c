@@ -1,0 +1,183 @@
+/* pair.c - the pairing facade: MRP pair-setup over CRYPTO_PAIRING.
+ *
+ * begin: connect, DEVICE_INFO, send M1 {Method 0, State 1}; the device
+ * answers M2 {Salt, PublicKey} and shows the PIN.  finish: SRP with the
+ * PIN (M3/M4), exchange long-term keys (M5/M6) and format the result as
+ * pyatv's "ltpk:ltsk:atv_id:client_id".  Our pairing id is a fresh
+ * upper-case UUID: it is the client_id the device stores for us. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hap.h"
+#include "mrp.h"
+#include "pair.h"
+#include "tlv8.h"
+
+#define DEFAULT_TIMEOUT_MS 5000
+
+struct atv_pairing {
+	struct atv_mrp *mrp;
+	char pairing_id[ATV_MRP_UUID_SIZE];
+	char *device;
+	struct atv_buf m2; /* the device's answer to M1 */
+	bool used;
+};
+
+static const char *dev_name(const struct atv_device *d)
+{
+	if (d->name && d->name[0])
+		return d->name;
+	if (d->identifier)
+		return d->identifier;
+	return d->address ? d->address : "the device";
+}
+
+int atv_pair_begin(const struct atv_device *d, const char *protocol, const struct atv_pair_opts *o,
+		   struct atv_pairing **out, struct atv_err *err)
+{
+	const struct atv_service *svc;
+	struct atv_mrp_opts mo = {0};
+	struct atv_pairing *p = NULL;
+	struct atv_buf m1;
+	const char *name = dev_name(d);
+	int r;
+
+	*out = NULL;
+	atv_buf_init(&m1, ATV_HAP_MSG_MAX);
+	if (!protocol || strcmp(protocol, "mrp") != 0) {
+		if (protocol &&
+		    (strcmp(protocol, "airplay") == 0 || strcmp(protocol, "dmap") == 0 ||
+		     strcmp(protocol, "companion") == 0))
+			return atv_err_set(err, ATV_E_UNSUPPORTED,
+					   "pairing with %s is not supported yet", protocol);
+		return atv_err_set(err, ATV_E_USAGE, "unknown pairing protocol %s",
+				   protocol ? protocol : "(none)");
+	}
+	svc = atv_device_service(d, "mrp");
+	if (!svc)
+		return atv_err_set(err, ATV_E_UNSUPPORTED, "%s has no mrp service", name);
+	if (!svc->enabled)
+		return atv_err_set(err, ATV_E_UNSUPPORTED,
+				   "the mrp service of %s is disabled (tvOS 15+)", name);
+	if (!d->address || !d->address[0])
+		return atv_err_set(err, ATV_E_UNREACHABLE, "no address known for %s", name);
+	if (svc->port <= 0)
+		return atv_err_set(err, ATV_E_UNREACHABLE, "%s announces no mrp port (asleep?)",
+				   name);
+	p = calloc(1, sizeof *p);
+	if (!p || !(p->device = strdup(name))) {
+		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		goto out;
+	}
+	atv_buf_init(&p->m2, ATV_HAP_MSG_MAX);
+	r = atv_mrp_uuid(p->pairing_id, err);
+	if (r < 0)
+		goto out;
+	mo.timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	mo.device = name;
+	mo.pairing_id = p->pairing_id;
+	mo.name = o && o->name ? o->name : "atv-tools";
+	r = atv_mrp_connect(d->address, svc->port, &mo, &p->mrp, err);
+	if (r < 0)
+		goto out;
+	/* M1 needs no PIN: {Method pair-setup, State 1}. */
+	r = atv_tlv8_add_u8(&m1, ATV_TLV8_METHOD, ATV_TLV8_METHOD_PAIR_SETUP, err);
+	if (r == 0)
+		r = atv_tlv8_add_u8(&m1, ATV_TLV8_STATE, 1, err);
+	if (r == 0)
+		r = atv_mrp_pair_exchange(p->mrp, &m1, true, true, &p->m2, err);
+	if (r < 0)
+		goto out;
+	/* A refusal (busy, max peers, backoff) already comes in M2. */
+	{
+		struct atv_tlv8 t = {0};
+		const struct atv_tlv8_item *e;
+		uint64_t code = 0;
+		struct atv_err pe = {0};
+
+		r = atv_tlv8_parse(&t, p->m2.data, p->m2.len, &pe);
+		if (r < 0) {
+			r = atv_err_set(err, ATV_E_PROTO, "pair-setup M2 from %s: %s", name,
+					pe.msg);
+		} else if ((e = atv_tlv8_find(&t, ATV_TLV8_ERROR))) {
+			atv_tlv8_uint(e, &code, NULL);
+			r = atv_err_set(err, ATV_E_REFUSED, "%s refused pairing: %s", name,
+					atv_tlv8_error_name(code));
+		}
+		atv_tlv8_release(&t);
+	}
+out:
+	atv_buf_release(&m1);
+	if (r < 0) {
+		atv_pair_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+int atv_pair_finish(struct atv_pairing *p, const char *pin, char **credentials, struct atv_err *err)
+{
+	struct atv_hap_setup *h;
+	struct atv_hap_creds c;
+	struct atv_buf msg, reply;
+	struct atv_err e = {0};
+	char s[ATV_HAP_CREDS_STRLEN];
+	int r;
+
+	*credentials = NULL;
+	if (p->used)
+		return atv_err_set(err, ATV_E_USAGE, "pairing already finished");
+	p->used = true;
+	memset(&c, 0, sizeof c);
+	h = atv_hap_setup_client_new(pin, p->pairing_id, NULL, err);
+	if (!h)
+		return err && err->code ? -err->code : -ATV_E_NOMEM;
+	atv_buf_init(&msg, ATV_HAP_MSG_MAX);
+	atv_buf_init(&reply, ATV_HAP_MSG_MAX);
+	/* The context starts at M1, which begin has sent already (it has no
+	 * secret in it): step past it, then answer M2. */
+	r = atv_hap_setup_step(h, NULL, 0, &msg, &e);
+	if (r >= 0)
+		r = atv_hap_setup_step(h, p->m2.data, p->m2.len, &msg, &e);
+	while (r == ATV_HAP_CONTINUE) {
+		r = atv_mrp_pair_exchange(p->mrp, &msg, false, true, &reply, err);
+		if (r < 0)
+			goto out;
+		r = atv_hap_setup_step(h, reply.data, reply.len, &msg, &e);
+	}
+	if (r == -ATV_E_AUTH) {
+		/* "wrong pin" (the device's Authentication error at M4, or its
+		 * proof not matching ours) or a signature that does not verify */
+		r = atv_err_set(err, ATV_E_AUTH, "%s: %s", p->device, e.msg);
+		goto out;
+	}
+	if (r < 0) {
+		r = atv_err_set(err, -r, "pairing with %s failed: %s", p->device, e.msg);
+		goto out;
+	}
+	r = atv_hap_setup_client_creds(h, &c, err);
+	if (r == 0)
+		r = atv_hap_creds_format(&c, s, sizeof s, err);
+	if (r == 0 && !(*credentials = strdup(s)))
+		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+out:
+	atv_crypto_wipe(s, sizeof s);
+	atv_hap_creds_wipe(&c);
+	atv_buf_release(&msg);
+	atv_buf_release(&reply);
+	atv_hap_setup_free(h);
+	return r;
+}
+
+void atv_pair_free(struct atv_pairing *p)
+{
+	if (!p)
+		return;
+	atv_mrp_close(p->mrp);
+	atv_buf_release(&p->m2);
+	free(p->device);
+	free(p);
+}

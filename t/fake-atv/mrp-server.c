@@ -1,0 +1,2097 @@
+/* mrp-server.c - the fake Apple TV's player and the accessory side of MRP.
+ *
+ * The player: power, volume, what plays (atvscript's fields), a playlist
+ * of three tracks for next/previous, and logs of the keys and commands
+ * received, which the tests read through the control channel.
+ *
+ * MRP (pyatv protocols/mrp; protocols.md 4.4-4.5): on a TCP connection
+ * every message is a varint-length frame holding one ProtocolMessage.  The
+ * controller starts with DEVICE_INFO (answered in the clear), pairs or
+ * verifies with HAP TLV8 inside CRYPTO_PAIRING, and after pair-verify M4
+ * both directions are ChaCha20-Poly1305 with the MediaRemote keys.  Until
+ * then only DEVICE_INFO and CRYPTO_PAIRING are allowed.
+ *
+ * Every message with an identifier that we handle gets exactly one reply
+ * carrying it: DEVICE_INFO, SEND_COMMAND_RESULT, GET_VOLUME_RESULT,
+ * SET_STATE (for PLAYBACK_QUEUE_REQUEST), KEYBOARD, GENERIC, or else an
+ * empty message of type 0 (as pyatv's own fake device answers key
+ * presses, SET_VOLUME and CLIENT_UPDATES_CONFIG), so a controller may wait
+ * for any of them.  What a message changed is pushed to the subscribed
+ * connections before that reply, so a controller that waits for the reply
+ * already has the new state.  Pushes carry no identifier.
+ *
+ * Every length from the peer is bounded (frames, TLV8, the protobuf unpack
+ * budget, keys held down); a peer that breaks the protocol is disconnected.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "fake.h"
+#include "hap.h"
+#include "jsonl.h"
+#include "log.h"
+#include "mrp_frame.h"
+#include "mrp_msg.h"
+#include "tlv8.h"
+
+#define MRP_SERVICE "_mediaremotetv._tcp"
+#define MAX_CONNS 64
+#define IN_FRAME_MAX ((size_t)256 << 10) /* controllers send small messages */
+#define OUT_MAX ((size_t)8 << 20)        /* queued for a peer that does not read */
+#define READ_ROUNDS 8                    /* reads per wakeup, so one peer cannot starve others */
+#define MAX_PAIRINGS 64
+#define LOG_MAX 256     /* keys and commands kept for `state' */
+#define MAX_PRESSED 16  /* keys one connection may hold down at once */
+#define HOLD_MS 800     /* pyatv holds for 1 s; leave room for scheduling */
+#define DOUBLE_MS 300   /* a second tap this soon after the first is a double tap */
+#define TURN_OFF_MS 5000 /* home held, then select within this: turn off (pyatv turn_off) */
+#define VOLUME_STEP 5
+#define SKIP_DEFAULT 15.0 /* seconds, when SkipForward/Backward has no skipInterval */
+#define VALUE_MAX 1024    /* bytes in a text field set through the control channel */
+#define COCOA_EPOCH 978307200.0 /* 2001-01-01 in Unix time: MRP timestamps count from it */
+#define DEFAULT_PLAYER_ID "MediaRemote-DefaultPlayer"
+#define ART_SIDE 4 /* the artwork PNGs are 4x4 */
+
+/* ---- the player ---- */
+
+static const char *const state_names[] = {"idle", "playing", "paused", "stopped", NULL};
+enum { ST_IDLE, ST_PLAYING, ST_PAUSED, ST_STOPPED };
+static const char *const media_names[] = {"unknown", "music", "video", "tv", NULL};
+enum { MT_UNKNOWN, MT_MUSIC, MT_VIDEO, MT_TV };
+static const char *const shuffle_names[] = {"off", "songs", "albums", NULL};
+enum { SH_OFF, SH_SONGS, SH_ALBUMS };
+static const char *const repeat_names[] = {"off", "track", "all", NULL};
+enum { RP_OFF, RP_TRACK, RP_ALL };
+
+struct num {
+	bool set;
+	double v;
+};
+
+struct playing {
+	int media_type, device_state;
+	char *title, *artist, *album, *genre;
+	struct num total_time, elapsed, timestamp, rate;
+	int shuffle, repeat;
+	char *series_name;
+	struct num season, episode;
+	char *content_id, *app, *app_id;
+	int track; /* the playlist entry next and previous move from */
+};
+
+enum fkind { F_STR, F_NUM, F_INT, F_ENUM };
+
+struct field {
+	const char *name;
+	enum fkind kind;
+	size_t off;
+	double min, max;          /* F_NUM, F_INT */
+	const char *const *names; /* F_ENUM */
+};
+
+#define P_OFF(m) offsetof(struct playing, m)
+static const struct field fields[] = {
+	{"media_type", F_ENUM, P_OFF(media_type), 0, 0, media_names},
+	{"device_state", F_ENUM, P_OFF(device_state), 0, 0, state_names},
+	{"title", F_STR, P_OFF(title), 0, 0, NULL},
+	{"artist", F_STR, P_OFF(artist), 0, 0, NULL},
+	{"album", F_STR, P_OFF(album), 0, 0, NULL},
+	{"genre", F_STR, P_OFF(genre), 0, 0, NULL},
+	{"total_time", F_NUM, P_OFF(total_time), 0, 1e7, NULL},
+	{"elapsed", F_NUM, P_OFF(elapsed), 0, 1e7, NULL},
+	{"timestamp", F_NUM, P_OFF(timestamp), -1e10, 1e10, NULL},
+	{"rate", F_NUM, P_OFF(rate), -64, 64, NULL},
+	{"shuffle", F_ENUM, P_OFF(shuffle), 0, 0, shuffle_names},
+	{"repeat", F_ENUM, P_OFF(repeat), 0, 0, repeat_names},
+	{"series_name", F_STR, P_OFF(series_name), 0, 0, NULL},
+	{"season_number", F_INT, P_OFF(season), 0, 1e6, NULL},
+	{"episode_number", F_INT, P_OFF(episode), 0, 1e6, NULL},
+	{"content_identifier", F_STR, P_OFF(content_id), 0, 0, NULL},
+	{"app", F_STR, P_OFF(app), 0, 0, NULL},
+	{"app_id", F_STR, P_OFF(app_id), 0, 0, NULL},
+};
+#define N_FIELDS (sizeof fields / sizeof fields[0])
+
+struct track {
+	const char *title, *artist, *album, *genre, *id;
+	double total_time;
+};
+
+static const struct track playlist[] = {
+	{"Loopback Blues", "The Fakes", "Localhost", "Blues", "fake-track-1", 185},
+	{"Ephemeral Port", "The Fakes", "Localhost", "Rock", "fake-track-2", 211},
+	{"Time To Live", "Null Routes", "TTL 10", "Electronic", "fake-track-3", 242},
+};
+#define N_TRACKS ((int)(sizeof playlist / sizeof playlist[0]))
+
+/* One 4x4 PNG per track (a red, a green and a blue square), made for this
+ * fake: artworkData in answers to PLAYBACK_QUEUE_REQUEST. */
+#define PNG_LEN 73
+static const uint8_t art_png[N_TRACKS][PNG_LEN] = {
+	{0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+	 0x52, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x04, 0x08, 0x02, 0x00, 0x00, 0x00, 0x26,
+	 0x93, 0x09, 0x29, 0x00, 0x00, 0x00, 0x10, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x38,
+	 0xa1, 0xa1, 0x01, 0x47, 0x0c, 0xc4, 0x71, 0x00, 0xd1, 0x43, 0x11, 0x81, 0xa0, 0xd3, 0x6e,
+	 0x64, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82},
+	{0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+	 0x52, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x04, 0x08, 0x02, 0x00, 0x00, 0x00, 0x26,
+	 0x93, 0x09, 0x29, 0x00, 0x00, 0x00, 0x10, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0xd0,
+	 0x58, 0x60, 0x03, 0x47, 0x0c, 0xc4, 0x71, 0x00, 0xa5, 0x83, 0x10, 0x41, 0x1e, 0x32, 0xe7,
+	 0x32, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82},
+	{0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+	 0x52, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x04, 0x08, 0x02, 0x00, 0x00, 0x00, 0x26,
+	 0x93, 0x09, 0x29, 0x00, 0x00, 0x00, 0x10, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0xd0,
+	 0x08, 0x38, 0x01, 0x47, 0x0c, 0xc4, 0x71, 0x00, 0xfe, 0x43, 0x14, 0x01, 0x7b, 0xd2, 0xcb,
+	 0x15, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82},
+};
+
+/* The commands SEND_COMMAND handles, by atv-send's names; also the
+ * supported-commands list of SET_STATE, in this order. */
+struct command {
+	Mrp__Command cmd;
+	const char *name;
+};
+
+static const struct command commands[] = {
+	{MRP__COMMAND__CMD_PLAY, "play"},
+	{MRP__COMMAND__CMD_PAUSE, "pause"},
+	{MRP__COMMAND__CMD_TOGGLE_PLAY_PAUSE, "play_pause"},
+	{MRP__COMMAND__CMD_STOP, "stop"},
+	{MRP__COMMAND__CMD_NEXT_TRACK, "next"},
+	{MRP__COMMAND__CMD_PREVIOUS_TRACK, "previous"},
+	{MRP__COMMAND__CMD_SKIP_FORWARD, "skip_forward"},
+	{MRP__COMMAND__CMD_SKIP_BACKWARD, "skip_backward"},
+	{MRP__COMMAND__CMD_SEEK_TO_PLAYBACK_POSITION, "set_position"},
+	{MRP__COMMAND__CMD_CHANGE_SHUFFLE_MODE, "set_shuffle"},
+	{MRP__COMMAND__CMD_CHANGE_REPEAT_MODE, "set_repeat"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+enum {
+	C_PLAY, C_PAUSE, C_TOGGLE, C_STOP, C_NEXT, C_PREVIOUS, C_SKIP_FWD, C_SKIP_BACK, C_SEEK,
+	C_SHUFFLE, C_REPEAT
+};
+
+/* HID keys (usage page, usage) as pyatv sends them (protocols.md 4.5). */
+struct key {
+	uint16_t page, usage;
+	const char *name;
+};
+
+static const struct key keys[] = {
+	{1, 0x8C, "up"},         {1, 0x8D, "down"},         {1, 0x8B, "left"},
+	{1, 0x8A, "right"},      {1, 0x89, "select"},       {1, 0x86, "menu"},
+	{1, 0x82, "suspend"},    {1, 0x83, "wakeup"},       {12, 0x40, "home"},
+	{12, 0x60, "top_menu"},  {12, 0xE9, "volume_up"},   {12, 0xEA, "volume_down"},
+	{12, 0xB7, "stop"},      {12, 0xB5, "next"},        {12, 0xB6, "previous"},
+};
+
+enum press { PRESS_NONE, PRESS_TAP, PRESS_DOUBLE, PRESS_HOLD };
+
+/* ---- the server ---- */
+
+struct pressed {
+	uint16_t page, usage;
+	long long down_ms;
+};
+
+enum exchange { X_NONE, X_SETUP, X_VERIFY };
+
+struct conn {
+	struct fake_mrp *m;
+	struct conn *next;
+	int fd;
+	bool dead; /* closed; freed by the reaper, so lists may be walked while closing */
+	char name[INET_ADDRSTRLEN + 8];
+	struct atv_mrp_frame_dec dec;
+	struct atv_buf out; /* framed bytes not written yet */
+	enum exchange exch;
+	struct atv_hap_setup *setup;
+	struct atv_hap_verify *verify;
+	bool encrypted; /* pair-verify done: the session cipher is on */
+	struct atv_hap_cipher cipher;
+	bool subscribed;  /* sent CLIENT_UPDATES_CONFIG */
+	unsigned updates; /* FAKE_PUSH_* it gets */
+	char *np_client;  /* the now-playing client it was told last ("" idle, NULL never) */
+	struct pressed pressed[MAX_PRESSED];
+	size_t n_pressed;
+};
+
+struct pairing {
+	uint8_t id[ATV_HAP_ID_MAX];
+	size_t idlen;
+	uint8_t ltpk[ATV_ED25519_PUB_LEN];
+};
+
+struct fake_mrp {
+	struct fake_loop *loop;
+	struct fake_device *dev;
+	struct fake_service *svc; /* NULL: no MRP service, only the player */
+	char *unique_id, *build, *model;
+	uint8_t seed[ATV_ED25519_SEED_LEN];
+	char *pairings_path;
+	struct in_addr addr;
+	int lfd, port;
+	struct conn *conns;
+	int reap_timer;
+	char pin[FAKE_MAX_PIN + 1];
+	struct pairing pairings[MAX_PAIRINGS];
+	size_t n_pairings;
+
+	bool power;
+	int volume;
+	struct playing playing;
+	bool refused[N_COMMANDS];
+	json_t *keys, *cmds; /* logs, the last LOG_MAX entries */
+	char last_key[32];
+	enum press last_press;
+	long long last_up_ms;
+
+	struct atv_buf in, pt, ct; /* scratch: decrypted input, packed and sealed output */
+};
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double cocoa_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9 - COCOA_EPOCH;
+}
+
+/* ---- player state ---- */
+
+static void log_append(json_t *log, const char *entry)
+{
+	json_array_append_new(log, json_string(entry));
+	while (json_array_size(log) > LOG_MAX)
+		json_array_remove(log, 0);
+}
+
+static int set_str(char **p, const char *v)
+{
+	char *copy = NULL;
+
+	if (v && !(copy = strdup(v)))
+		return -ATV_E_NOMEM;
+	free(*p);
+	*p = copy;
+	return 0;
+}
+
+static double position(const struct playing *p, double now)
+{
+	double pos = p->elapsed.v;
+
+	if (p->timestamp.set && p->rate.set)
+		pos += (now - p->timestamp.v) * p->rate.v;
+	if (p->total_time.set && pos > p->total_time.v)
+		pos = p->total_time.v;
+	return pos < 0 ? 0 : pos;
+}
+
+/* Fold the time played so far into elapsed, before the rate changes: the
+ * position stays continuous. */
+static void rebase(struct playing *p)
+{
+	double now = cocoa_now();
+
+	if (!p->elapsed.set)
+		return;
+	p->elapsed.v = position(p, now);
+	p->timestamp = (struct num){true, now};
+}
+
+static void seek(struct playing *p, double pos)
+{
+	if (pos < 0)
+		pos = 0;
+	if (p->total_time.set && pos > p->total_time.v)
+		pos = p->total_time.v;
+	p->elapsed = (struct num){true, pos};
+	p->timestamp = (struct num){true, cocoa_now()};
+}
+
+static void set_rate(struct playing *p, int state, double rate)
+{
+	rebase(p);
+	p->device_state = state;
+	p->rate = (struct num){true, rate};
+}
+
+static void load_track(struct playing *p, int idx)
+{
+	const struct track *t = &playlist[idx];
+
+	/* strdup failing leaves a field absent: acceptable in a test fake */
+	set_str(&p->title, t->title);
+	set_str(&p->artist, t->artist);
+	set_str(&p->album, t->album);
+	set_str(&p->genre, t->genre);
+	set_str(&p->content_id, t->id);
+	set_str(&p->series_name, NULL);
+	p->season.set = p->episode.set = false;
+	p->media_type = MT_MUSIC;
+	p->total_time = (struct num){true, t->total_time};
+	p->track = idx;
+	seek(p, 0);
+}
+
+static void player_init(struct fake_mrp *m)
+{
+	struct playing *p = &m->playing;
+
+	m->power = true;
+	m->volume = 50;
+	load_track(p, 0);
+	seek(p, 42);
+	p->device_state = ST_PAUSED;
+	p->rate = (struct num){true, 0};
+	p->shuffle = SH_OFF;
+	p->repeat = RP_OFF;
+	set_str(&p->app, "Music");
+	set_str(&p->app_id, "com.apple.TVMusic");
+}
+
+static void player_release(struct playing *p)
+{
+	for (size_t i = 0; i < N_FIELDS; i++)
+		if (fields[i].kind == F_STR)
+			free(*(char **)((char *)p + fields[i].off));
+	memset(p, 0, sizeof *p);
+}
+
+static const struct field *find_field(const char *name)
+{
+	for (size_t i = 0; i < N_FIELDS; i++)
+		if (strcmp(fields[i].name, name) == 0)
+			return &fields[i];
+	return NULL;
+}
+
+static int name_index(const char *const *names, const char *v)
+{
+	for (int i = 0; names[i]; i++)
+		if (strcmp(names[i], v) == 0)
+			return i;
+	return -1;
+}
+
+static void join_names(char *buf, size_t size, const char *const *names)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; names[i] && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? "|" : "", names[i]);
+}
+
+int fake_mrp_set_field(struct fake_mrp *m, const char *name, const char *value, bool apply,
+		       struct atv_err *err)
+{
+	const struct field *f = find_field(name);
+	bool null = strcmp(value, "null") == 0;
+	char *p = (char *)&m->playing, *end, names[128];
+	json_t *check;
+	double v = 0;
+	int e;
+
+	if (!f)
+		return atv_err_set(err, ATV_E_USAGE, "unknown field \"%s\"", name);
+	switch (f->kind) {
+	case F_STR:
+		if (strlen(value) > VALUE_MAX)
+			return atv_err_set(err, ATV_E_USAGE, "%s: longer than %d bytes", name,
+					   VALUE_MAX);
+		/* what we send must be valid UTF-8 (protobuf strings, JSON) */
+		check = json_string(value);
+		if (!check)
+			return atv_err_set(err, ATV_E_USAGE, "%s: not valid UTF-8", name);
+		json_decref(check);
+		if (apply && set_str((char **)(p + f->off), null ? NULL : value) < 0)
+			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		return 0;
+	case F_NUM:
+	case F_INT:
+		if (!null) {
+			errno = 0;
+			v = f->kind == F_INT ? (double)strtol(value, &end, 10)
+					     : strtod(value, &end);
+			if (errno || end == value || *end || !isfinite(v) || v < f->min ||
+			    v > f->max)
+				return atv_err_set(err, ATV_E_USAGE, "%s: \"%s\" is not %s from "
+						   "%.15g to %.15g", name, value,
+						   f->kind == F_INT ? "an integer" : "a number",
+						   f->min, f->max);
+		}
+		if (!apply)
+			return 0;
+		if (f->off == P_OFF(rate))
+			rebase(&m->playing);
+		*(struct num *)(p + f->off) = (struct num){!null, v};
+		/* a new elapsed time counts from now unless a timestamp follows */
+		if (f->off == P_OFF(elapsed))
+			m->playing.timestamp = (struct num){!null, cocoa_now()};
+		return 0;
+	case F_ENUM:
+		e = name_index(f->names, value);
+		if (e < 0) {
+			join_names(names, sizeof names, f->names);
+			return atv_err_set(err, ATV_E_USAGE, "%s: \"%s\" is not one of %s", name,
+					   value, names);
+		}
+		if (apply)
+			*(int *)(p + f->off) = e;
+		return 0;
+	}
+	return atv_err_set(err, ATV_E_USAGE, "%s: bad field", name);
+}
+
+/* ---- pairings ---- */
+
+static void hex_encode(char *out, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hex_decode(const char *s, uint8_t *out, size_t max, size_t *outlen)
+{
+	size_t n = strlen(s);
+
+	if (n % 2 || n / 2 > max)
+		return -1;
+	for (size_t i = 0; i < n; i += 2) {
+		unsigned v;
+
+		if (sscanf(s + i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", s[i]) ||
+		    !strchr("0123456789abcdefABCDEF", s[i + 1]))
+			return -1;
+		out[i / 2] = (uint8_t)v;
+	}
+	*outlen = n / 2;
+	return 0;
+}
+
+/* A pairing identifier for logs and `state': the text when it is printable
+ * ASCII (controllers use UUIDs), else hex. */
+static void id_text(char *out, size_t size, const uint8_t *id, size_t n)
+{
+	bool text = n > 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (id[i] < 0x20 || id[i] > 0x7e)
+			text = false;
+	if (text && n < size) {
+		memcpy(out, id, n);
+		out[n] = '\0';
+	} else if (2 * n < size) {
+		hex_encode(out, id, n);
+	} else {
+		snprintf(out, size, "(%zu bytes)", n);
+	}
+}
+
+static void save_pairings(struct fake_mrp *m)
+{
+	char tmp[4096], id[2 * ATV_HAP_ID_MAX + 1], pk[2 * ATV_ED25519_PUB_LEN + 1];
+	FILE *f;
+	int ok;
+
+	if (!m->pairings_path)
+		return;
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", m->pairings_path) >= sizeof tmp) {
+		atv_warn("pairings file path too long");
+		return;
+	}
+	f = fopen(tmp, "w");
+	if (!f) {
+		atv_warn("unable to write %s: %s", tmp, strerror(errno));
+		return;
+	}
+	fchmod(fileno(f), 0600);
+	for (size_t i = 0; i < m->n_pairings; i++) {
+		hex_encode(id, m->pairings[i].id, m->pairings[i].idlen);
+		hex_encode(pk, m->pairings[i].ltpk, sizeof m->pairings[i].ltpk);
+		fprintf(f, "{\"id\":\"%s\",\"ltpk\":\"%s\"}\n", id, pk);
+	}
+	ok = !ferror(f);
+	/* readers see the old file or the new one, never a part */
+	if (fclose(f) == EOF || !ok || rename(tmp, m->pairings_path) < 0)
+		atv_warn("unable to write %s: %s", m->pairings_path, strerror(errno));
+}
+
+static int load_pairings(struct fake_mrp *m, struct atv_err *err)
+{
+	struct atv_buf line;
+	FILE *f = fopen(m->pairings_path, "r");
+	int r = 0, n = 0;
+
+	if (!f)
+		return errno == ENOENT ? 0
+				       : atv_err_sys(err, ATV_E_INPUT, errno, "unable to open %s",
+						     m->pairings_path);
+	atv_buf_init(&line, 4096);
+	while ((r = atv_jsonl_read(f, &line, err)) > 0) {
+		struct pairing *p = &m->pairings[m->n_pairings];
+		json_t *o = NULL;
+		const char *id, *pk;
+		size_t pklen;
+
+		n++;
+		if (line.len == 0)
+			continue;
+		if (m->n_pairings == MAX_PAIRINGS) {
+			r = atv_err_set(err, ATV_E_INPUT, "more than %d pairings", MAX_PAIRINGS);
+			break;
+		}
+		r = atv_jsonl_parse((const char *)line.data, line.len, &o, err);
+		id = r == 0 ? atv_json_str(o, "id") : NULL;
+		pk = r == 0 ? atv_json_str(o, "ltpk") : NULL;
+		if (r == 0 && (!id || !pk || hex_decode(id, p->id, sizeof p->id, &p->idlen) < 0 ||
+			       p->idlen == 0 ||
+			       hex_decode(pk, p->ltpk, sizeof p->ltpk, &pklen) < 0 ||
+			       pklen != sizeof p->ltpk))
+			r = atv_err_set(err, ATV_E_INPUT, "not {\"id\":HEX,\"ltpk\":HEX}");
+		json_decref(o);
+		if (r < 0)
+			break;
+		m->n_pairings++;
+	}
+	if (r < 0)
+		atv_err_prefix(err, "%s, line %d", m->pairings_path, n);
+	atv_buf_release(&line);
+	fclose(f);
+	return r < 0 ? r : 0;
+}
+
+static int lookup_pairing(void *arg, const uint8_t *id, size_t idlen,
+			  uint8_t ltpk[ATV_ED25519_PUB_LEN])
+{
+	const struct fake_mrp *m = arg;
+
+	for (size_t i = 0; i < m->n_pairings; i++) {
+		if (m->pairings[i].idlen == idlen && memcmp(m->pairings[i].id, id, idlen) == 0) {
+			memcpy(ltpk, m->pairings[i].ltpk, ATV_ED25519_PUB_LEN);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void add_pairing(struct fake_mrp *m, const struct atv_hap_peer *peer)
+{
+	size_t i;
+
+	/* the same controller pairing again replaces its key */
+	for (i = 0; i < m->n_pairings; i++)
+		if (m->pairings[i].idlen == peer->idlen &&
+		    memcmp(m->pairings[i].id, peer->id, peer->idlen) == 0)
+			break;
+	if (i == MAX_PAIRINGS)
+		return; /* refused at M1 already */
+	if (i == m->n_pairings)
+		m->n_pairings++;
+	memcpy(m->pairings[i].id, peer->id, peer->idlen);
+	m->pairings[i].idlen = peer->idlen;
+	memcpy(m->pairings[i].ltpk, peer->ltpk, sizeof peer->ltpk);
+	save_pairings(m);
+}
+
+void fake_mrp_revoke(struct fake_mrp *m)
+{
+	atv_info("mrp: forgetting %zu pairings", m->n_pairings);
+	memset(m->pairings, 0, sizeof m->pairings);
+	m->n_pairings = 0;
+	save_pairings(m);
+}
+
+int fake_mrp_set_pin(struct fake_mrp *m, const char *pin, struct atv_err *err)
+{
+	if (!fake_pin_valid(pin))
+		return atv_err_set(err, ATV_E_USAGE, "a pin is 1 to %d digits", FAKE_MAX_PIN);
+	snprintf(m->pin, sizeof m->pin, "%s", pin);
+	return 0;
+}
+
+/* ---- connections: life cycle and output ---- */
+
+static void exch_free(struct conn *c)
+{
+	atv_hap_setup_free(c->setup);
+	atv_hap_verify_free(c->verify);
+	c->setup = NULL;
+	c->verify = NULL;
+	c->exch = X_NONE;
+}
+
+static void conn_free(struct conn *c)
+{
+	exch_free(c);
+	atv_hap_cipher_wipe(&c->cipher);
+	atv_mrp_frame_dec_release(&c->dec);
+	atv_buf_release(&c->out);
+	free(c->np_client);
+	free(c);
+}
+
+static void reap(struct fake_loop *loop, void *ctx)
+{
+	struct fake_mrp *m = ctx;
+	struct conn **pp = &m->conns;
+
+	(void)loop;
+	m->reap_timer = 0;
+	while (*pp) {
+		struct conn *c = *pp;
+
+		if (c->dead) {
+			*pp = c->next;
+			conn_free(c);
+		} else {
+			pp = &c->next;
+		}
+	}
+}
+
+/* Close now; the struct is freed later by reap(), so a caller walking the
+ * list, or the connection's own callback, may go on using it. */
+static void conn_kill(struct conn *c)
+{
+	struct fake_mrp *m = c->m;
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	fake_loop_remove_fd(m->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	exch_free(c);
+	atv_hap_cipher_wipe(&c->cipher);
+	if (!m->reap_timer) {
+		int t = fake_loop_add_timer(m->loop, 0, reap, m, NULL);
+
+		/* without a timer it is freed with m */
+		m->reap_timer = t > 0 ? t : 0;
+	}
+}
+
+static void conn_fail(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void conn_fail(struct conn *c, const char *fmt, ...)
+{
+	char msg[ATV_ERR_MSGLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	atv_info("mrp %s: disconnecting: %s", c->name, msg);
+	conn_kill(c);
+}
+
+static void want_write(struct conn *c)
+{
+	if (!c->dead && c->out.len)
+		fake_loop_set_events(c->m->loop, c->fd, POLLIN | POLLOUT);
+}
+
+/* Queue len bytes at p, encrypted when the cipher is on (corrupt: with a
+ * broken tag), as one frame. */
+static int conn_frame(struct conn *c, const uint8_t *p, size_t len, bool corrupt,
+		      struct atv_err *err)
+{
+	struct fake_mrp *m = c->m;
+	int r = 0;
+
+	if (c->encrypted) {
+		atv_buf_reset(&m->ct);
+		if ((r = atv_hap_cipher_seal(&c->cipher, p, len, &m->ct, err)) < 0)
+			return r;
+		if (corrupt)
+			m->ct.data[m->ct.len - 1] ^= 0x5a;
+		p = m->ct.data;
+		len = m->ct.len;
+	}
+	if ((r = atv_mrp_frame_encode(&c->out, p, len, err)) < 0)
+		return r;
+	want_write(c);
+	return 0;
+}
+
+/* Send msg as type, replying to identifier reply_to ("" or NULL: none),
+ * with errorCode errcode. */
+static void conn_send_err(struct conn *c, Mrp__ProtocolMessage *msg, int type,
+			  const char *reply_to, Mrp__ErrorCode errcode)
+{
+	struct fake_mrp *m = c->m;
+	struct atv_mrp_ids ids;
+	struct atv_err err = {0, ""};
+	int r;
+
+	if (c->dead)
+		return;
+	msg->has_type = 1;
+	msg->type = (Mrp__ProtocolMessage__Type)type;
+	atv_buf_reset(&m->pt);
+	r = atv_mrp_msg_stamp(msg, &ids, reply_to ? reply_to : "", &err);
+	msg->errorcode = errcode;
+	if (r == 0)
+		r = atv_mrp_msg_pack(msg, &m->pt, &err);
+	if (r == 0)
+		r = conn_frame(c, m->pt.data, m->pt.len, false, &err);
+	if (r < 0) {
+		conn_fail(c, "unable to send %s: %s", atv_mrp_msg_type_name(type), err.msg);
+		return;
+	}
+	atv_debug("mrp %s > %s%s%s", c->name, atv_mrp_msg_type_name(type),
+		  ids.identifier[0] ? " " : "", ids.identifier);
+}
+
+static void conn_send(struct conn *c, Mrp__ProtocolMessage *msg, int type, const char *reply_to)
+{
+	conn_send_err(c, msg, type, reply_to, MRP__ERROR_CODE__ERROR_NONE);
+}
+
+/* The empty reply: type 0 with the request's identifier. */
+static void ack(struct conn *c, const Mrp__ProtocolMessage *req)
+{
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+
+	if (req->identifier)
+		conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__UNKNOWN_MESSAGE, req->identifier);
+}
+
+static void conn_flush(struct conn *c)
+{
+	while (c->out.len) {
+		ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				conn_fail(c, "write: %s", strerror(errno));
+			return;
+		}
+		atv_buf_consume(&c->out, (size_t)n);
+	}
+}
+
+/* ---- what the device sends ---- */
+
+static void fill_device_info(const struct fake_mrp *m, Mrp__DeviceInfoMessage *info)
+{
+	info->uniqueidentifier = m->unique_id;
+	info->name = m->dev->name;
+	info->localizedmodelname = (char *)"Apple TV";
+	info->systembuildversion = m->build;
+	info->applicationbundleidentifier = (char *)"com.apple.mediaremoted";
+	info->has_protocolversion = 1;
+	info->protocolversion = 1;
+	info->has_lastsupportedmessagetype = 1;
+	info->lastsupportedmessagetype = 108;
+	info->has_supportssystempairing = 1;
+	info->supportssystempairing = 1;
+	info->has_allowspairing = 1;
+	info->allowspairing = 1;
+	info->systemmediaapplication = (char *)"com.apple.TVMusic";
+	info->has_supportsacl = 1;
+	info->supportsacl = 1;
+	info->has_supportssharedqueue = 1;
+	info->supportssharedqueue = 1;
+	info->has_sharedqueueversion = 1;
+	info->sharedqueueversion = 2;
+	/* our one output device: VOLUME_DID_CHANGE names it */
+	info->deviceuid = m->unique_id;
+	info->has_deviceclass = 1;
+	info->deviceclass = MRP__DEVICE_CLASS__DEVICE_CLASS_APPLE_TV;
+	/* pyatv's power state: on when the device has logical devices */
+	info->has_logicaldevicecount = 1;
+	info->logicaldevicecount = m->power ? 1 : 0;
+	info->modelid = m->model;
+}
+
+static void send_device_info(struct conn *c, const char *reply_to, bool update)
+{
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+	Mrp__DeviceInfoMessage info = MRP__DEVICE_INFO_MESSAGE__INIT;
+
+	fill_device_info(c->m, &info);
+	msg.deviceinfomessage = &info;
+	conn_send(c, &msg,
+		  update ? MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_UPDATE_MESSAGE
+			 : MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_MESSAGE,
+		  reply_to);
+}
+
+static void send_volume(struct conn *c)
+{
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+	Mrp__VolumeDidChangeMessage v = MRP__VOLUME_DID_CHANGE_MESSAGE__INIT;
+
+	v.has_volume = 1;
+	v.volume = (float)c->m->volume / 100.0f;
+	v.outputdeviceuid = c->m->unique_id;
+	msg.volumedidchangemessage = &v;
+	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__VOLUME_DID_CHANGE_MESSAGE, NULL);
+}
+
+static void send_volume_availability(struct conn *c)
+{
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+	Mrp__VolumeControlAvailabilityMessage v = MRP__VOLUME_CONTROL_AVAILABILITY_MESSAGE__INIT;
+
+	v.has_volumecontrolavailable = 1;
+	v.volumecontrolavailable = 1;
+	v.has_volumecapabilities = 1;
+	v.volumecapabilities = MRP__VOLUME_CAPABILITIES__VOLUME_CAP_BOTH;
+	msg.volumecontrolavailabilitymessage = &v;
+	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__VOLUME_CONTROL_AVAILABILITY_MESSAGE, NULL);
+}
+
+/* Storage for one SET_STATE: protobuf-c messages point at their parts. */
+struct set_state {
+	Mrp__SetStateMessage ss;
+	Mrp__NowPlayingInfo npi;
+	Mrp__SupportedCommands sc;
+	Mrp__CommandInfo ci[N_COMMANDS];
+	Mrp__CommandInfo *cip[N_COMMANDS];
+	double skip;
+	Mrp__PlaybackQueue queue;
+	Mrp__ContentItem item;
+	Mrp__ContentItem *items[1];
+	Mrp__ContentItemMetadata md;
+	Mrp__PlayerPath path;
+	Mrp__Origin origin;
+	Mrp__NowPlayingClient client;
+	Mrp__NowPlayingPlayer player;
+	char item_id[32], art_id[32];
+};
+
+static Mrp__ShuffleMode shuffle_mode(int s)
+{
+	return s == SH_SONGS    ? MRP__SHUFFLE_MODE__SHUFFLE_SONGS
+	       : s == SH_ALBUMS ? MRP__SHUFFLE_MODE__SHUFFLE_ALBUMS
+				: MRP__SHUFFLE_MODE__SHUFFLE_OFF;
+}
+
+static Mrp__RepeatMode repeat_mode(int r)
+{
+	return r == RP_TRACK ? MRP__REPEAT_MODE__REPEAT_ONE
+	       : r == RP_ALL ? MRP__REPEAT_MODE__REPEAT_ALL
+			     : MRP__REPEAT_MODE__REPEAT_OFF;
+}
+
+static void fill_commands(const struct fake_mrp *m, struct set_state *s)
+{
+	s->sc = (Mrp__SupportedCommands)MRP__SUPPORTED_COMMANDS__INIT;
+	s->skip = SKIP_DEFAULT;
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		Mrp__CommandInfo *ci = &s->ci[i];
+
+		*ci = (Mrp__CommandInfo)MRP__COMMAND_INFO__INIT;
+		ci->has_command = 1;
+		ci->command = commands[i].cmd;
+		ci->has_enabled = 1;
+		ci->enabled = !m->refused[i];
+		/* pyatv reads the shuffle and repeat modes from these entries */
+		if (i == C_SHUFFLE) {
+			ci->has_shufflemode = 1;
+			ci->shufflemode = shuffle_mode(m->playing.shuffle);
+		} else if (i == C_REPEAT) {
+			ci->has_repeatmode = 1;
+			ci->repeatmode = repeat_mode(m->playing.repeat);
+		} else if (i == C_SKIP_FWD || i == C_SKIP_BACK) {
+			ci->n_preferredintervals = 1;
+			ci->preferredintervals = &s->skip;
+		}
+		s->cip[i] = ci;
+	}
+	s->sc.n_supportedcommands = N_COMMANDS;
+	s->sc.supportedcommands = s->cip;
+}
+
+static void fill_path(const struct fake_mrp *m, struct set_state *s)
+{
+	const struct playing *p = &m->playing;
+
+	s->origin = (Mrp__Origin)MRP__ORIGIN__INIT;
+	s->origin.has_type = 1;
+	s->origin.type = MRP__ORIGIN__TYPE__ORIGIN_LOCAL;
+	s->origin.displayname = m->dev->name;
+	s->client = (Mrp__NowPlayingClient)MRP__NOW_PLAYING_CLIENT__INIT;
+	s->client.bundleidentifier = p->app_id;
+	s->client.displayname = p->app;
+	s->player = (Mrp__NowPlayingPlayer)MRP__NOW_PLAYING_PLAYER__INIT;
+	s->player.identifier = (char *)DEFAULT_PLAYER_ID;
+	s->player.displayname = (char *)"Default Player";
+	s->path = (Mrp__PlayerPath)MRP__PLAYER_PATH__INIT;
+	s->path.origin = &s->origin;
+	s->path.client = &s->client;
+	s->path.player = &s->player;
+}
+
+static void fill_metadata(const struct fake_mrp *m, struct set_state *s, bool artwork)
+{
+	const struct playing *p = &m->playing;
+	Mrp__ContentItemMetadata *md = &s->md;
+
+	*md = (Mrp__ContentItemMetadata)MRP__CONTENT_ITEM_METADATA__INIT;
+	md->title = p->title;
+	md->trackartistname = p->artist;
+	md->albumname = p->album;
+	md->genre = p->genre;
+	md->has_duration = p->total_time.set;
+	md->duration = p->total_time.v;
+	md->has_elapsedtime = p->elapsed.set;
+	md->elapsedtime = p->elapsed.v;
+	md->has_elapsedtimetimestamp = p->timestamp.set;
+	md->elapsedtimetimestamp = p->timestamp.v;
+	md->has_playbackrate = p->rate.set;
+	md->playbackrate = (float)p->rate.v;
+	/* MRP knows audio and video only (pyatv maps them to music and
+	 * video): a TV show is a video with a series name */
+	md->has_mediatype = 1;
+	if (p->media_type == MT_MUSIC)
+		md->mediatype = MRP__CONTENT_ITEM_METADATA__MEDIA_TYPE__MEDIA_TYPE_AUDIO;
+	else if (p->media_type == MT_VIDEO || p->media_type == MT_TV)
+		md->mediatype = MRP__CONTENT_ITEM_METADATA__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
+	else
+		md->mediatype = MRP__CONTENT_ITEM_METADATA__MEDIA_TYPE__MEDIA_TYPE_UNKNOWN;
+	if (p->media_type == MT_MUSIC) {
+		md->has_mediasubtype = 1;
+		md->mediasubtype = MRP__CONTENT_ITEM_METADATA__MEDIA_SUB_TYPE__MEDIA_SUBTYPE_MUSIC;
+	}
+	md->seriesname = p->series_name;
+	md->has_seasonnumber = p->season.set;
+	md->seasonnumber = (int32_t)p->season.v;
+	md->has_episodenumber = p->episode.set;
+	md->episodenumber = (int32_t)p->episode.v;
+	md->contentidentifier = p->content_id;
+	snprintf(s->art_id, sizeof s->art_id, "fake-art-%d", p->track + 1);
+	md->has_artworkavailable = 1;
+	md->artworkavailable = 1;
+	md->artworkmimetype = (char *)"image/png";
+	md->artworkidentifier = s->art_id;
+	md->has_iscurrentlyplaying = 1;
+	md->iscurrentlyplaying = p->device_state == ST_PLAYING;
+
+	s->item = (Mrp__ContentItem)MRP__CONTENT_ITEM__INIT;
+	snprintf(s->item_id, sizeof s->item_id, "fake-item-%d", p->track + 1);
+	s->item.identifier = p->content_id ? p->content_id : s->item_id;
+	s->item.metadata = md;
+	if (artwork) {
+		s->item.has_artworkdata = 1;
+		s->item.artworkdata.data = (uint8_t *)art_png[p->track];
+		s->item.artworkdata.len = PNG_LEN;
+		s->item.has_artworkdatawidth = s->item.has_artworkdataheight = 1;
+		s->item.artworkdatawidth = s->item.artworkdataheight = ART_SIDE;
+		md->has_artworkdatawidth = md->has_artworkdataheight = 1;
+		md->artworkdatawidth = md->artworkdataheight = ART_SIDE;
+	}
+	s->items[0] = &s->item;
+	s->queue = (Mrp__PlaybackQueue)MRP__PLAYBACK_QUEUE__INIT;
+	s->queue.has_location = 1;
+	s->queue.location = 0;
+	s->queue.n_contentitems = 1;
+	s->queue.contentitems = s->items;
+}
+
+/* The whole state of the player as one SET_STATE (the older flat
+ * NowPlayingInfo too, for controllers that read that). */
+static void fill_set_state(const struct fake_mrp *m, struct set_state *s, bool artwork)
+{
+	const struct playing *p = &m->playing;
+	Mrp__NowPlayingInfo *n = &s->npi;
+
+	fill_commands(m, s);
+	fill_path(m, s);
+	fill_metadata(m, s, artwork);
+	*n = (Mrp__NowPlayingInfo)MRP__NOW_PLAYING_INFO__INIT;
+	n->title = p->title;
+	n->artist = p->artist;
+	n->album = p->album;
+	n->has_duration = p->total_time.set;
+	n->duration = p->total_time.v;
+	n->has_elapsedtime = p->elapsed.set;
+	n->elapsedtime = p->elapsed.v;
+	n->has_timestamp = p->timestamp.set;
+	n->timestamp = p->timestamp.v;
+	n->has_playbackrate = p->rate.set;
+	n->playbackrate = (float)p->rate.v;
+	n->has_shufflemode = n->has_repeatmode = 1;
+	n->shufflemode = shuffle_mode(p->shuffle);
+	n->repeatmode = repeat_mode(p->repeat);
+
+	s->ss = (Mrp__SetStateMessage)MRP__SET_STATE_MESSAGE__INIT;
+	s->ss.nowplayinginfo = n;
+	s->ss.supportedcommands = &s->sc;
+	s->ss.playbackqueue = &s->queue;
+	s->ss.displayid = p->app_id;
+	s->ss.displayname = p->app;
+	if (p->device_state != ST_IDLE) {
+		s->ss.has_playbackstate = 1;
+		s->ss.playbackstate = p->device_state == ST_PLAYING
+					      ? MRP__PLAYBACK_STATE__PLAYBACK_PLAYING
+				      : p->device_state == ST_PAUSED
+					      ? MRP__PLAYBACK_STATE__PLAYBACK_PAUSED
+					      : MRP__PLAYBACK_STATE__PLAYBACK_STOPPED;
+	}
+	s->ss.has_playbackstatetimestamp = 1;
+	s->ss.playbackstatetimestamp = cocoa_now();
+	s->ss.playerpath = &s->path;
+}
+
+static void send_set_state(struct conn *c, const char *reply_to, bool artwork)
+{
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+	struct set_state *s = calloc(1, sizeof *s);
+
+	if (!s) {
+		conn_fail(c, "out of memory");
+		return;
+	}
+	fill_set_state(c->m, s, artwork);
+	msg.setstatemessage = &s->ss;
+	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__SET_STATE_MESSAGE, reply_to);
+	free(s);
+}
+
+/* What plays, as pyatv's player state expects it: SET_STATE for the app's
+ * default player, then SET_NOW_PLAYING_CLIENT naming the app when that
+ * changed.  Idle is a now-playing client without bundle identifier (no
+ * player, so no playback state): what pyatv's own fake sends for
+ * "nothing playing". */
+static void send_playing(struct conn *c)
+{
+	const struct playing *p = &c->m->playing;
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+	Mrp__SetNowPlayingClientMessage np = MRP__SET_NOW_PLAYING_CLIENT_MESSAGE__INIT;
+	Mrp__NowPlayingClient client = MRP__NOW_PLAYING_CLIENT__INIT;
+	bool idle = p->device_state == ST_IDLE;
+	const char *now = idle ? "" : p->app_id ? p->app_id : "-";
+
+	if (!idle)
+		send_set_state(c, NULL, false);
+	if (c->np_client && strcmp(c->np_client, now) == 0)
+		return;
+	free(c->np_client);
+	c->np_client = strdup(now);
+	if (!idle) {
+		client.bundleidentifier = p->app_id;
+		client.displayname = p->app;
+	}
+	np.client = &client;
+	msg.setnowplayingclientmessage = &np;
+	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__SET_NOW_PLAYING_CLIENT_MESSAGE, NULL);
+}
+
+void fake_mrp_push(struct fake_mrp *m, unsigned what)
+{
+	for (struct conn *c = m->conns; c; c = c->next) {
+		unsigned w = what & c->updates;
+
+		if (c->dead || !c->subscribed)
+			continue;
+		if (w & FAKE_PUSH_PLAYING)
+			send_playing(c);
+		if (w & FAKE_PUSH_VOLUME)
+			send_volume(c);
+		if (w & FAKE_PUSH_POWER)
+			send_device_info(c, NULL, true);
+	}
+}
+
+void fake_mrp_set_power(struct fake_mrp *m, bool on)
+{
+	m->power = on;
+	fake_mrp_push(m, FAKE_PUSH_POWER);
+}
+
+int fake_mrp_set_volume(struct fake_mrp *m, int volume, struct atv_err *err)
+{
+	if (volume < 0 || volume > 100)
+		return atv_err_set(err, ATV_E_USAGE, "volume is 0 to 100");
+	m->volume = volume;
+	fake_mrp_push(m, FAKE_PUSH_VOLUME);
+	return 0;
+}
+
+int fake_mrp_refuse(struct fake_mrp *m, char *const *names, size_t n, struct atv_err *err)
+{
+	bool refused[N_COMMANDS] = {false};
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+
+		for (k = 0; k < N_COMMANDS; k++)
+			if (strcmp(names[i], commands[k].name) == 0)
+				break;
+		if (k == N_COMMANDS)
+			return atv_err_set(err, ATV_E_USAGE, "unknown command \"%s\"", names[i]);
+		refused[k] = true;
+	}
+	memcpy(m->refused, refused, sizeof refused);
+	fake_mrp_push(m, FAKE_PUSH_PLAYING);
+	return 0;
+}
+
+/* ---- what the controller sends ---- */
+
+static void send_pairing(struct conn *c, const struct atv_buf *tlv)
+{
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+	Mrp__CryptoPairingMessage cp = MRP__CRYPTO_PAIRING_MESSAGE__INIT;
+
+	cp.has_pairingdata = 1;
+	cp.pairingdata.data = tlv->data;
+	cp.pairingdata.len = tlv->len;
+	cp.has_status = 1;
+	cp.status = 0;
+	msg.cryptopairingmessage = &cp;
+	/* pairing replies carry no identifier (protocols.md 4.5) */
+	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__CRYPTO_PAIRING_MESSAGE, NULL);
+}
+
+/* Which exchange a pairing message belongs to: both start with State 1,
+ * pair-setup's M1 with a Method as well. */
+static int pairing_state(const uint8_t *p, size_t len, uint64_t *state, bool *method,
+			 struct atv_err *err)
+{
+	struct atv_tlv8 t;
+	const struct atv_tlv8_item *it;
+	int r = atv_tlv8_parse(&t, p, len, err);
+
+	if (r == 0) {
+		it = atv_tlv8_find(&t, ATV_TLV8_STATE);
+		r = it ? atv_tlv8_uint(it, state, err)
+		       : atv_err_set(err, ATV_E_PROTO, "pairing data without a state");
+		*method = atv_tlv8_find(&t, ATV_TLV8_METHOD) != NULL;
+	}
+	atv_tlv8_release(&t);
+	return r;
+}
+
+static void pairing_done(struct conn *c)
+{
+	struct fake_mrp *m = c->m;
+	struct atv_hap_peer peer;
+	struct atv_err err = {0, ""};
+	char id[2 * ATV_HAP_ID_MAX + 1];
+
+	if (c->exch == X_SETUP) {
+		if (atv_hap_setup_server_peer(c->setup, &peer, &err) == 0) {
+			add_pairing(m, &peer);
+			id_text(id, sizeof id, peer.id, peer.idlen);
+			atv_info("mrp %s: paired with controller %s", c->name, id);
+		}
+	} else if (atv_hap_verify_server_peer(c->verify, &peer, &err) < 0 ||
+		   atv_hap_verify_cipher(c->verify, ATV_HAP_MRP_SALT, ATV_HAP_MRP_WRITE,
+					 ATV_HAP_MRP_READ, &c->cipher, &err) < 0) {
+		conn_fail(c, "%s", err.msg);
+		return;
+	} else {
+		/* M4 is queued in the clear already; from here on both ways
+		 * are encrypted (pyatv enables its cipher after M4) */
+		c->encrypted = true;
+		id_text(id, sizeof id, peer.id, peer.idlen);
+		atv_info("mrp %s: verified controller %s", c->name, id);
+	}
+	exch_free(c);
+}
+
+static void on_pairing(struct conn *c, const Mrp__ProtocolMessage *req)
+{
+	struct fake_mrp *m = c->m;
+	const Mrp__CryptoPairingMessage *cp = req->cryptopairingmessage;
+	struct atv_err err = {0, ""};
+	struct atv_buf out;
+	uint64_t state = 0;
+	bool method = false;
+	int r;
+
+	if (!cp || !cp->has_pairingdata) {
+		conn_fail(c, "CRYPTO_PAIRING without pairing data");
+		return;
+	}
+	if (c->encrypted) {
+		atv_debug("mrp %s: ignoring pairing on a verified connection", c->name);
+		return;
+	}
+	if (pairing_state(cp->pairingdata.data, cp->pairingdata.len, &state, &method, &err) < 0) {
+		conn_fail(c, "bad pairing data: %s", err.msg);
+		return;
+	}
+	atv_buf_init(&out, ATV_HAP_MSG_MAX);
+	if (state == 1) {
+		exch_free(c);
+		if (method && m->n_pairings == MAX_PAIRINGS) {
+			atv_info("mrp %s: pair-setup refused: %d pairings", c->name, MAX_PAIRINGS);
+			if (atv_hap_error_message(&out, 2, ATV_TLV8_ERR_MAX_PEERS, 0, &err) == 0)
+				send_pairing(c, &out);
+			goto out;
+		}
+		if (method) {
+			c->setup = atv_hap_setup_server_new(m->pin, m->unique_id, m->seed, &err);
+			c->exch = c->setup ? X_SETUP : X_NONE;
+			/* a real device shows the PIN now; the tests know it */
+			atv_info("mrp %s: pair-setup started, showing the pin", c->name);
+		} else {
+			c->verify = atv_hap_verify_server_new(m->unique_id, m->seed,
+							      lookup_pairing, m, &err);
+			c->exch = c->verify ? X_VERIFY : X_NONE;
+		}
+		if (c->exch == X_NONE) {
+			conn_fail(c, "%s", err.msg);
+			goto out;
+		}
+	} else if (c->exch == X_NONE) {
+		conn_fail(c, "pairing message M%llu without M1", (unsigned long long)state);
+		goto out;
+	}
+	atv_debug("mrp %s: pair-%s M%llu", c->name, c->exch == X_SETUP ? "setup" : "verify",
+		  (unsigned long long)state);
+	if (c->exch == X_SETUP)
+		r = atv_hap_setup_step(c->setup, cp->pairingdata.data, cp->pairingdata.len, &out,
+				       &err);
+	else
+		r = atv_hap_verify_step(c->verify, cp->pairingdata.data, cp->pairingdata.len, &out,
+					&err);
+	/* on failure out holds the error for the controller (HAP: M4 with
+	 * Authentication for a wrong PIN or an unknown controller) */
+	if (out.len)
+		send_pairing(c, &out);
+	if (r < 0) {
+		atv_info("mrp %s: pair-%s failed: %s", c->name,
+			 c->exch == X_SETUP ? "setup" : "verify", err.msg);
+		exch_free(c);
+	} else if (r == ATV_HAP_DONE) {
+		pairing_done(c);
+	}
+out:
+	atv_buf_release(&out);
+}
+
+static void on_updates_config(struct conn *c, const Mrp__ProtocolMessage *req)
+{
+	const Mrp__ClientUpdatesConfigMessage *u = req->clientupdatesconfigmessage;
+
+	c->subscribed = true;
+	/* power changes (DEVICE_INFO_UPDATE) go to every subscriber */
+	c->updates = FAKE_PUSH_POWER;
+	if (u && u->has_nowplayingupdates && u->nowplayingupdates)
+		c->updates |= FAKE_PUSH_PLAYING;
+	if (u && u->has_volumeupdates && u->volumeupdates)
+		c->updates |= FAKE_PUSH_VOLUME;
+	if (c->updates & FAKE_PUSH_PLAYING)
+		send_playing(c);
+	if (c->updates & FAKE_PUSH_VOLUME) {
+		send_volume_availability(c);
+		send_volume(c);
+	}
+	send_device_info(c, NULL, true);
+	ack(c, req);
+}
+
+static void send_command_result(struct conn *c, const char *reply_to, Mrp__SendError e,
+				Mrp__HandlerStatus status)
+{
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+	Mrp__SendCommandResultMessage res = MRP__SEND_COMMAND_RESULT_MESSAGE__INIT;
+
+	res.has_senderror = 1;
+	res.senderror = e;
+	/* a handler status only when a handler ran */
+	if (e == MRP__SEND_ERROR__SEND_ERROR_NONE) {
+		res.has_handlerreturnstatus = 1;
+		res.handlerreturnstatus = status;
+	}
+	msg.sendcommandresultmessage = &res;
+	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__SEND_COMMAND_RESULT_MESSAGE, reply_to);
+}
+
+/* Apply command k with options o; entry gets its log line.  Returns the
+ * handler status. */
+static Mrp__HandlerStatus run_command(struct fake_mrp *m, size_t k, const Mrp__CommandOptions *o,
+				      char *entry, size_t size)
+{
+	struct playing *p = &m->playing;
+	double skip = o && o->has_skipinterval && isfinite(o->skipinterval) ? o->skipinterval
+									    : SKIP_DEFAULT;
+	const Mrp__HandlerStatus failed = MRP__HANDLER_STATUS__HANDLER_COMMAND_FAILED;
+	int v;
+
+	snprintf(entry, size, "%s", commands[k].name);
+	switch (k) {
+	case C_PLAY: set_rate(p, ST_PLAYING, 1); break;
+	case C_PAUSE: set_rate(p, ST_PAUSED, 0); break;
+	case C_TOGGLE:
+		if (p->device_state == ST_PLAYING)
+			set_rate(p, ST_PAUSED, 0);
+		else
+			set_rate(p, ST_PLAYING, 1);
+		break;
+	case C_STOP:
+		set_rate(p, ST_STOPPED, 0);
+		seek(p, 0);
+		break;
+	case C_NEXT: load_track(p, (p->track + 1) % N_TRACKS); break;
+	case C_PREVIOUS: load_track(p, (p->track + N_TRACKS - 1) % N_TRACKS); break;
+	case C_SKIP_FWD: seek(p, position(p, cocoa_now()) + skip); break;
+	case C_SKIP_BACK: seek(p, position(p, cocoa_now()) - skip); break;
+	case C_SEEK:
+		if (!o || !o->has_playbackposition || !isfinite(o->playbackposition) ||
+		    o->playbackposition < 0)
+			return failed;
+		snprintf(entry, size, "set_position=%g", o->playbackposition);
+		seek(p, o->playbackposition);
+		break;
+	case C_SHUFFLE:
+		v = !o || !o->has_shufflemode ? -1
+		    : o->shufflemode == MRP__SHUFFLE_MODE__SHUFFLE_OFF    ? SH_OFF
+		    : o->shufflemode == MRP__SHUFFLE_MODE__SHUFFLE_SONGS  ? SH_SONGS
+		    : o->shufflemode == MRP__SHUFFLE_MODE__SHUFFLE_ALBUMS ? SH_ALBUMS
+									  : -1;
+		if (v < 0)
+			return failed;
+		p->shuffle = v;
+		snprintf(entry, size, "set_shuffle=%s", shuffle_names[v]);
+		break;
+	case C_REPEAT:
+		v = !o || !o->has_repeatmode ? -1
+		    : o->repeatmode == MRP__REPEAT_MODE__REPEAT_OFF ? RP_OFF
+		    : o->repeatmode == MRP__REPEAT_MODE__REPEAT_ONE ? RP_TRACK
+		    : o->repeatmode == MRP__REPEAT_MODE__REPEAT_ALL ? RP_ALL
+								    : -1;
+		if (v < 0)
+			return failed;
+		p->repeat = v;
+		snprintf(entry, size, "set_repeat=%s", repeat_names[v]);
+		break;
+	}
+	return MRP__HANDLER_STATUS__HANDLER_SUCCESS;
+}
+
+static void on_command(struct conn *c, const Mrp__ProtocolMessage *req)
+{
+	struct fake_mrp *m = c->m;
+	const Mrp__SendCommandMessage *sc = req->sendcommandmessage;
+	Mrp__HandlerStatus status = MRP__HANDLER_STATUS__HANDLER_SUCCESS;
+	Mrp__SendError e = MRP__SEND_ERROR__SEND_ERROR_NONE;
+	char entry[64];
+	size_t k = N_COMMANDS;
+
+	if (sc && sc->has_command)
+		for (k = 0; k < N_COMMANDS; k++)
+			if (commands[k].cmd == sc->command)
+				break;
+	if (k == N_COMMANDS) {
+		snprintf(entry, sizeof entry, "command-%d",
+			 sc && sc->has_command ? (int)sc->command : -1);
+		e = MRP__SEND_ERROR__SEND_ERROR_NO_COMMAND_HANDLERS;
+	} else if (m->refused[k]) {
+		snprintf(entry, sizeof entry, "%s:refused", commands[k].name);
+		status = MRP__HANDLER_STATUS__HANDLER_COMMAND_FAILED;
+	} else {
+		status = run_command(m, k, sc->options, entry, sizeof entry);
+		if (status != MRP__HANDLER_STATUS__HANDLER_SUCCESS)
+			snprintf(entry, sizeof entry, "%s:failed", commands[k].name);
+	}
+	log_append(m->cmds, entry);
+	if (e == MRP__SEND_ERROR__SEND_ERROR_NONE && status == MRP__HANDLER_STATUS__HANDLER_SUCCESS)
+		fake_mrp_push(m, FAKE_PUSH_PLAYING);
+	send_command_result(c, req->identifier, e, status);
+}
+
+static const char *key_name(uint16_t page, uint16_t usage, char *buf, size_t size)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (keys[i].page == page && keys[i].usage == usage)
+			return keys[i].name;
+	snprintf(buf, size, "hid-%u-0x%02x", page, usage);
+	return buf;
+}
+
+/* A whole key press (down at down_ms, up now): log it as a tap, a double
+ * tap or a hold, and do what the key does. */
+static void key_press(struct fake_mrp *m, uint16_t page, uint16_t usage, long long down_ms,
+		      long long up_ms)
+{
+	char buf[32], entry[48];
+	const char *name = key_name(page, usage, buf, sizeof buf);
+	enum press kind = PRESS_TAP;
+	bool after_home_hold = m->last_press == PRESS_HOLD && strcmp(m->last_key, "home") == 0 &&
+			       down_ms - m->last_up_ms <= TURN_OFF_MS;
+
+	if (up_ms - down_ms >= HOLD_MS) {
+		kind = PRESS_HOLD;
+		snprintf(entry, sizeof entry, "%s:hold", name);
+		log_append(m->keys, entry);
+	} else if (m->last_press == PRESS_TAP && strcmp(m->last_key, name) == 0 &&
+		   down_ms - m->last_up_ms <= DOUBLE_MS && json_array_size(m->keys) > 0) {
+		/* the second tap turns the first one's entry into a double tap */
+		kind = PRESS_DOUBLE;
+		snprintf(entry, sizeof entry, "%s:double", name);
+		json_array_set_new(m->keys, json_array_size(m->keys) - 1, json_string(entry));
+	} else {
+		log_append(m->keys, name);
+	}
+	snprintf(m->last_key, sizeof m->last_key, "%s", name);
+	m->last_press = kind;
+	m->last_up_ms = up_ms;
+
+	if (strcmp(name, "select") == 0 && after_home_hold) {
+		fake_mrp_set_power(m, false); /* pyatv's turn_off: home held, then select */
+	} else if (strcmp(name, "suspend") == 0) {
+		fake_mrp_set_power(m, false);
+	} else if (strcmp(name, "wakeup") == 0) {
+		fake_mrp_set_power(m, true);
+	} else if (strcmp(name, "volume_up") == 0 || strcmp(name, "volume_down") == 0) {
+		int v = m->volume + (name[7] == 'u' ? VOLUME_STEP : -VOLUME_STEP);
+
+		fake_mrp_set_volume(m, v < 0 ? 0 : v > 100 ? 100 : v, NULL);
+	}
+}
+
+static void on_key(struct conn *c, uint16_t page, uint16_t usage, bool down)
+{
+	long long now = mono_ms(), down_ms = now;
+	size_t i;
+
+	for (i = 0; i < c->n_pressed; i++)
+		if (c->pressed[i].page == page && c->pressed[i].usage == usage)
+			break;
+	if (down) {
+		if (i < c->n_pressed)
+			c->pressed[i].down_ms = now; /* a repeated down restarts the press */
+		else if (c->n_pressed < MAX_PRESSED)
+			c->pressed[c->n_pressed++] = (struct pressed){page, usage, now};
+		else
+			atv_debug("mrp %s: ignoring key down: %d keys held", c->name, MAX_PRESSED);
+		return;
+	}
+	if (i < c->n_pressed) {
+		down_ms = c->pressed[i].down_ms;
+		c->pressed[i] = c->pressed[--c->n_pressed];
+	} else {
+		atv_debug("mrp %s: key up without key down, taken as a tap", c->name);
+	}
+	key_press(c->m, page, usage, down_ms, now);
+}
+
+static void on_hid(struct conn *c, const Mrp__ProtocolMessage *req)
+{
+	const Mrp__SendHIDEventMessage *h = req->sendhideventmessage;
+	struct atv_err err = {0, ""};
+	uint16_t page, usage;
+	bool down;
+
+	/* other HID events (touch, game pads) exist: ignored, not fatal */
+	if (h && h->has_hideventdata &&
+	    atv_mrp_hid_decode(h->hideventdata.data, h->hideventdata.len, &page, &usage, &down,
+			       &err) == 0)
+		on_key(c, page, usage, down);
+	else
+		atv_debug("mrp %s: ignoring HID event: %s", c->name,
+			  err.msg[0] ? err.msg : "no data");
+	ack(c, req);
+}
+
+static void on_button(struct conn *c, const Mrp__ProtocolMessage *req)
+{
+	const Mrp__SendButtonEventMessage *b = req->sendbuttoneventmessage;
+
+	if (b && b->has_usagepage && b->has_usage && b->has_buttondown && b->usagepage <= 0xffff &&
+	    b->usage <= 0xffff)
+		on_key(c, (uint16_t)b->usagepage, (uint16_t)b->usage, b->buttondown);
+	else
+		atv_debug("mrp %s: ignoring incomplete button event", c->name);
+	ack(c, req);
+}
+
+static void on_set_volume(struct conn *c, const Mrp__ProtocolMessage *req)
+{
+	struct fake_mrp *m = c->m;
+	const Mrp__SetVolumeMessage *v = req->setvolumemessage;
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+	char entry[32];
+
+	if (!v || !v->has_volume || !isfinite(v->volume) || v->volume < 0 || v->volume > 1) {
+		log_append(m->cmds, "set_volume:failed");
+		if (req->identifier)
+			conn_send_err(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__UNKNOWN_MESSAGE,
+				      req->identifier, MRP__ERROR_CODE__ERROR_VOLUME_OUT_OF_RANGE);
+		return;
+	}
+	snprintf(entry, sizeof entry, "set_volume=%d", (int)(v->volume * 100 + 0.5f));
+	log_append(m->cmds, entry);
+	fake_mrp_set_volume(m, (int)(v->volume * 100 + 0.5f), NULL);
+	ack(c, req);
+}
+
+static void on_get_volume(struct conn *c, const Mrp__ProtocolMessage *req)
+{
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+	Mrp__GetVolumeResultMessage v = MRP__GET_VOLUME_RESULT_MESSAGE__INIT;
+
+	v.has_volume = 1;
+	v.volume = (float)c->m->volume / 100.0f;
+	msg.getvolumeresultmessage = &v;
+	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__GET_VOLUME_RESULT_MESSAGE,
+		  req->identifier);
+}
+
+static void on_wake(struct conn *c, const Mrp__ProtocolMessage *req)
+{
+	log_append(c->m->cmds, "wake");
+	fake_mrp_set_power(c->m, true);
+	send_command_result(c, req->identifier, MRP__SEND_ERROR__SEND_ERROR_NONE,
+			    MRP__HANDLER_STATUS__HANDLER_SUCCESS);
+}
+
+static void on_queue_request(struct conn *c, const Mrp__ProtocolMessage *req)
+{
+	const Mrp__PlaybackQueueRequestMessage *q = req->playbackqueuerequestmessage;
+	/* a width of -1 asks for any width at that height */
+	bool artwork = q && ((q->has_artworkwidth && q->artworkwidth != 0) ||
+			     (q->has_artworkheight && q->artworkheight > 0));
+
+	send_set_state(c, req->identifier, artwork);
+}
+
+static void reply_empty(struct conn *c, const Mrp__ProtocolMessage *req, int type)
+{
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+
+	conn_send(c, &msg, type, req->identifier);
+}
+
+static void dispatch(struct conn *c, const Mrp__ProtocolMessage *req, int type)
+{
+	switch (type) {
+	case MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_MESSAGE:
+		send_device_info(c, req->identifier, false);
+		break;
+	case MRP__PROTOCOL_MESSAGE__TYPE__CRYPTO_PAIRING_MESSAGE: on_pairing(c, req); break;
+	case MRP__PROTOCOL_MESSAGE__TYPE__SET_CONNECTION_STATE_MESSAGE: ack(c, req); break;
+	case MRP__PROTOCOL_MESSAGE__TYPE__CLIENT_UPDATES_CONFIG_MESSAGE:
+		on_updates_config(c, req);
+		break;
+	case MRP__PROTOCOL_MESSAGE__TYPE__SEND_COMMAND_MESSAGE: on_command(c, req); break;
+	case MRP__PROTOCOL_MESSAGE__TYPE__SEND_HID_EVENT_MESSAGE: on_hid(c, req); break;
+	case MRP__PROTOCOL_MESSAGE__TYPE__SEND_BUTTON_EVENT_MESSAGE: on_button(c, req); break;
+	case MRP__PROTOCOL_MESSAGE__TYPE__SET_VOLUME_MESSAGE: on_set_volume(c, req); break;
+	case MRP__PROTOCOL_MESSAGE__TYPE__GET_VOLUME_MESSAGE: on_get_volume(c, req); break;
+	case MRP__PROTOCOL_MESSAGE__TYPE__WAKE_DEVICE_MESSAGE: on_wake(c, req); break;
+	case MRP__PROTOCOL_MESSAGE__TYPE__PLAYBACK_QUEUE_REQUEST_MESSAGE:
+		on_queue_request(c, req);
+		break;
+	case MRP__PROTOCOL_MESSAGE__TYPE__GENERIC_MESSAGE:
+		/* the heartbeat */
+		reply_empty(c, req, MRP__PROTOCOL_MESSAGE__TYPE__GENERIC_MESSAGE);
+		break;
+	case MRP__PROTOCOL_MESSAGE__TYPE__GET_KEYBOARD_SESSION_MESSAGE:
+		reply_empty(c, req, MRP__PROTOCOL_MESSAGE__TYPE__KEYBOARD_MESSAGE);
+		break;
+	default:
+		/* the protocol has many more types; a device ignores what it
+		 * does not handle */
+		break;
+	}
+}
+
+static void on_frame(struct conn *c, const uint8_t *p, size_t len)
+{
+	struct fake_mrp *m = c->m;
+	struct atv_err err = {0, ""};
+	Mrp__ProtocolMessage *req = NULL;
+	static const uint8_t empty[1];
+	int type;
+
+	if (c->encrypted) {
+		atv_buf_reset(&m->in);
+		if (atv_hap_cipher_open(&c->cipher, p, len, &m->in, &err) < 0) {
+			conn_fail(c, "%s", err.msg);
+			return;
+		}
+		p = m->in.len ? m->in.data : empty;
+		len = m->in.len;
+	}
+	if (atv_mrp_msg_unpack(p, len, &req, &err) < 0) {
+		conn_fail(c, "%s", err.msg);
+		return;
+	}
+	type = req->has_type ? (int)req->type : 0;
+	atv_debug("mrp %s < %s%s%s", c->name, atv_mrp_msg_type_name(type),
+		  req->identifier ? " " : "", req->identifier ? req->identifier : "");
+	if (!c->encrypted && type != MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_MESSAGE &&
+	    type != MRP__PROTOCOL_MESSAGE__TYPE__CRYPTO_PAIRING_MESSAGE)
+		conn_fail(c, "%s before pair-verify", atv_mrp_msg_type_name(type));
+	else if (req->identifier && strlen(req->identifier) >= ATV_MRP_UUID_SIZE)
+		conn_fail(c, "identifier longer than %d characters", ATV_MRP_UUID_SIZE - 1);
+	else
+		dispatch(c, req, type);
+	atv_mrp_msg_free(req);
+}
+
+static void conn_read(struct conn *c)
+{
+	struct atv_err err = {0, ""};
+	uint8_t buf[16384];
+
+	for (int round = 0; round < READ_ROUNDS && !c->dead; round++) {
+		ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+		const uint8_t *p = buf;
+		size_t len;
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				conn_fail(c, "read: %s", strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			atv_debug("mrp %s: closed by the controller%s", c->name,
+				  atv_mrp_frame_dec_partial(&c->dec) ? " in the middle of a frame"
+								     : "");
+			conn_kill(c);
+			return;
+		}
+		len = (size_t)n;
+		while (len > 0 && !c->dead) {
+			const uint8_t *frame;
+			size_t used, flen;
+			int r = atv_mrp_frame_dec_push(&c->dec, p, len, &used, &frame, &flen, &err);
+
+			if (r < 0) {
+				conn_fail(c, "%s", err.msg);
+				return;
+			}
+			p += used;
+			len -= used;
+			if (r > 0)
+				on_frame(c, frame, flen);
+		}
+	}
+}
+
+static void on_conn(struct fake_loop *loop, int fd, short revents, void *ctx)
+{
+	struct conn *c = ctx;
+
+	(void)fd;
+	if (revents & POLLOUT)
+		conn_flush(c);
+	if (!c->dead && (revents & (POLLIN | POLLHUP | POLLERR)))
+		conn_read(c);
+	if (!c->dead)
+		fake_loop_set_events(loop, c->fd, c->out.len ? POLLIN | POLLOUT : POLLIN);
+}
+
+static size_t live_conns(const struct fake_mrp *m, bool verified)
+{
+	size_t n = 0;
+
+	for (const struct conn *c = m->conns; c; c = c->next)
+		if (!c->dead && (!verified || c->encrypted))
+			n++;
+	return n;
+}
+
+static void on_accept(struct fake_loop *loop, int fd, short revents, void *ctx)
+{
+	struct fake_mrp *m = ctx;
+	struct atv_err err = {0, ""};
+
+	(void)revents;
+	for (int i = 0; i < 16; i++) {
+		struct sockaddr_in sa;
+		socklen_t sl = sizeof sa;
+		char a[INET_ADDRSTRLEN];
+		int one = 1, cfd = accept4(fd, (struct sockaddr *)&sa, &sl,
+					   SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c;
+
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				atv_warn("mrp: accept: %s", strerror(errno));
+			return;
+		}
+		if (live_conns(m, false) >= MAX_CONNS) {
+			atv_warn("mrp: refusing a connection: %d open already", MAX_CONNS);
+			close(cfd);
+			continue;
+		}
+		/* replies are small and a controller waits for each */
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		c = calloc(1, sizeof *c);
+		if (!c) {
+			close(cfd);
+			continue;
+		}
+		c->m = m;
+		c->fd = cfd;
+		inet_ntop(AF_INET, &sa.sin_addr, a, sizeof a);
+		snprintf(c->name, sizeof c->name, "%s:%u", a, ntohs(sa.sin_port));
+		atv_mrp_frame_dec_init(&c->dec, IN_FRAME_MAX);
+		atv_buf_init(&c->out, OUT_MAX);
+		if (fake_loop_add_fd(loop, cfd, POLLIN, on_conn, c, &err) < 0) {
+			atv_warn("mrp: %s", err.msg);
+			close(cfd);
+			conn_free(c);
+			continue;
+		}
+		c->next = m->conns;
+		m->conns = c;
+		atv_debug("mrp %s: connected", c->name);
+	}
+}
+
+/* ---- listening, control ---- */
+
+static void close_listener(struct fake_mrp *m)
+{
+	if (m->lfd < 0)
+		return;
+	fake_loop_remove_fd(m->loop, m->lfd);
+	close(m->lfd);
+	m->lfd = -1;
+}
+
+static int listen_on(struct fake_mrp *m, int port, struct atv_err *err)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr = m->addr};
+	socklen_t sl = sizeof sa;
+	char a[INET_ADDRSTRLEN];
+	int one = 1, r, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	inet_ntop(AF_INET, &m->addr, a, sizeof a);
+	if (fd < 0)
+		return atv_err_sys(err, ATV_E_IO, errno, "socket");
+	/* a restarted fake gets its port back despite TIME_WAIT connections */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		r = atv_err_sys(err, ATV_E_IO, errno, "unable to listen on %s:%d", a, port);
+		close(fd);
+		return r;
+	}
+	if ((r = fake_loop_add_fd(m->loop, fd, POLLIN, on_accept, m, err)) < 0) {
+		close(fd);
+		return r;
+	}
+	m->lfd = fd;
+	m->port = ntohs(sa.sin_port);
+	/* the mDNS responder reads the port from the service when it answers */
+	m->svc->port = (uint16_t)m->port;
+	atv_info("mrp on %s:%d", a, m->port);
+	return 0;
+}
+
+int fake_mrp_port(const struct fake_mrp *m)
+{
+	return m->svc ? m->port : -1;
+}
+
+size_t fake_mrp_drop(struct fake_mrp *m)
+{
+	size_t n = 0;
+
+	for (struct conn *c = m->conns; c; c = c->next) {
+		if (!c->dead) {
+			n++;
+			atv_debug("mrp %s: dropping", c->name);
+			conn_kill(c);
+		}
+	}
+	return n;
+}
+
+int fake_mrp_listen(struct fake_mrp *m, int port, struct atv_err *err)
+{
+	int old = m->port, r;
+
+	if (!m->svc)
+		return atv_err_set(err, ATV_E_UNSUPPORTED, "the device has no mrp service");
+	if (port < 0 || port > 65535)
+		return atv_err_set(err, ATV_E_USAGE, "a port is 0 to 65535");
+	fake_mrp_drop(m);
+	close_listener(m);
+	if ((r = listen_on(m, port, err)) < 0 && listen_on(m, old, NULL) < 0)
+		atv_warn("mrp: not listening any more");
+	return r;
+}
+
+static const char *const hostile_names[] = {"huge-varint", "truncated", "bad-ciphertext",
+					    "garbage-protobuf", "unknown-type", NULL};
+
+const char *fake_mrp_hostile_names(void)
+{
+	return "huge-varint, truncated, bad-ciphertext, garbage-protobuf, unknown-type";
+}
+
+static int send_hostile(struct conn *c, int mode, struct atv_err *err)
+{
+	struct fake_mrp *m = c->m;
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+	struct atv_mrp_ids ids;
+	/* field 2 (identifier) claiming 127 bytes of which 7 follow: no
+	 * ProtocolMessage parser accepts that */
+	static const uint8_t garbage[] = {0x12, 0x7f, 'g', 'a', 'r', 'b', 'a', 'g', 'e'};
+	uint8_t v[ATV_MRP_VARINT_MAX + 10] = {0};
+	size_t n;
+	int r;
+
+	switch (mode) {
+	case 0: /* huge-varint: a frame of 2^40 bytes, none of them sent */
+		n = atv_mrp_varint_put(v, (uint64_t)1 << 40);
+		r = atv_buf_append(&c->out, v, n, err);
+		break;
+	case 1: /* truncated: 100 bytes announced, 10 sent, the connection kept */
+		n = atv_mrp_varint_put(v, 100);
+		r = atv_buf_append(&c->out, v, n + 10, err);
+		break;
+	case 2: /* bad-ciphertext: a real message whose tag does not verify */
+		msg.has_type = 1;
+		msg.type = MRP__PROTOCOL_MESSAGE__TYPE__GENERIC_MESSAGE;
+		atv_buf_reset(&m->pt);
+		r = atv_mrp_msg_stamp(&msg, &ids, "", err);
+		if (r == 0)
+			r = atv_mrp_msg_pack(&msg, &m->pt, err);
+		if (r == 0)
+			r = conn_frame(c, m->pt.data, m->pt.len, true, err);
+		break;
+	case 3: /* garbage-protobuf: well encrypted, not a ProtocolMessage */
+		r = conn_frame(c, garbage, sizeof garbage, false, err);
+		break;
+	default: /* unknown-type: well formed, of a type no schema has */
+		conn_send(c, &msg, 999, NULL);
+		r = c->dead ? -ATV_E_IO : 0;
+		break;
+	}
+	want_write(c);
+	return r;
+}
+
+int fake_mrp_hostile(struct fake_mrp *m, const char *mode, size_t *sent, struct atv_err *err)
+{
+	int k = name_index(hostile_names, mode);
+
+	*sent = 0;
+	if (k < 0)
+		return atv_err_set(err, ATV_E_USAGE, "unknown hostile mode \"%s\" (one of: %s)",
+				   mode, fake_mrp_hostile_names());
+	for (struct conn *c = m->conns; c; c = c->next) {
+		if (c->dead || !c->encrypted)
+			continue;
+		atv_info("mrp %s: sending hostile %s", c->name, mode);
+		if (send_hostile(c, k, err) < 0)
+			conn_fail(c, "%s", err->msg);
+		else
+			(*sent)++;
+	}
+	if (*sent == 0)
+		return atv_err_set(err, ATV_E_NOTFOUND, "no verified mrp connection");
+	return 0;
+}
+
+static json_t *playing_json(const struct playing *p)
+{
+	json_t *o = json_object();
+	const char *pc = (const char *)p;
+
+	for (size_t i = 0; o && i < N_FIELDS; i++) {
+		const struct field *f = &fields[i];
+		const struct num *n;
+		const char *s;
+		json_t *v;
+
+		switch (f->kind) {
+		case F_STR:
+			s = *(char *const *)(pc + f->off);
+			v = s ? json_string(s) : json_null();
+			break;
+		case F_NUM:
+		case F_INT:
+			n = (const struct num *)(pc + f->off);
+			v = !n->set		 ? json_null()
+			    : f->kind == F_NUM ? json_real(n->v)
+					       : json_integer((json_int_t)n->v);
+			break;
+		default: v = json_string(f->names[*(const int *)(pc + f->off)]); break;
+		}
+		json_object_set_new(o, f->name, v);
+	}
+	json_object_set_new(o, "position",
+			    p->elapsed.set ? json_real(position(p, cocoa_now())) : json_null());
+	return o;
+}
+
+json_t *fake_mrp_state(const struct fake_mrp *m)
+{
+	json_t *o = json_object(), *ids = json_array(), *ref = json_array();
+	char id[2 * ATV_HAP_ID_MAX + 1];
+	size_t subscribed = 0;
+
+	for (const struct conn *c = m->conns; c; c = c->next)
+		if (!c->dead && c->subscribed)
+			subscribed++;
+	for (size_t i = 0; i < m->n_pairings; i++) {
+		id_text(id, sizeof id, m->pairings[i].id, m->pairings[i].idlen);
+		json_array_append_new(ids, json_string(id));
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (m->refused[i])
+			json_array_append_new(ref, json_string(commands[i].name));
+	json_object_set_new(o, "power", json_string(m->power ? "on" : "off"));
+	json_object_set_new(o, "volume", json_integer(m->volume));
+	json_object_set_new(o, "playing", playing_json(&m->playing));
+	json_object_set_new(o, "keys", json_deep_copy(m->keys));
+	json_object_set_new(o, "commands", json_deep_copy(m->cmds));
+	json_object_set_new(o, "refused", ref);
+	json_object_set_new(o, "connections", json_integer((json_int_t)live_conns(m, false)));
+	json_object_set_new(o, "verified", json_integer((json_int_t)live_conns(m, true)));
+	json_object_set_new(o, "subscribed", json_integer((json_int_t)subscribed));
+	json_object_set_new(o, "pairings", json_integer((json_int_t)m->n_pairings));
+	json_object_set_new(o, "pairing_ids", ids);
+	json_object_set_new(o, "mrp_port", m->svc ? json_integer(m->port) : json_null());
+	return o;
+}
+
+/* The accessory's long-term key: derived from its identifier, so a
+ * restarted fake is the same accessory to controllers paired before. */
+static int derive_seed(struct fake_mrp *m, struct atv_err *err)
+{
+	uint8_t h[ATV_SHA512_LEN];
+	size_t n = strlen(m->unique_id);
+	char *s = malloc(n + 10);
+	int r;
+
+	if (!s)
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	memcpy(s, "fake-atv:", 9);
+	memcpy(s + 9, m->unique_id, n + 1);
+	r = atv_sha512(s, n + 9, h, err);
+	free(s);
+	if (r == 0)
+		memcpy(m->seed, h, sizeof m->seed);
+	atv_crypto_wipe(h, sizeof h);
+	return r;
+}
+
+static int setup_service(struct fake_mrp *m, const struct fake_mrp_opts *o, struct atv_err *err)
+{
+	struct fake_service *air = fake_device_service(m->dev, "_airplay._tcp");
+	int r;
+
+	m->svc = fake_device_service(m->dev, MRP_SERVICE);
+	if (!m->svc)
+		return 0;
+	m->unique_id = fake_service_txt(m->svc, "UniqueIdentifier");
+	if (!m->unique_id || !*m->unique_id || strlen(m->unique_id) > ATV_HAP_ID_MAX) {
+		atv_warn("mrp: the %s service has no usable UniqueIdentifier: not serving mrp",
+			 MRP_SERVICE);
+		m->svc = NULL;
+		return 0;
+	}
+	m->build = fake_service_txt(m->svc, "SystemBuildVersion");
+	m->model = air ? fake_service_txt(air, "model") : NULL;
+	if ((!m->build && !(m->build = strdup("21K69"))) ||
+	    (!m->model && !(m->model = strdup("AppleTV6,2"))))
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	if (!o->address || inet_pton(AF_INET, o->address, &m->addr) != 1)
+		return atv_err_set(err, ATV_E_USAGE, "mrp: no IPv4 address to listen on");
+	if ((r = derive_seed(m, err)) < 0)
+		return r;
+	if (o->pairings) {
+		if (!(m->pairings_path = strdup(o->pairings)))
+			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		if ((r = load_pairings(m, err)) < 0)
+			return r;
+	}
+	return listen_on(m, o->port < 0 ? m->svc->port : o->port, err);
+}
+
+int fake_mrp_new(struct fake_loop *loop, struct fake_device *dev, const struct fake_mrp_opts *o,
+		 struct fake_mrp **out, struct atv_err *err)
+{
+	struct fake_mrp *m = calloc(1, sizeof *m);
+	int r;
+
+	*out = NULL;
+	if (!m)
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	m->loop = loop;
+	m->dev = dev;
+	m->lfd = -1;
+	m->port = -1;
+	snprintf(m->pin, sizeof m->pin, "%s", dev->pin ? dev->pin : FAKE_DEFAULT_PIN);
+	atv_buf_init(&m->in, ATV_MRP_MAX_FRAME);
+	atv_buf_init(&m->pt, ATV_MRP_MAX_FRAME);
+	atv_buf_init(&m->ct, ATV_MRP_MAX_FRAME + ATV_AEAD_TAG_LEN);
+	m->keys = json_array();
+	m->cmds = json_array();
+	if (!m->keys || !m->cmds) {
+		fake_mrp_free(m);
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	}
+	player_init(m);
+	if ((r = setup_service(m, o, err)) < 0) {
+		fake_mrp_free(m);
+		return r;
+	}
+	*out = m;
+	return 0;
+}
+
+void fake_mrp_free(struct fake_mrp *m)
+{
+	if (!m)
+		return;
+	fake_mrp_drop(m);
+	if (m->reap_timer)
+		fake_loop_cancel_timer(m->loop, m->reap_timer);
+	reap(m->loop, m);
+	close_listener(m);
+	player_release(&m->playing);
+	json_decref(m->keys);
+	json_decref(m->cmds);
+	atv_buf_release(&m->in);
+	atv_buf_release(&m->pt);
+	atv_buf_release(&m->ct);
+	free(m->unique_id);
+	free(m->build);
+	free(m->model);
+	free(m->pairings_path);
+	atv_crypto_wipe(m, sizeof *m);
+	free(m);
+}

@@ -1,0 +1,108 @@
+# t/mrp-lib.sh - helpers for the MRP tests (t/0010..0013), sourced after
+# t/lib.sh: the fake Apple TV with its MRP server and control channel, and
+# waiting on output lines instead of sleeping.
+#
+#   start_mrp_fake NAME ADDR [DEVICE] [fake-atv ARGS...]
+#       start the fake on ADDR with a control socket $TRASH/NAME.ctl
+#   ctl NAME COMMAND...      one control command; prints the reply after
+#                            "ok "; fails on "error ..."
+#   fake_state NAME          the fake's state (JSON)
+#   wait_for_line FILE FILTER [COUNT [TRIES]]
+#                            until COUNT lines of FILE match the jq FILTER
+#   test_jq_all FILTER FILE  every line satisfies FILTER
+#   test_jq_sel SELECT FILTER FILE
+#                            the lines matching SELECT all satisfy FILTER
+
+command -v jq > /dev/null 2>&1 || test_skip_all "jq not found"
+command -v python3 > /dev/null 2>&1 || test_skip_all "python3 not found (control channel client)"
+command -v timeout > /dev/null 2>&1 || test_skip_all "timeout not found"
+
+DEV=$top_srcdir/t/fake-atv/devices
+LR_ID=$(jq -r '.services[] | select(.type == "_mediaremotetv._tcp") | .txt.UniqueIdentifier' \
+	"$DEV/livingroom.json")
+
+# Tools must never wait forever in a test: every run is bounded.
+T=30
+
+start_mrp_fake() {
+	_n=$1 _a=$2
+	shift 2
+	_d=$DEV/livingroom.json
+	case ${1-} in *.json) _d=$1; shift ;; esac
+	start_fake "$_n" --device "$_d" --unicast "$_a" --control "$TRASH/$_n.ctl" -v "$@"
+}
+
+# A control client: one line out, one line back (python3, as no nc/socat
+# can be relied on).
+cat > "$TRASH/ctl.py" << 'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(20)
+s.connect(sys.argv[1])
+s.sendall((" ".join(sys.argv[2:]) + "\n").encode())
+f = s.makefile("r")
+line = f.readline().rstrip("\n")
+if line == "ok":
+    sys.exit(0)
+if line.startswith("ok "):
+    print(line[3:])
+    sys.exit(0)
+print(line, file=sys.stderr)
+sys.exit(1)
+EOF
+
+ctl() {
+	_n=$1
+	shift
+	python3 "$TRASH/ctl.py" "$TRASH/$_n.ctl" "$@"
+}
+
+fake_state() { ctl "$1" state; }
+
+# wait_for_line FILE FILTER [COUNT [TRIES]]: the last line may still be
+# being written; jq stops there, having printed the matches before it.
+wait_for_line() {
+	_f=$1 _flt=$2 _c=${3:-1} _t=${4:-500}
+	while [ "$_t" -gt 0 ]; do
+		if [ -f "$_f" ]; then
+			_got=$(jq -c "select($_flt)" < "$_f" 2> /dev/null | grep -c . || :)
+			[ "${_got:-0}" -ge "$_c" ] && return 0
+		fi
+		sleep 0.02
+		_t=$((_t - 1))
+	done
+	echo "timed out waiting for $_c line(s) of $_f matching: $_flt" >&2
+	cat "$_f" >&2
+	return 1
+}
+
+# test_jq_sel SELECT FILTER FILE: some lines of FILE match SELECT, and all
+# of those satisfy FILTER (jq 1.6 -e looks only at the last input line)
+test_jq_sel() {
+	jq -c "select($1)" "$3" > "$TRASH/sel.out" || return 1
+	test -s "$TRASH/sel.out" || {
+		echo "no line of $3 matches $1" >&2
+		cat "$3" >&2
+		return 1
+	}
+	test_jq "$2" "$TRASH/sel.out"
+}
+
+# test_jq_all FILTER FILE: every line of FILE satisfies FILTER (test_jq's
+# jq -e decides by the last output only)
+test_jq_all() {
+	jq -e -s "length > 0 and all(.[]; $1)" "$2" > /dev/null || {
+		echo "jq '$1' not true for every line of:" >&2
+		cat "$2" >&2
+		return 1
+	}
+}
+
+# wait_for_exit PID: wait for a background job, its status in $rc.
+wait_for_exit() {
+	wait "$1"
+	rc=$?
+}
+
+# the MRP service's port from a config on stdin
+mrp_port() { jq -r '.services[] | select(.protocol == "mrp") | .port'; }
