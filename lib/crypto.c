@@ -7,6 +7,9 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sys/random.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -22,6 +25,22 @@
 
 /* Record a failed OpenSSL call: drop its error queue (so it does not leak
  * into a later, unrelated failure) and set err. */
+/* OpenSSL initialises itself on first use, reading openssl.cnf and
+ * registering an atexit cleanup: together about 2 ms of every command's
+ * start and end.  We use only built-in algorithms of the default provider,
+ * so skip both (a CLI's memory is returned by the kernel at exit). */
+static void crypto_init_once(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL);
+}
+
+static void crypto_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, crypto_init_once);
+}
+
 static int ossl_fail(struct atv_err *err, int code, const char *what)
 {
 	ERR_clear_error();
@@ -41,10 +60,21 @@ int atv_crypto_memcmp(const void *a, const void *b, size_t n)
 
 int atv_random(void *p, size_t n, struct atv_err *err)
 {
-	if (n > INT_MAX)
-		return atv_err_set(err, ATV_E_USAGE, "random request too large");
-	if (n && RAND_bytes(p, (int)n) != 1)
-		return ossl_fail(err, ATV_E_IO, "random number generator");
+	/* The kernel's CSPRNG directly: OpenSSL's RAND_bytes would seed a DRBG
+	 * from the same source, after fetching and instantiating it (a third
+	 * of a command's CPU time). */
+	uint8_t *q = p;
+
+	while (n > 0) {
+		ssize_t r = getrandom(q, n, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return atv_err_sys(err, ATV_E_IO, errno, "unable to get random bytes");
+		}
+		q += r;
+		n -= (size_t)r;
+	}
 	return 0;
 }
 
@@ -81,6 +111,7 @@ out:
 
 int atv_sha256(const void *p, size_t n, uint8_t out[ATV_SHA256_LEN], struct atv_err *err)
 {
+	crypto_init();
 	if (!EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL))
 		return atv_err_set(err, ATV_E_NOMEM, "sha-256 failed");
 	return 0;
@@ -90,6 +121,7 @@ int atv_sha512(const void *p, size_t n, uint8_t out[ATV_SHA512_LEN], struct atv_
 {
 	struct part part = {p, n};
 
+	crypto_init();
 	return sha512_parts(&part, 1, out, err);
 }
 
@@ -97,6 +129,7 @@ int atv_crypto_md5(const void *p, size_t n, uint8_t out[ATV_MD5_LEN], struct atv
 {
 	unsigned int len = 0;
 
+	crypto_init();
 	if (EVP_Digest(p, n, out, &len, EVP_md5(), NULL) != 1 || len != ATV_MD5_LEN)
 		return ossl_fail(err, ATV_E_NOMEM, "md5");
 	return 0;
@@ -111,6 +144,7 @@ int atv_hkdf_sha512(const void *ikm, size_t ikmlen, const void *salt, size_t sal
 	EVP_KDF_CTX *ctx = NULL;
 	int r = 0;
 
+	crypto_init();
 	/* RFC 5869: L <= 255 * HashLen */
 	if (!ikmlen || !outlen || outlen > 255 * ATV_SHA512_LEN)
 		return atv_err_set(err, ATV_E_USAGE, "bad hkdf lengths");
@@ -181,6 +215,7 @@ int atv_aead_seal(const uint8_t key[ATV_AEAD_KEY_LEN], const uint8_t nonce[ATV_A
 	EVP_CIPHER_CTX *ctx;
 	int n = 0, fin = 0, r = 0;
 
+	crypto_init();
 	if (ptlen > INT_MAX - ATV_AEAD_TAG_LEN || aadlen > INT_MAX)
 		return atv_err_set(err, ATV_E_LIMIT, "message too large to encrypt");
 	ctx = EVP_CIPHER_CTX_new();
@@ -204,6 +239,7 @@ int atv_aead_open(const uint8_t key[ATV_AEAD_KEY_LEN], const uint8_t nonce[ATV_A
 	size_t len;
 	int n = 0, fin = 0, r = 0;
 
+	crypto_init();
 	if (!out)
 		out = none; /* an empty plaintext may have nowhere to go */
 	if (ctlen < ATV_AEAD_TAG_LEN)
@@ -256,6 +292,7 @@ static int raw_public_of(int type, const uint8_t *priv, uint8_t *pub, struct atv
 int atv_x25519_pub(const uint8_t priv[ATV_X25519_LEN], uint8_t pub[ATV_X25519_LEN],
 		   struct atv_err *err)
 {
+	crypto_init();
 	return raw_public_of(EVP_PKEY_X25519, priv, pub, err);
 }
 
@@ -264,6 +301,7 @@ int atv_x25519_keygen(uint8_t priv[ATV_X25519_LEN], uint8_t pub[ATV_X25519_LEN],
 {
 	int r = atv_random(priv, ATV_X25519_LEN, err);
 
+	crypto_init();
 	if (r == 0)
 		r = atv_x25519_pub(priv, pub, err);
 	if (r < 0)
@@ -274,6 +312,7 @@ int atv_x25519_keygen(uint8_t priv[ATV_X25519_LEN], uint8_t pub[ATV_X25519_LEN],
 int atv_x25519_derive(const uint8_t priv[ATV_X25519_LEN], const uint8_t peer[ATV_X25519_LEN],
 		      uint8_t shared[ATV_X25519_LEN], struct atv_err *err)
 {
+	crypto_init();
 	static const uint8_t zero[ATV_X25519_LEN];
 	EVP_PKEY *k = raw_private(EVP_PKEY_X25519, priv, err), *pk = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
@@ -307,6 +346,7 @@ out:
 int atv_ed25519_pub(const uint8_t seed[ATV_ED25519_SEED_LEN], uint8_t pub[ATV_ED25519_PUB_LEN],
 		    struct atv_err *err)
 {
+	crypto_init();
 	return raw_public_of(EVP_PKEY_ED25519, seed, pub, err);
 }
 
@@ -315,6 +355,7 @@ int atv_ed25519_keygen(uint8_t seed[ATV_ED25519_SEED_LEN], uint8_t pub[ATV_ED255
 {
 	int r = atv_random(seed, ATV_ED25519_SEED_LEN, err);
 
+	crypto_init();
 	if (r == 0)
 		r = atv_ed25519_pub(seed, pub, err);
 	if (r < 0)
@@ -325,11 +366,14 @@ int atv_ed25519_keygen(uint8_t seed[ATV_ED25519_SEED_LEN], uint8_t pub[ATV_ED255
 int atv_ed25519_sign(const uint8_t seed[ATV_ED25519_SEED_LEN], const void *msg, size_t len,
 		     uint8_t sig[ATV_ED25519_SIG_LEN], struct atv_err *err)
 {
-	EVP_PKEY *k = raw_private(EVP_PKEY_ED25519, seed, err);
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY *k;
+	EVP_MD_CTX *md;
 	size_t siglen = ATV_ED25519_SIG_LEN;
 	int r = 0;
 
+	crypto_init();
+	k = raw_private(EVP_PKEY_ED25519, seed, err);
+	md = EVP_MD_CTX_new();
 	if (!k || !md) {
 		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
 		goto out;
@@ -347,10 +391,13 @@ out:
 int atv_ed25519_verify(const uint8_t pub[ATV_ED25519_PUB_LEN], const void *msg, size_t len,
 		       const uint8_t sig[ATV_ED25519_SIG_LEN], struct atv_err *err)
 {
-	EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY *k;
+	EVP_MD_CTX *md;
 	int r = 0;
 
+	crypto_init();
+	k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+	md = EVP_MD_CTX_new();
 	if (!k || !md) {
 		r = ossl_fail(err, ATV_E_NOMEM, "ed25519 key setup");
 		goto out;
@@ -638,6 +685,7 @@ struct atv_srp_client *atv_srp_client_new(const char *user, const char *password
 	struct atv_srp_client *c = calloc(1, sizeof *c);
 	BIGNUM *a = NULL;
 
+	crypto_init();
 	if (!c) {
 		atv_err_set(err, ATV_E_NOMEM, "out of memory");
 		return NULL;
@@ -796,6 +844,7 @@ struct atv_srp_server *atv_srp_server_new(const char *user, const char *password
 	struct atv_srp_server *s = calloc(1, sizeof *s);
 	uint8_t rnd[SRP_SALT_LEN];
 
+	crypto_init();
 	if (!s) {
 		atv_err_set(err, ATV_E_NOMEM, "out of memory");
 		return NULL;
