@@ -1,0 +1,521 @@
+/* test-http - lib/http.c against a libmicrohttpd server on 127.0.0.1: a
+ * DMAP body with the Remote headers checked, keep-alive, POST, a 503, an
+ * oversized body (declared and chunked), a server that stalls before and
+ * during the body, a refused connection, and a long poll cancelled through
+ * the cancel fd (cmocka). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <microhttpd.h>
+
+#include "http.h"
+
+/* mlog{mstt=200, mlid=0x1234abcd} */
+/* clang-format off */
+static const uint8_t login_body[] = {
+	'm', 'l', 'o', 'g', 0, 0, 0, 24,			/* container */
+	'm', 's', 't', 't', 0, 0, 0, 4, 0, 0, 0, 200,		/* status */
+	'm', 'l', 'i', 'd', 0, 0, 0, 4, 0x12, 0x34, 0xab, 0xcd, /* session */
+};
+/* clang-format on */
+
+#define BIG_LEN (64 * 1024)
+
+struct server {
+	struct MHD_Daemon *d;
+	unsigned short port;
+	char base[64];
+	int release[2]; /* written at teardown: stalled handlers return */
+	int cancel[2];	/* the /hold handler writes here: the client's cancel fd */
+	pthread_mutex_t lock;
+	unsigned connections; /* TCP connections accepted */
+	char daap_version[32], user_agent[64], viewer_only[8], content_type[64];
+	char post_body[64];
+	size_t post_len;
+};
+
+static struct server *srv;
+
+/* Block a connection's thread (one thread per connection) until teardown. */
+static void stall(void)
+{
+	struct pollfd p = {srv->release[0], POLLIN, 0};
+
+	while (poll(&p, 1, -1) < 0)
+		;
+}
+
+static void copy_header(struct MHD_Connection *c, const char *name, char *out, size_t size)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+
+	snprintf(out, size, "%s", v ? v : "");
+}
+
+static ssize_t slow_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	if (pos == 0 && max >= 8) {
+		memcpy(buf, login_body, 8); /* a header, then nothing */
+		return 8;
+	}
+	stall();
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static ssize_t chunked_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	size_t n = max < 4096 ? max : 4096;
+
+	(void)cls;
+	if (pos >= BIG_LEN)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	memset(buf, 'x', n);
+	return (ssize_t)n;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const void *p, size_t len)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, (void *)p, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", "application/x-dmap-tagged");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+			       const char *method, const char *version, const char *upload,
+			       size_t *upload_size, void **req)
+{
+	static int first;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	(void)cls;
+	(void)version;
+	if (!*req) {
+		*req = &first; /* the headers: wait for the body, if any */
+		return MHD_YES;
+	}
+	if (strcmp(method, "POST") == 0 && *upload_size) {
+		pthread_mutex_lock(&srv->lock);
+		if (srv->post_len + *upload_size <= sizeof srv->post_body) {
+			memcpy(srv->post_body + srv->post_len, upload, *upload_size);
+			srv->post_len += *upload_size;
+		}
+		pthread_mutex_unlock(&srv->lock);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	pthread_mutex_lock(&srv->lock);
+	copy_header(c, "Client-DAAP-Version", srv->daap_version, sizeof srv->daap_version);
+	copy_header(c, "User-Agent", srv->user_agent, sizeof srv->user_agent);
+	copy_header(c, "Viewer-Only-Client", srv->viewer_only, sizeof srv->viewer_only);
+	copy_header(c, "Content-Type", srv->content_type, sizeof srv->content_type);
+	pthread_mutex_unlock(&srv->lock);
+
+	if (strcmp(url, "/login") == 0)
+		return reply(c, 200, login_body, sizeof login_body);
+	if (strcmp(url, "/post") == 0)
+		return reply(c, 204, NULL, 0);
+	if (strcmp(url, "/busy") == 0)
+		return reply(c, 503, "busy", 4);
+	if (strcmp(url, "/big") == 0) {
+		static char big[BIG_LEN];
+
+		return reply(c, 200, big, sizeof big);
+	}
+	if (strcmp(url, "/chunked") == 0) {
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, chunked_reader, NULL,
+						      NULL);
+		ret = MHD_queue_response(c, 200, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	if (strcmp(url, "/slow-body") == 0) {
+		r = MHD_create_response_from_callback(sizeof login_body, 64, slow_reader, NULL,
+						      NULL);
+		ret = MHD_queue_response(c, 200, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	if (strcmp(url, "/slow-head") == 0) {
+		stall();
+		return MHD_NO;
+	}
+	if (strcmp(url, "/hold") == 0) {
+		/* the client is now surely waiting: cancel it, then hold as a
+		 * long poll with no change would */
+		if (write(srv->cancel[1], "x", 1) != 1)
+			return MHD_NO;
+		stall();
+		return MHD_NO;
+	}
+	return reply(c, 404, NULL, 0);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	(void)c;
+	(void)socket_ctx;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		pthread_mutex_lock(&srv->lock);
+		srv->connections++;
+		pthread_mutex_unlock(&srv->lock);
+	}
+}
+
+static int setup(void **state)
+{
+	struct sockaddr_in sa = {0};
+	const union MHD_DaemonInfo *info;
+
+	srv = calloc(1, sizeof *srv);
+	assert_non_null(srv);
+	assert_int_equal(pipe(srv->release), 0);
+	assert_int_equal(pipe(srv->cancel), 0);
+	pthread_mutex_init(&srv->lock, NULL);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	srv->d =
+	    MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
+			     NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
+	assert_non_null(srv->d);
+	info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
+	assert_non_null(info);
+	srv->port = info->port;
+	snprintf(srv->base, sizeof srv->base, "http://127.0.0.1:%u", srv->port);
+	*state = srv;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (write(srv->release[1], "x", 1) != 1)
+		return -1;
+	MHD_stop_daemon(srv->d);
+	close(srv->release[0]);
+	close(srv->release[1]);
+	close(srv->cancel[0]);
+	close(srv->cancel[1]);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+	srv = NULL;
+	return 0;
+}
+
+static struct atv_http *client(void)
+{
+	struct atv_err err = {0};
+	struct atv_http *h = atv_http_new(srv->base, &err);
+
+	if (!h)
+		fail_msg("atv_http_new: %s", err.msg);
+	assert_int_equal(atv_http_add_remote_headers(h, &err), 0);
+	return h;
+}
+
+static unsigned connections(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&srv->lock);
+	n = srv->connections;
+	pthread_mutex_unlock(&srv->lock);
+	return n;
+}
+
+static void test_dmap_body_keepalive(void **state)
+{
+	struct atv_err err = {0};
+	struct atv_http *h;
+	struct atv_buf body;
+	unsigned before = connections();
+	long status;
+	int quiet[2];
+
+	(void)state;
+	h = client();
+	/* an idle cancel fd changes nothing */
+	assert_int_equal(pipe(quiet), 0);
+	atv_http_set_cancel_fd(h, quiet[0]);
+	atv_buf_init(&body, 1024);
+	for (int i = 0; i < 3; i++) {
+		atv_buf_reset(&body);
+		assert_int_equal(
+		    atv_http_get(h, "/login?pairing-guid=0x0000000000000001", &status, &body, &err),
+		    0);
+		assert_int_equal(status, 200);
+		assert_int_equal(body.len, sizeof login_body);
+		assert_memory_equal(body.data, login_body, sizeof login_body);
+		assert_false(atv_http_cancelled(h));
+	}
+	/* three requests, one connection */
+	assert_int_equal(connections() - before, 1);
+	pthread_mutex_lock(&srv->lock);
+	assert_string_equal(srv->daap_version, "3.13");
+	assert_string_equal(srv->user_agent, "Remote/1021");
+	assert_string_equal(srv->viewer_only, "1");
+	pthread_mutex_unlock(&srv->lock);
+
+	/* a path without its slash, no timeout at all: same result */
+	{
+		struct atv_http_req req = {.path = "login", .timeout_ms = ATV_HTTP_NO_TIMEOUT};
+
+		atv_buf_reset(&body);
+		assert_int_equal(atv_http_request(h, &req, &status, &body, &err), 0);
+		assert_int_equal(status, 200);
+		assert_int_equal(body.len, sizeof login_body);
+	}
+	atv_buf_release(&body);
+	atv_http_free(h);
+	close(quiet[0]);
+	close(quiet[1]);
+}
+
+static void test_post(void **state)
+{
+	struct atv_err err = {0};
+	struct atv_http *h;
+	struct atv_buf body;
+	long status;
+
+	(void)state;
+	/* a proxy in the environment is not used for devices */
+	setenv("http_proxy", "http://127.0.0.1:1", 1);
+	h = client();
+	atv_buf_init(&body, 1024);
+	assert_int_equal(atv_http_post(h, "/post", "cmbe\0\0\0\0", 8, "application/x-dmap-tagged",
+				       &status, &body, &err),
+			 0);
+	assert_int_equal(status, 204);
+	assert_int_equal(body.len, 0);
+	pthread_mutex_lock(&srv->lock);
+	assert_int_equal(srv->post_len, 8);
+	assert_memory_equal(srv->post_body, "cmbe\0\0\0\0", 8);
+	assert_string_equal(srv->content_type, "application/x-dmap-tagged");
+	pthread_mutex_unlock(&srv->lock);
+	{
+		struct atv_http_req req = {.method = "PUT", .path = "/post"};
+
+		assert_int_equal(atv_http_request(h, &req, &status, &body, &err), -ATV_E_USAGE);
+	}
+	unsetenv("http_proxy");
+	atv_buf_release(&body);
+	atv_http_free(h);
+}
+
+static void test_status_503(void **state)
+{
+	struct atv_err err = {0};
+	struct atv_http *h;
+	struct atv_buf body;
+	long status;
+
+	(void)state;
+	h = client();
+	atv_buf_init(&body, 1024);
+	/* any status is a successful request here: the caller judges it */
+	assert_int_equal(atv_http_get(h, "/busy", &status, &body, &err), 0);
+	assert_int_equal(status, 503);
+	assert_int_equal(body.len, 4);
+	assert_memory_equal(body.data, "busy", 4);
+	atv_buf_reset(&body);
+	assert_int_equal(atv_http_get(h, "/nothing-here", &status, &body, &err), 0);
+	assert_int_equal(status, 404);
+	atv_buf_release(&body);
+	atv_http_free(h);
+}
+
+static void test_oversized(void **state)
+{
+	struct atv_err err = {0};
+	struct atv_http *h;
+	struct atv_buf body;
+	long status;
+
+	(void)state;
+	h = client();
+	atv_buf_init(&body, 1024);
+	/* Content-Length past the cap: refused before the body */
+	assert_int_equal(atv_http_get(h, "/big", &status, &body, &err), -ATV_E_LIMIT);
+	assert_non_null(strstr(err.msg, "GET http://127.0.0.1:"));
+	assert_non_null(strstr(err.msg, "/big: response body larger than 1024 bytes"));
+	assert_true(body.len <= 1024);
+	/* chunked, no length: refused once past the cap */
+	atv_buf_reset(&body);
+	assert_int_equal(atv_http_get(h, "/chunked", &status, &body, &err), -ATV_E_LIMIT);
+	assert_int_equal(err.code, ATV_E_LIMIT);
+	assert_true(body.len <= 1024);
+	/* the handle still works afterwards */
+	atv_buf_reset(&body);
+	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), 0);
+	assert_int_equal(status, 200);
+	/* a large enough buffer takes it all */
+	atv_buf_release(&body);
+	atv_buf_init(&body, BIG_LEN);
+	assert_int_equal(atv_http_get(h, "/chunked", &status, &body, &err), 0);
+	assert_int_equal(body.len, BIG_LEN);
+	atv_buf_release(&body);
+	atv_http_free(h);
+}
+
+static void test_timeouts(void **state)
+{
+	struct atv_err err = {0};
+	struct atv_http *h;
+	struct atv_buf body;
+	long status;
+
+	(void)state;
+	h = client();
+	atv_http_set_timeouts(h, 0, 300);
+	atv_buf_init(&body, 1024);
+	/* no answer at all */
+	assert_int_equal(atv_http_get(h, "/slow-head?session-id=99", &status, &body, &err),
+			 -ATV_E_UNREACHABLE);
+	assert_non_null(strstr(err.msg, "GET http://127.0.0.1:"));
+	assert_non_null(strstr(err.msg, "/slow-head: "));
+	assert_null(strstr(err.msg, "session-id")); /* queries are never in messages */
+	assert_non_null(strstr(err.msg, "timed out"));
+	/* a body that starts and stalls; the per-request time wins */
+	atv_http_set_timeouts(h, 0, 60000);
+	{
+		struct atv_http_req req = {.path = "/slow-body", .timeout_ms = 300};
+
+		atv_buf_reset(&body);
+		assert_int_equal(atv_http_request(h, &req, &status, &body, &err),
+				 -ATV_E_UNREACHABLE);
+		assert_int_equal(body.len, 8);
+	}
+	atv_buf_release(&body);
+	atv_http_free(h);
+}
+
+static void test_cancel(void **state)
+{
+	struct atv_err err = {0};
+	struct atv_http *h;
+	struct atv_buf body;
+	long status;
+	char c;
+
+	(void)state;
+	h = client();
+	atv_http_set_cancel_fd(h, srv->cancel[0]);
+	atv_buf_init(&body, 1024);
+	{
+		/* a long poll that would wait for ever: only the fd ends it */
+		struct atv_http_req req = {.path = "/hold?revision-number=5",
+					   .timeout_ms = ATV_HTTP_NO_TIMEOUT};
+
+		assert_int_equal(atv_http_request(h, &req, &status, &body, &err), -ATV_E_IO);
+	}
+	assert_true(atv_http_cancelled(h));
+	assert_non_null(strstr(err.msg, "/hold: request cancelled"));
+	assert_null(strstr(err.msg, "revision-number"));
+	/* the fd is not ours to drain */
+	assert_int_equal(read(srv->cancel[0], &c, 1), 1);
+	/* the next request works, on a new connection */
+	atv_buf_reset(&body);
+	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), 0);
+	assert_false(atv_http_cancelled(h));
+	assert_int_equal(status, 200);
+	atv_buf_release(&body);
+	atv_http_free(h);
+}
+
+static void test_refused(void **state)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t sl = sizeof sa;
+	struct atv_err err = {0};
+	struct atv_http *h;
+	struct atv_buf body;
+	char url[64];
+	long status;
+	int s;
+
+	(void)state;
+	/* a port nobody listens on: bound, then closed */
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
+	close(s);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/", ntohs(sa.sin_port));
+	h = atv_http_new(url, &err);
+	assert_non_null(h);
+	atv_buf_init(&body, 1024);
+	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), -ATV_E_UNREACHABLE);
+	assert_non_null(strstr(err.msg, "127.0.0.1"));
+	assert_true(err.msg[0] == 'G');
+	atv_buf_release(&body);
+	atv_http_free(h);
+}
+
+static void test_api(void **state)
+{
+	struct atv_err err = {0};
+	struct atv_http *h;
+	char *e;
+
+	(void)state;
+	assert_null(atv_http_new("https://127.0.0.1", &err));
+	assert_int_equal(err.code, ATV_E_USAGE);
+	assert_null(atv_http_new("ftp://127.0.0.1", &err));
+	assert_null(atv_http_new("http://", &err));
+	assert_null(atv_http_new(NULL, &err));
+	atv_http_free(NULL);
+	h = atv_http_new("HTTP://127.0.0.1:1", &err);
+	assert_non_null(h);
+	assert_int_equal(atv_http_add_header(h, "NoColon", &err), -ATV_E_USAGE);
+	assert_int_equal(atv_http_add_header(h, ": empty", &err), -ATV_E_USAGE);
+	assert_int_equal(atv_http_add_header(h, "A: b\r\nX: y", &err), -ATV_E_USAGE);
+	for (int i = 0; i < ATV_HTTP_MAX_HEADERS; i++)
+		assert_int_equal(atv_http_add_header(h, "X-Test: 1", &err), 0);
+	assert_int_equal(atv_http_add_header(h, "X-Test: 1", &err), -ATV_E_LIMIT);
+	atv_http_free(h);
+
+	e = atv_http_escape("a b&c=d/\xc3\xa9~_.-Z9");
+	assert_string_equal(e, "a%20b%26c%3Dd%2F%C3%A9~_.-Z9");
+	free(e);
+	e = atv_http_escape("");
+	assert_string_equal(e, "");
+	free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_api),	      cmocka_unit_test(test_dmap_body_keepalive),
+	    cmocka_unit_test(test_post),      cmocka_unit_test(test_status_503),
+	    cmocka_unit_test(test_oversized), cmocka_unit_test(test_timeouts),
+	    cmocka_unit_test(test_cancel),    cmocka_unit_test(test_refused),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
