@@ -84,7 +84,9 @@ struct part {
 	size_t n;
 };
 
-static int sha512_parts(const struct part *parts, size_t nparts, uint8_t out[ATV_SHA512_LEN],
+/* out = H(parts) for the digest type (SRP takes H as a parameter); out has
+ * room for EVP_MD_get_size(type) bytes. */
+static int digest_parts(const EVP_MD *type, const struct part *parts, size_t nparts, uint8_t *out,
 			struct atv_err *err)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -93,17 +95,17 @@ static int sha512_parts(const struct part *parts, size_t nparts, uint8_t out[ATV
 
 	if (!md)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-	if (EVP_DigestInit_ex(md, EVP_sha512(), NULL) != 1)
+	if (EVP_DigestInit_ex(md, type, NULL) != 1)
 		goto fail;
 	for (size_t i = 0; i < nparts; i++)
 		if (parts[i].n && EVP_DigestUpdate(md, parts[i].p, parts[i].n) != 1)
 			goto fail;
-	if (EVP_DigestFinal_ex(md, out, &len) != 1 || len != ATV_SHA512_LEN)
+	if (EVP_DigestFinal_ex(md, out, &len) != 1 || (int)len != EVP_MD_get_size(type))
 		goto fail;
 	r = 0;
 	goto out;
 fail:
-	r = ossl_fail(err, ATV_E_NOMEM, "sha-512");
+	r = ossl_fail(err, ATV_E_NOMEM, "hash");
 out:
 	EVP_MD_CTX_free(md);
 	return r;
@@ -122,7 +124,7 @@ int atv_sha512(const void *p, size_t n, uint8_t out[ATV_SHA512_LEN], struct atv_
 	struct part part = {p, n};
 
 	crypto_init();
-	return sha512_parts(&part, 1, out, err);
+	return digest_parts(EVP_sha512(), &part, 1, out, err);
 }
 
 int atv_crypto_md5(const void *p, size_t n, uint8_t out[ATV_MD5_LEN], struct atv_err *err)
@@ -422,7 +424,7 @@ out:
  * SHA-512 and I is "Pair-Setup".  The formulas, with the byte forms that
  * srptools (the library behind pyatv, known to pair with Apple TVs) uses:
  *
- *   k  = H(N | PAD(g))              PAD = left-padded to 384 bytes
+ *   k  = H(N | PAD(g))              PAD = left-padded to the length of N
  *   x  = H(s | H(I ":" P))          s = the salt bytes as received
  *   u  = H(PAD(A) | PAD(B))
  *   v  = g^x,  A = g^a,  B = k*v + g^b          (all mod N)
@@ -439,15 +441,44 @@ out:
  * keeps us right for any input.  Our A goes on the wire in the same minimal
  * form, as pyatv sends it, so a peer that hashes the received bytes as they
  * are agrees with one that hashes the integer.
+ *
+ * The group and H are a struct srp_params.  The public API only ever uses
+ * HomeKit's; the second set, RFC 5054's 1024-bit group with SHA-1, exists so
+ * that the tests can run this very code against RFC 5054 Appendix B, whose
+ * k, x, v, A, B, u and S follow the formulas above (K, M1 and M2 are not in
+ * the RFC: those stay the srptools conventions).
  */
-#define SRP_GEN 5
 #define SRP_PRIV_LEN 32 /* RFC 5054 asks for at least 256 random bits */
 #define SRP_SALT_LEN 16 /* what Apple devices send */
 #define SRP_SALT_MAX 64
 
+struct srp_params {
+	BIGNUM *(*prime)(BIGNUM *bn); /* N; a new BIGNUM when bn is NULL */
+	unsigned int gen;	      /* g */
+	const EVP_MD *(*md)(void);    /* H, at most ATV_SHA512_LEN bytes */
+};
+
+/* RFC 5054 Appendix A, the 1024-bit group (g = 2). */
+static BIGNUM *srp_prime_1024(BIGNUM *bn)
+{
+	static const char hex[] =
+		"EEAF0AB9ADB38DD69C33F80AFA8FC5E86072618775FF3C0B9EA2314C9C256576"
+		"D674DF7496EA81D3383B4813D692C6E0E0D5D8E250B98BE48E495C1D6089DAD1"
+		"5DC7D7B46154D6B6CE8EF4AD69B15D4982559B297BCF1885C529F566660E57EC"
+		"68EDBC3C05726CC02FD4CBF4976EAA9AFD5138FE8376435B9FC61D2FC0EB06E3";
+
+	return BN_hex2bn(&bn, hex) == (int)sizeof hex - 1 ? bn : NULL;
+}
+
+static const struct srp_params srp_homekit = {BN_get_rfc3526_prime_3072, 5, EVP_sha512};
+static const struct srp_params srp_rfc5054_1024 = {srp_prime_1024, 2, EVP_sha1};
+
 struct srp_common {
 	BN_CTX *bn;
+	const EVP_MD *md;
+	size_t hlen; /* the length of H's output */
 	BIGNUM *n, *g, *k;
+	size_t nlen;		     /* the length of N: PAD's width */
 	uint8_t hng[ATV_SHA512_LEN]; /* H(N) xor H(g), minimal */
 	size_t hnglen;
 	uint8_t hi[ATV_SHA512_LEN]; /* H(I), minimal */
@@ -458,8 +489,9 @@ struct srp_common {
 	uint8_t a[ATV_SRP_MAX_LEN], b[ATV_SRP_MAX_LEN]; /* A and B, minimal */
 	size_t alen, blen;
 	uint8_t key[ATV_SRP_KEY_LEN], m1[ATV_SRP_PROOF_LEN], m2[ATV_SRP_PROOF_LEN];
-	int have_proofs; /* key, m1 and m2 computed */
-	int verified;	 /* the peer's proof matched */
+	int have_proofs;	     /* key, m1 and m2 computed */
+	int verified;		     /* the peer's proof matched */
+	struct atv_srp_trace *trace; /* tests only: where to copy x, u and S */
 };
 
 struct atv_srp_client {
@@ -479,19 +511,26 @@ static int srp_nomem(struct atv_err *err)
 	return atv_err_set(err, ATV_E_NOMEM, "out of memory in srp");
 }
 
-/* x as big-endian bytes into out (ATV_SRP_MAX_LEN bytes), padded to the
- * group size or minimal; the length through len. */
-static int bn_bytes(const BIGNUM *x, int pad, uint8_t out[ATV_SRP_MAX_LEN], size_t *len)
+/* x as big-endian bytes into out (ATV_SRP_MAX_LEN bytes), left-padded with
+ * zeros to pad bytes or, when pad is 0, minimal; the length through len. */
+static int bn_bytes(const BIGNUM *x, size_t pad, uint8_t out[ATV_SRP_MAX_LEN], size_t *len)
 {
 	int n;
 
-	if (BN_num_bytes(x) > ATV_SRP_MAX_LEN)
+	if (BN_num_bytes(x) > ATV_SRP_MAX_LEN || pad > ATV_SRP_MAX_LEN)
 		return -1;
-	n = pad ? BN_bn2binpad(x, out, ATV_SRP_MAX_LEN) : BN_bn2bin(x, out);
+	n = pad ? BN_bn2binpad(x, out, (int)pad) : BN_bn2bin(x, out);
 	if (n < 0)
 		return -1;
 	*len = (size_t)n;
 	return 0;
+}
+
+/* Tests only: keep a copy of an intermediate value in a trace slot. */
+static void srp_record(struct atv_srp_trace_val *slot, const BIGNUM *x)
+{
+	if (bn_bytes(x, 0, slot->p, &slot->len) < 0)
+		slot->len = 0;
 }
 
 /* A digest used as an integer in a hash: without its leading zero bytes. */
@@ -505,63 +544,82 @@ static size_t trim_leading_zeros(uint8_t *p, size_t n)
 	return n - z;
 }
 
-/* bn = the SHA-512 of parts, read as a big-endian integer. */
-static int hash_to_bn(const struct part *parts, size_t nparts, BIGNUM **bn, struct atv_err *err)
+/* bn = H(parts), read as a big-endian integer. */
+static int hash_to_bn(const struct srp_common *c, const struct part *parts, size_t nparts,
+		      BIGNUM **bn, struct atv_err *err)
 {
 	uint8_t h[ATV_SHA512_LEN];
-	int r = sha512_parts(parts, nparts, h, err);
+	int r = digest_parts(c->md, parts, nparts, h, err);
 
 	if (r < 0)
 		return r;
-	*bn = BN_bin2bn(h, sizeof h, NULL);
+	*bn = BN_bin2bn(h, (int)c->hlen, NULL);
 	atv_crypto_wipe(h, sizeof h);
 	return *bn ? 0 : srp_nomem(err);
+}
+
+/* out = H(p[0..n)), hlen bytes. */
+static int srp_hash(const struct srp_common *c, const void *p, size_t n, uint8_t *out,
+		    struct atv_err *err)
+{
+	struct part part = {p, n};
+
+	return digest_parts(c->md, &part, 1, out, err);
 }
 
 static int srp_constants(struct srp_common *c, const char *user, struct atv_err *err)
 {
 	uint8_t np[ATV_SRP_MAX_LEN], gp[ATV_SRP_MAX_LEN], hg[ATV_SHA512_LEN];
-	uint8_t gmin = SRP_GEN;
 	size_t nlen, glen;
 	struct part kparts[2];
 	int r;
 
-	if (bn_bytes(c->n, 1, np, &nlen) < 0 || bn_bytes(c->g, 1, gp, &glen) < 0)
+	if (bn_bytes(c->n, c->nlen, np, &nlen) < 0 || bn_bytes(c->g, c->nlen, gp, &glen) < 0)
 		return srp_nomem(err);
 	kparts[0] = (struct part){np, nlen};
 	kparts[1] = (struct part){gp, glen};
-	r = hash_to_bn(kparts, 2, &c->k, err);
+	r = hash_to_bn(c, kparts, 2, &c->k, err);
 	if (r < 0)
 		return r;
 	/* H(g) of the unpadded generator, as srptools (and so HAP) does */
-	r = atv_sha512(np, nlen, c->hng, err);
+	if (bn_bytes(c->g, 0, gp, &glen) < 0)
+		return srp_nomem(err);
+	r = srp_hash(c, np, nlen, c->hng, err);
 	if (r == 0)
-		r = atv_sha512(&gmin, 1, hg, err);
+		r = srp_hash(c, gp, glen, hg, err);
 	if (r == 0)
-		r = atv_sha512(user, strlen(user), c->hi, err);
+		r = srp_hash(c, user, strlen(user), c->hi, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < sizeof hg; i++)
+	for (size_t i = 0; i < c->hlen; i++)
 		c->hng[i] ^= hg[i];
-	c->hnglen = trim_leading_zeros(c->hng, sizeof c->hng);
-	c->hilen = trim_leading_zeros(c->hi, sizeof c->hi);
+	c->hnglen = trim_leading_zeros(c->hng, c->hlen);
+	c->hilen = trim_leading_zeros(c->hi, c->hlen);
 	return 0;
 }
 
-static int srp_init(struct srp_common *c, const char *user, const char *password,
-		    struct atv_err *err)
+static int srp_init(struct srp_common *c, const struct srp_params *params, const char *user,
+		    const char *password, struct atv_err *err)
 {
 	struct part ip[3] = {{user, strlen(user)}, {":", 1}, {password, strlen(password)}};
-	int r;
+	int hlen, r;
 
+	c->md = params->md();
+	hlen = c->md ? EVP_MD_get_size(c->md) : -1;
+	if (hlen <= 0 || hlen > ATV_SHA512_LEN)
+		return atv_err_set(err, ATV_E_USAGE, "unusable srp hash");
+	c->hlen = (size_t)hlen;
 	c->bn = BN_CTX_secure_new();
-	c->n = BN_get_rfc3526_prime_3072(NULL);
+	c->n = params->prime(NULL);
 	c->g = BN_new();
-	if (!c->bn || !c->n || !c->g || BN_set_word(c->g, SRP_GEN) != 1)
+	if (!c->bn || !c->n || !c->g || BN_set_word(c->g, params->gen) != 1)
 		return srp_nomem(err);
+	if (BN_num_bytes(c->n) > ATV_SRP_MAX_LEN)
+		return atv_err_set(err, ATV_E_USAGE, "srp group too large");
+	c->nlen = (size_t)BN_num_bytes(c->n);
 	r = srp_constants(c, user, err);
 	if (r == 0)
-		r = sha512_parts(ip, 3, c->hip, err);
+		r = digest_parts(c->md, ip, 3, c->hip, err);
 	return r;
 }
 
@@ -628,28 +686,34 @@ static int srp_peer_public(struct srp_common *c, const uint8_t *p, size_t len, B
 /* x = H(s | H(I ":" P)), a secret. */
 static int srp_x(struct srp_common *c, BIGNUM **x, struct atv_err *err)
 {
-	struct part parts[2] = {{c->salt, c->saltlen}, {c->hip, sizeof c->hip}};
-	int r = hash_to_bn(parts, 2, x, err);
+	struct part parts[2] = {{c->salt, c->saltlen}, {c->hip, c->hlen}};
+	int r = hash_to_bn(c, parts, 2, x, err);
 
-	if (r == 0)
+	if (r == 0) {
 		BN_set_flags(*x, BN_FLG_CONSTTIME);
+		if (c->trace)
+			srp_record(&c->trace->x, *x);
+	}
 	return r;
 }
 
 /* u = H(PAD(A) | PAD(B)); a zero u would let the peer cancel the password
  * out of S (RFC 5054 2.6), so refuse it. */
-static int srp_u(const BIGNUM *a, const BIGNUM *b, BIGNUM **u, struct atv_err *err)
+static int srp_u(struct srp_common *c, const BIGNUM *a, const BIGNUM *b, BIGNUM **u,
+		 struct atv_err *err)
 {
 	uint8_t pa[ATV_SRP_MAX_LEN], pb[ATV_SRP_MAX_LEN];
 	size_t la, lb;
 	struct part parts[2];
 	int r;
 
-	if (bn_bytes(a, 1, pa, &la) < 0 || bn_bytes(b, 1, pb, &lb) < 0)
+	if (bn_bytes(a, c->nlen, pa, &la) < 0 || bn_bytes(b, c->nlen, pb, &lb) < 0)
 		return srp_nomem(err);
 	parts[0] = (struct part){pa, la};
 	parts[1] = (struct part){pb, lb};
-	r = hash_to_bn(parts, 2, u, err);
+	r = hash_to_bn(c, parts, 2, u, err);
+	if (r == 0 && c->trace)
+		srp_record(&c->trace->u, *u);
 	if (r == 0 && BN_is_zero(*u))
 		r = atv_err_set(err, ATV_E_PROTO, "srp scrambling parameter is zero");
 	return r;
@@ -662,25 +726,26 @@ static int srp_proofs(struct srp_common *c, const BIGNUM *s, struct atv_err *err
 	size_t slen;
 	struct part m1[6] = {
 		{c->hng, c->hnglen}, {c->hi, c->hilen}, {c->salt, c->saltlen},
-		{c->a, c->alen},     {c->b, c->blen},	{c->key, sizeof c->key},
+		{c->a, c->alen},     {c->b, c->blen},	{c->key, c->hlen},
 	};
-	struct part m2[3] = {{c->a, c->alen}, {c->m1, sizeof c->m1}, {c->key, sizeof c->key}};
+	struct part m2[3] = {{c->a, c->alen}, {c->m1, c->hlen}, {c->key, c->hlen}};
 	int r;
 
 	if (bn_bytes(s, 0, sb, &slen) < 0)
 		return srp_nomem(err);
-	r = atv_sha512(sb, slen, c->key, err);
+	r = srp_hash(c, sb, slen, c->key, err);
 	atv_crypto_wipe(sb, sizeof sb);
 	if (r == 0)
-		r = sha512_parts(m1, 6, c->m1, err);
+		r = digest_parts(c->md, m1, 6, c->m1, err);
 	if (r == 0)
-		r = sha512_parts(m2, 3, c->m2, err);
+		r = digest_parts(c->md, m2, 3, c->m2, err);
 	c->have_proofs = r == 0;
 	return r;
 }
 
-struct atv_srp_client *atv_srp_client_new(const char *user, const char *password,
-					  const uint8_t *priv, size_t privlen, struct atv_err *err)
+static struct atv_srp_client *srp_client_new(const struct srp_params *params, const char *user,
+					     const char *password, const uint8_t *priv,
+					     size_t privlen, struct atv_err *err)
 {
 	struct atv_srp_client *c = calloc(1, sizeof *c);
 	BIGNUM *a = NULL;
@@ -690,7 +755,7 @@ struct atv_srp_client *atv_srp_client_new(const char *user, const char *password
 		atv_err_set(err, ATV_E_NOMEM, "out of memory");
 		return NULL;
 	}
-	if (srp_init(&c->c, user, password, err) < 0)
+	if (srp_init(&c->c, params, user, password, err) < 0)
 		goto fail;
 	c->priv = srp_private(priv, privlen, err);
 	if (!c->priv)
@@ -707,6 +772,12 @@ fail:
 	BN_free(a);
 	atv_srp_client_free(c);
 	return NULL;
+}
+
+struct atv_srp_client *atv_srp_client_new(const char *user, const char *password,
+					  const uint8_t *priv, size_t privlen, struct atv_err *err)
+{
+	return srp_client_new(&srp_homekit, user, password, priv, privlen, err);
 }
 
 size_t atv_srp_client_public(const struct atv_srp_client *c, const uint8_t **a)
@@ -733,6 +804,8 @@ static int srp_client_secret(struct atv_srp_client *c, const BIGNUM *b, const BI
 	BN_set_flags(e, BN_FLG_CONSTTIME);
 	if (BN_mod_exp(s, base, e, m->n, m->bn) != 1)
 		goto fail;
+	if (m->trace)
+		srp_record(&m->trace->s_client, s);
 	goto out;
 fail:
 	r = srp_nomem(err);
@@ -762,7 +835,7 @@ int atv_srp_client_process(struct atv_srp_client *c, const uint8_t *salt, size_t
 		r = srp_nomem(err);
 		goto out;
 	}
-	r = srp_u(a, bb, &u, err);
+	r = srp_u(m, a, bb, &u, err);
 	if (r == 0)
 		r = srp_x(m, &x, err);
 	if (r == 0)
@@ -788,7 +861,7 @@ int atv_srp_client_verify(struct atv_srp_client *c, const uint8_t *m2, size_t le
 {
 	if (!c->c.have_proofs)
 		return atv_err_set(err, ATV_E_USAGE, "srp proof checked before processing");
-	if (len != ATV_SRP_PROOF_LEN || CRYPTO_memcmp(m2, c->c.m2, len) != 0)
+	if (len != c->c.hlen || CRYPTO_memcmp(m2, c->c.m2, len) != 0)
 		return atv_err_set(err, ATV_E_AUTH, "srp server proof mismatch");
 	c->c.verified = 1;
 	return 0;
@@ -837,9 +910,10 @@ out:
 	return r;
 }
 
-struct atv_srp_server *atv_srp_server_new(const char *user, const char *password,
-					  const uint8_t *salt, size_t saltlen, const uint8_t *priv,
-					  size_t privlen, struct atv_err *err)
+static struct atv_srp_server *srp_server_new(const struct srp_params *params, const char *user,
+					     const char *password, const uint8_t *salt,
+					     size_t saltlen, const uint8_t *priv, size_t privlen,
+					     struct atv_err *err)
 {
 	struct atv_srp_server *s = calloc(1, sizeof *s);
 	uint8_t rnd[SRP_SALT_LEN];
@@ -855,7 +929,8 @@ struct atv_srp_server *atv_srp_server_new(const char *user, const char *password
 		salt = rnd;
 		saltlen = sizeof rnd;
 	}
-	if (srp_init(&s->c, user, password, err) < 0 || srp_set_salt(&s->c, salt, saltlen, err) < 0)
+	if (srp_init(&s->c, params, user, password, err) < 0 ||
+	    srp_set_salt(&s->c, salt, saltlen, err) < 0)
 		goto fail;
 	s->priv = srp_private(priv, privlen, err);
 	if (!s->priv || srp_server_public(s, err) < 0)
@@ -864,6 +939,13 @@ struct atv_srp_server *atv_srp_server_new(const char *user, const char *password
 fail:
 	atv_srp_server_free(s);
 	return NULL;
+}
+
+struct atv_srp_server *atv_srp_server_new(const char *user, const char *password,
+					  const uint8_t *salt, size_t saltlen, const uint8_t *priv,
+					  size_t privlen, struct atv_err *err)
+{
+	return srp_server_new(&srp_homekit, user, password, salt, saltlen, priv, privlen, err);
 }
 
 size_t atv_srp_server_salt(const struct atv_srp_server *s, const uint8_t **salt)
@@ -889,6 +971,8 @@ static int srp_server_secret(struct atv_srp_server *s, const BIGNUM *a, const BI
 	if (!t || BN_mod_exp(t, s->v, u, m->n, m->bn) != 1 ||
 	    BN_mod_mul(t, a, t, m->n, m->bn) != 1 || BN_mod_exp(out, t, s->priv, m->n, m->bn) != 1)
 		r = srp_nomem(err);
+	else if (m->trace)
+		srp_record(&m->trace->s_server, out);
 	BN_clear_free(t);
 	return r;
 }
@@ -910,12 +994,12 @@ int atv_srp_server_verify(struct atv_srp_server *s, const uint8_t *a, size_t ale
 		r = srp_nomem(err);
 		goto out;
 	}
-	r = srp_u(aa, bb, &u, err);
+	r = srp_u(m, aa, bb, &u, err);
 	if (r == 0)
 		r = srp_server_secret(s, aa, u, sec, err);
 	if (r == 0)
 		r = srp_proofs(m, sec, err);
-	if (r == 0 && (m1len != ATV_SRP_PROOF_LEN || CRYPTO_memcmp(m1, m->m1, m1len) != 0)) {
+	if (r == 0 && (m1len != m->hlen || CRYPTO_memcmp(m1, m->m1, m1len) != 0)) {
 		atv_crypto_wipe(m->key, sizeof m->key);
 		m->have_proofs = 0;
 		r = atv_err_set(err, ATV_E_AUTH, "srp client proof mismatch (wrong password)");
@@ -947,4 +1031,46 @@ void atv_srp_server_free(struct atv_srp_server *s)
 	BN_clear_free(s->v);
 	srp_release(&s->c);
 	free(s);
+}
+
+/* Tests only: one whole exchange on RFC 5054's 1024-bit group with SHA-1,
+ * through the same client and server code HAP uses, copying out each
+ * intermediate; x, u and S are copied as the two sides compute them. */
+int atv_srp_rfc5054_trace(const char *user, const char *password, const uint8_t *salt,
+			  size_t saltlen, const uint8_t *a, size_t alen, const uint8_t *b,
+			  size_t blen, struct atv_srp_trace *t, struct atv_err *err)
+{
+	struct atv_srp_client *c = NULL;
+	struct atv_srp_server *s = NULL;
+	struct atv_err e;
+	int r;
+
+	atv_err_clear(&e);
+	memset(t, 0, sizeof *t);
+	c = srp_client_new(&srp_rfc5054_1024, user, password, a, alen, &e);
+	if (c)
+		s = srp_server_new(&srp_rfc5054_1024, user, password, salt, saltlen, b, blen, &e);
+	if (!c || !s) {
+		r = -(e.code ? e.code : ATV_E_NOMEM);
+		if (err)
+			*err = e;
+		goto out;
+	}
+	c->c.trace = s->c.trace = t;
+	srp_record(&t->k, c->c.k);
+	srp_record(&t->v, s->v);
+	memcpy(t->a.p, c->c.a, c->c.alen);
+	t->a.len = c->c.alen;
+	memcpy(t->b.p, s->c.b, s->c.blen);
+	t->b.len = s->c.blen;
+	/* the proofs must agree too: both sides computed the same S and K */
+	r = atv_srp_client_process(c, salt, saltlen, s->c.b, s->c.blen, err);
+	if (r == 0)
+		r = atv_srp_server_verify(s, c->c.a, c->c.alen, c->c.m1, c->c.hlen, err);
+	if (r == 0)
+		r = atv_srp_client_verify(c, s->c.m2, s->c.hlen, err);
+out:
+	atv_srp_client_free(c);
+	atv_srp_server_free(s);
+	return r;
 }

@@ -161,4 +161,25 @@ const uint8_t *atv_srp_server_key(const struct atv_srp_server *s);
 
 void atv_srp_server_free(struct atv_srp_server *s);
 
+/* For tests only, never for pairing.  RFC 5054 Appendix B's SRP vector uses
+ * the RFC's 1024-bit group (g = 2) and SHA-1, so the SRP code above takes the
+ * group and hash as internal parameters, and this runs one whole exchange
+ * (client and server, proofs included) through it with those parameters.
+ * user, password, salt and the exponents a and b are the vector's inputs;
+ * every intermediate is copied to t as big-endian bytes without leading
+ * zeros: k, x (as the client derives it), v, A, B, u, and S as the client
+ * and the server each compute it.  0 when the two sides' proofs agree. */
+struct atv_srp_trace_val {
+	uint8_t p[ATV_SRP_MAX_LEN];
+	size_t len;
+};
+
+struct atv_srp_trace {
+	struct atv_srp_trace_val k, x, v, a, b, u, s_client, s_server;
+};
+
+int atv_srp_rfc5054_trace(const char *user, const char *password, const uint8_t *salt,
+			  size_t saltlen, const uint8_t *a, size_t alen, const uint8_t *b,
+			  size_t blen, struct atv_srp_trace *t, struct atv_err *err);
+
 #endif

@@ -1,5 +1,6 @@
 /* test-crypto - the OpenSSL layer against published vectors, and SRP-6a
- * against an independent Python computation (cmocka). */
+ * against RFC 5054 Appendix B and an independent Python computation
+ * (cmocka). */
 #include "config.h"
 
 #include <setjmp.h>
@@ -14,18 +15,25 @@
 
 #include "crypto.h"
 
-/* Decode hex into a fresh buffer (the test owns it); length via n. */
+/* Decode hex into a fresh buffer (the test owns it); length via n.  Spaces
+ * are skipped, so values can be written in the RFCs' groups of 8 digits. */
 static uint8_t *unhex(const char *s, size_t *n)
 {
-	size_t len = strlen(s) / 2;
-	uint8_t *p = malloc(len ? len : 1);
+	size_t len = 0;
+	uint8_t *p = malloc(strlen(s) / 2 + 1);
 
 	assert_non_null(p);
-	for (size_t i = 0; i < len; i++) {
+	while (*s) {
 		unsigned int v;
 
-		assert_int_equal(sscanf(s + 2 * i, "%2x", &v), 1);
-		p[i] = (uint8_t)v;
+		if (*s == ' ') {
+			s++;
+			continue;
+		}
+		assert_int_equal(sscanf(s, "%2x", &v), 1);
+		assert_true(s[1] != '\0' && s[1] != ' ');
+		p[len++] = (uint8_t)v;
+		s += 2;
 	}
 	if (n)
 		*n = len;
@@ -40,6 +48,15 @@ static void assert_hex(const uint8_t *p, size_t n, const char *hex)
 	assert_int_equal(n, len);
 	assert_memory_equal(p, want, n);
 	free(want);
+}
+
+static void assert_not_hex(const uint8_t *p, size_t n, const char *hex)
+{
+	size_t len;
+	uint8_t *other = unhex(hex, &len);
+
+	assert_true(n != len || memcmp(p, other, n) != 0);
+	free(other);
 }
 
 static void test_sha512(void **state)
@@ -218,11 +235,84 @@ static void test_x25519(void **state)
 }
 
 /*
- * SRP-6a vectors: RFC 5054 Appendix B is SHA-1/1024-bit, so these come
- * from an independent Python computation (hashlib + pow, srptools' byte
- * conventions): user "Pair-Setup", password "1111", RFC 5054's salt, a and
- * b; then the same with a, b chosen so that A, S or B has a leading zero
- * byte, which is where padding conventions would differ.
+ * RFC 5054 Appendix B: the inputs and every intermediate exactly as the RFC
+ * prints them (1024-bit group of Appendix A, g = 2, SHA-1).  The RFC's k
+ * and u hash PAD(g) and PAD(A) | PAD(B), as ours do; it gives no K, M1 or
+ * M2, so the trace only requires that the two sides' proofs agree.
+ */
+static void test_srp_rfc5054(void **state)
+{
+	static const char s[] = "BEB25379 D1A8581E B5A72767 3A2441EE";
+	static const char a[] = "60975527 035CF2AD 1989806F 0407210B C81EDC04 E2762A56 AFD529DD"
+				" DA2D4393";
+	static const char b[] = "E487CB59 D31AC550 471E81F0 0F6928E0 1DDA08E9 74A004F4 9E61F5D1"
+				" 05284D20";
+	static const char k[] = "7556AA04 5AEF2CDD 07ABAF0F 665C3E81 8913186F";
+	static const char x[] = "94B7555A ABE9127C C58CCF49 93DB6CF8 4D16C124";
+	static const char v[] = "7E273DE8 696FFC4F 4E337D05 B4B375BE B0DDE156 9E8FA00A 9886D812"
+				" 9BADA1F1 822223CA 1A605B53 0E379BA4 729FDC59 F105B478 7E5186F5"
+				" C671085A 1447B52A 48CF1970 B4FB6F84 00BBF4CE BFBB1681 52E08AB5"
+				" EA53D15C 1AFF87B2 B9DA6E04 E058AD51 CC72BFC9 033B564E 26480D78"
+				" E955A5E2 9E7AB245 DB2BE315 E2099AFB";
+	static const char pa[] = "61D5E490 F6F1B795 47B0704C 436F523D D0E560F0 C64115BB 72557EC4"
+				 " 4352E890 3211C046 92272D8B 2D1A5358 A2CF1B6E 0BFCF99F 921530EC"
+				 " 8E393561 79EAE45E 42BA92AE ACED8251 71E1E8B9 AF6D9C03 E1327F44"
+				 " BE087EF0 6530E69F 66615261 EEF54073 CA11CF58 58F0EDFD FE15EFEA"
+				 " B349EF5D 76988A36 72FAC47B 0769447B";
+	static const char pb[] = "BD0C6151 2C692C0C B6D041FA 01BB152D 4916A1E7 7AF46AE1 05393011"
+				 " BAF38964 DC46A067 0DD125B9 5A981652 236F99D9 B681CBF8 7837EC99"
+				 " 6C6DA044 53728610 D0C6DDB5 8B318885 D7D82C7F 8DEB75CE 7BD4FBAA"
+				 " 37089E6F 9C6059F3 88838E7A 00030B33 1EB76840 910440B1 B27AAEAE"
+				 " EB4012B7 D7665238 A8E3FB00 4B117B58";
+	static const char u[] = "CE38B959 3487DA98 554ED47D 70A7AE5F 462EF019";
+	static const char pms[] = "B0DC82BA BCF30674 AE450C02 87745E79 90A3381F 63B387AA F271A10D"
+				  " 233861E3 59B48220 F7C4693C 9AE12B0A 6F67809F 0876E2D0 13800D6C"
+				  " 41BB59B6 D5979B5C 00A172B4 A2A5903A 0BDCAF8A 709585EB 2AFAFA8F"
+				  " 3499B200 210DCC1F 10EB3394 3CD67FC8 8A2F39A4 BE5BEC4E C0A3212D"
+				  " C346D7E4 74B29EDE 8A469FFE CA686E5A";
+	size_t slen, alen, blen;
+	uint8_t *salt = unhex(s, &slen), *ea = unhex(a, &alen), *eb = unhex(b, &blen);
+	struct atv_srp_trace *t = calloc(1, sizeof *t);
+	struct atv_err err;
+
+	(void)state;
+	assert_non_null(t);
+	assert_int_equal(atv_srp_rfc5054_trace("alice", "password123", salt, slen, ea, alen, eb,
+					       blen, t, &err),
+			 0);
+	assert_hex(t->k.p, t->k.len, k);
+	assert_hex(t->x.p, t->x.len, x);
+	assert_hex(t->v.p, t->v.len, v);
+	assert_hex(t->a.p, t->a.len, pa);
+	assert_hex(t->b.p, t->b.len, pb);
+	assert_hex(t->u.p, t->u.len, u);
+	assert_hex(t->s_client.p, t->s_client.len, pms);
+	assert_hex(t->s_server.p, t->s_server.len, pms);
+	/* another password: the same k and A, but x, v, B, u and S all move */
+	assert_int_equal(atv_srp_rfc5054_trace("alice", "password124", salt, slen, ea, alen, eb,
+					       blen, t, NULL),
+			 0);
+	assert_hex(t->k.p, t->k.len, k);
+	assert_hex(t->a.p, t->a.len, pa);
+	assert_not_hex(t->x.p, t->x.len, x);
+	assert_not_hex(t->v.p, t->v.len, v);
+	assert_not_hex(t->b.p, t->b.len, pb);
+	assert_not_hex(t->u.p, t->u.len, u);
+	assert_not_hex(t->s_client.p, t->s_client.len, pms);
+	assert_int_equal(t->s_client.len, t->s_server.len);
+	assert_memory_equal(t->s_client.p, t->s_server.p, t->s_client.len);
+	free(t);
+	free(salt);
+	free(ea);
+	free(eb);
+}
+
+/*
+ * HomeKit's SRP-6a (3072-bit group, SHA-512), which Appendix B does not
+ * cover: vectors from an independent Python computation (hashlib + pow,
+ * srptools' byte conventions): user "Pair-Setup", password "1111", RFC
+ * 5054's salt, a and b; then the same with a, b chosen so that A, S or B has
+ * a leading zero byte, which is where padding conventions would differ.
  */
 struct srp_vector {
 	const char *a, *b;
@@ -393,8 +483,8 @@ int main(void)
 		cmocka_unit_test(test_sha512),	    cmocka_unit_test(test_hkdf),
 		cmocka_unit_test(test_aead),	    cmocka_unit_test(test_nonce),
 		cmocka_unit_test(test_ed25519),	    cmocka_unit_test(test_x25519),
-		cmocka_unit_test(test_srp_vectors), cmocka_unit_test(test_srp_exchange),
-		cmocka_unit_test(test_srp_hostile),
+		cmocka_unit_test(test_srp_rfc5054), cmocka_unit_test(test_srp_vectors),
+		cmocka_unit_test(test_srp_exchange), cmocka_unit_test(test_srp_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
