@@ -2,7 +2,10 @@
  * device config with them filled in. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include "cli.h"
 #include "crypto.h"
 #include "device.h"
+#include "dmap_pair.h"
 #include "input.h"
 #include "jsonl.h"
 #include "output.h"
@@ -24,6 +28,7 @@ struct pairer {
 	const char *protocol, *pin, *pin_file;
 	const char *path; /* the credentials file */
 	struct atv_pairing *p;
+	bool ours; /* DMAP: the PIN is ours to show, the device calls us */
 };
 
 static int begin(void *ctx, struct atv_device *d, struct atv_err *err)
@@ -74,9 +79,24 @@ static int pair_one(struct pairer *pr, struct atv_device *d)
 	int r;
 
 	pr->p = NULL;
-	r = atv_cli_with_rescan(&pr->t, d, begin, pr, &err);
-	if (r == 0)
+	pr->po.pin = NULL;
+	r = 0;
+	if (pr->ours && (pr->pin || pr->pin_file)) {
+		/* DMAP: --pin or --pin-file chooses the PIN we show */
 		r = atv_cli_pin(pr->pin, pr->pin_file, d->name, pin, sizeof pin, &err);
+		if (r == 0 && strlen(pin) != 4)
+			r = atv_err_set(&err, ATV_E_INPUT, "a dmap pin is 4 digits");
+		pr->po.pin = pin;
+	}
+	if (r == 0)
+		r = atv_cli_with_rescan(&pr->t, d, begin, pr, &err);
+	if (r == 0 && atv_pair_pin(pr->p)) {
+		fprintf(stderr, "%s: enter PIN %s on the device (%s)\n", atv_progname,
+			atv_pair_pin(pr->p), d->name ? d->name : "Apple TV");
+		fflush(stderr);
+	} else if (r == 0) {
+		r = atv_cli_pin(pr->pin, pr->pin_file, d->name, pin, sizeof pin, &err);
+	}
 	if (r == 0)
 		r = atv_pair_finish(pr->p, pin, &credentials, &err);
 	if (r == 0)
@@ -91,6 +111,7 @@ static int pair_one(struct pairer *pr, struct atv_device *d)
 	json_decref(j);
 	atv_pair_free(pr->p);
 	pr->p = NULL;
+	pr->po.pin = NULL;
 	atv_crypto_wipe(pin, sizeof pin);
 	if (credentials) {
 		atv_crypto_wipe(credentials, strlen(credentials));
@@ -132,17 +153,71 @@ static int pair_stdin(struct pairer *pr, struct atv_cli_lines *in)
 	return status;
 }
 
+static int port_arg(const char *s, int *port)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > 65535) {
+		atv_cli_error("invalid port '%s' (0 to 65535)", s);
+		return -1;
+	}
+	*port = (int)v;
+	return 0;
+}
+
+/* The protocol, and the options only DMAP takes, checked before any
+ * device is contacted. */
+static int dmap_options(struct pairer *pr)
+{
+	struct atv_err err = {0};
+	uint64_t guid;
+
+	if (strcmp(pr->protocol, "dmap") == 0) {
+		pr->ours = true;
+		/* the Apple TV's entry field takes exactly 4 digits */
+		if (pr->pin && (strlen(pr->pin) != 4 || strspn(pr->pin, "0123456789") != 4)) {
+			atv_cli_error("a dmap pin is 4 digits");
+			return -1;
+		}
+		if (pr->po.pairing_guid &&
+		    atv_dmap_guid_parse(pr->po.pairing_guid, &guid, &err) < 0) {
+			atv_cli_error("%s", err.msg);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(pr->protocol, "mrp") != 0) {
+		atv_cli_error("pairing %s is not supported (mrp and dmap are)", pr->protocol);
+		return -1;
+	}
+	if (pr->po.pairing_guid || pr->po.port) {
+		atv_cli_error("--pairing-guid and --port are for -p dmap");
+		return -1;
+	}
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [-v] [-p mrp] [--pin PIN | --pin-file FILE] [--name NAME]\n"
-		"       [-i ID] [-s HOST[:PORT],...] [-t SECONDS] [-c FILE]\n"
+		"usage: %s [-v] [-p mrp|dmap] [--pin PIN | --pin-file FILE] [--name NAME]\n"
+		"       [--pairing-guid GUID] [--port PORT] [-i ID] [-s HOST[:PORT],...]\n"
+		"       [-t SECONDS] [-c FILE]\n"
 		"Pair with Apple TVs (device configs on stdin, one per line, or -i ID); store\n"
 		"the credentials and print each config with them filled in.\n"
-		"  -p, --protocol P         the protocol to pair (default mrp)\n"
-		"      --pin PIN            the PIN the device shows (default: ask on /dev/tty)\n"
+		"  -p, --protocol P         the protocol to pair: mrp (default) or dmap\n"
+		"      --pin PIN            mrp: the PIN the device shows (default: ask on\n"
+		"                           /dev/tty); dmap: the 4-digit PIN to type on the\n"
+		"                           device (default: random, shown on stderr)\n"
 		"      --pin-file FILE      read the PIN from the first line of FILE\n"
 		"      --name NAME          our name, shown on the device (default atv-tools)\n"
+		"      --remote-name NAME   the same as --name\n"
+		"      --pairing-guid GUID  dmap: our pairing GUID, 0x and 16 hex digits\n"
+		"                           (default: random)\n"
+		"      --port PORT          dmap: the port the device calls (default: any)\n"
 		"  -i, --id ID              scan for this device instead of reading configs\n"
 		"  -s, --hosts H[:P],...    scan these hosts by unicast (default: multicast)\n"
 		"  -t, --timeout SECONDS    for scans, connecting and each step (default 5)\n"
@@ -163,6 +238,9 @@ int main(int argc, char **argv)
 	    {"pin", required_argument, NULL, 'P'},
 	    {"pin-file", required_argument, NULL, 'F'},
 	    {"name", required_argument, NULL, 'N'},
+	    {"remote-name", required_argument, NULL, 'N'},
+	    {"pairing-guid", required_argument, NULL, 'G'},
+	    {"port", required_argument, NULL, 'O'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -177,6 +255,7 @@ int main(int argc, char **argv)
 	char path[4096];
 	struct atv_err err = {0};
 	int c, verbose = 0, status = ATV_EXIT_OK;
+	bool timeout_set = false;
 
 	atv_cli_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "i:s:t:c:p:vhV", longopts, NULL)) != -1) {
@@ -189,12 +268,18 @@ int main(int argc, char **argv)
 		case 't':
 			if (atv_cli_timeout(optarg, &pr.t.timeout_ms) < 0)
 				return ATV_EXIT_USAGE;
+			timeout_set = true;
 			break;
 		case 'c': cred_opt = optarg; break;
 		case 'p': pr.protocol = optarg; break;
 		case 'P': pr.pin = optarg; break;
 		case 'F': pr.pin_file = optarg; break;
 		case 'N': pr.po.name = optarg; break;
+		case 'G': pr.po.pairing_guid = optarg; break;
+		case 'O':
+			if (port_arg(optarg, &pr.po.port) < 0)
+				return ATV_EXIT_USAGE;
+			break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return atv_cli_finish(ATV_EXIT_OK);
 		case 'V': atv_cli_version(); return atv_cli_finish(ATV_EXIT_OK);
@@ -206,20 +291,20 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return ATV_EXIT_USAGE;
 	}
-	if (strcmp(pr.protocol, "mrp") != 0) {
-		atv_cli_error("pairing %s is not supported (mrp is)", pr.protocol);
-		return ATV_EXIT_USAGE;
-	}
 	if (pr.pin && pr.pin_file) {
 		atv_cli_error("--pin and --pin-file exclude each other");
 		return ATV_EXIT_USAGE;
 	}
+	if (dmap_options(&pr) < 0)
+		return ATV_EXIT_USAGE;
 	if (pr.pin && atv_cli_pin_check(pr.pin, &err) < 0)
 		return atv_cli_fail(&err);
 	atv_cli_verbose(verbose);
 	pr.t.hosts = hosts;
 	pr.t.creds = &creds;
 	pr.po.timeout_ms = pr.t.timeout_ms;
+	/* DMAP waits for a person: only -t shortens the facade's default */
+	pr.po.wait_ms = timeout_set ? pr.t.timeout_ms : 0;
 	pr.path = path;
 	atv_cli_lines_init(&in, STDIN_FILENO);
 

@@ -4,20 +4,15 @@
  * instance, all driven by an AvahiSimplePoll that runs until the caller's
  * callback says stop, the timeout fires, or the daemon goes away.  Every
  * avahi object is owned by struct browse and freed before atv_browse()
- * returns. */
+ * returns.  Avahi is not linked: every call goes through the table that
+ * avahi_dl.c loads on the first browse. */
 #include "config.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <avahi-client/client.h>
-#include <avahi-client/lookup.h>
-#include <avahi-common/error.h>
-#include <avahi-common/malloc.h>
-#include <avahi-common/simple-watch.h>
-#include <avahi-common/timeval.h>
-
+#include "avahi_dl.h"
 #include "browse.h"
 #include "dnssd.h"
 #include "err.h"
@@ -54,6 +49,7 @@ struct browse_seen {
 };
 
 struct browse {
+	const struct atv_avahi *av;
 	AvahiSimplePoll *sp;
 	AvahiClient *client;
 	AvahiTimeout *timeout;
@@ -75,7 +71,7 @@ struct browse {
 static void browse_stop(struct browse *b)
 {
 	b->done = true;
-	avahi_simple_poll_quit(b->sp);
+	b->av->simple_poll_quit(b->sp);
 }
 
 static void browse_fail(struct browse *b, int rc)
@@ -135,19 +131,19 @@ static int browse_seen_add(struct browse *b, const struct atv_dnssd_svc *svc)
  * in wire order (checked against a capture), and atv_dnssd_add_txt keeps
  * the first of a repeated key, as RFC 6763 6.4 asks.  Past
  * ATV_DNSSD_MAX_TXT pairs this stops with -ATV_E_LIMIT, keeping the first. */
-static int browse_add_txt(struct atv_dnssd_svc *svc, AvahiStringList *txt)
+static int browse_add_txt(const struct browse *b, struct atv_dnssd_svc *svc, AvahiStringList *txt)
 {
 	int rc = 0;
 
-	for (AvahiStringList *l = txt; l && rc == 0; l = avahi_string_list_get_next(l)) {
+	for (AvahiStringList *l = txt; l && rc == 0; l = b->av->string_list_get_next(l)) {
 		char *key = NULL, *value = NULL;
 		size_t len = 0;
 
-		if (avahi_string_list_get_pair(l, &key, &value, &len) < 0)
+		if (b->av->string_list_get_pair(l, &key, &value, &len) < 0)
 			return -ATV_E_NOMEM;
 		rc = atv_dnssd_add_txt(svc, key, value ? value : "", value ? len : 0);
-		avahi_free(key);
-		avahi_free(value);
+		b->av->free(key);
+		b->av->free(value);
 	}
 	return rc;
 }
@@ -167,9 +163,9 @@ static void browse_report(struct browse *b, const char *name, const char *type,
 		goto out;
 	}
 	if (a)
-		avahi_address_snprint(svc.address, sizeof svc.address, a);
+		b->av->address_snprint(svc.address, sizeof svc.address, a);
 	svc.port = port;
-	rc = browse_add_txt(&svc, txt);
+	rc = browse_add_txt(b, &svc, txt);
 	if (rc == -ATV_E_LIMIT) {
 		atv_warn("avahi: %s.%s: more than %d txt entries, keeping the first", name, type,
 			 ATV_DNSSD_MAX_TXT);
@@ -203,7 +199,7 @@ static void browse_resolver_free(struct browse *b, struct browse_resolver *res)
 	if (res->next)
 		res->next->prev = res->prev;
 	b->n_pending--;
-	avahi_service_resolver_free(res->sr);
+	b->av->service_resolver_free(res->sr);
 	free(res);
 }
 
@@ -224,7 +220,7 @@ static void resolve_cb(AvahiServiceResolver *sr, AvahiIfIndex ifindex, AvahiProt
 		browse_report(b, name, type, host, a, port, txt);
 	else if (event == AVAHI_RESOLVER_FAILURE)
 		atv_debug("avahi: unable to resolve %s.%s: %s", name, type,
-			  avahi_strerror(avahi_client_errno(b->client)));
+			  b->av->strerror(b->av->client_errno(b->client)));
 	/* One answer per resolve is all a scan wants; freeing the resolver
 	 * from its own callback is allowed by avahi-client. */
 	browse_resolver_free(b, res);
@@ -246,11 +242,11 @@ static void browse_resolve(struct browse *b, AvahiIfIndex ifindex, AvahiProtocol
 		return;
 	}
 	res->b = b;
-	res->sr = avahi_service_resolver_new(b->client, ifindex, proto, name, type, domain,
-					     AVAHI_PROTO_INET, 0, resolve_cb, res);
+	res->sr = b->av->service_resolver_new(b->client, ifindex, proto, name, type, domain,
+					      AVAHI_PROTO_INET, 0, resolve_cb, res);
 	if (!res->sr) {
 		atv_debug("avahi: unable to resolve %s.%s: %s", name, type,
-			  avahi_strerror(avahi_client_errno(b->client)));
+			  b->av->strerror(b->av->client_errno(b->client)));
 		free(res);
 		return;
 	}
@@ -287,7 +283,7 @@ static void browse_cb(AvahiServiceBrowser *sb, AvahiIfIndex ifindex, AvahiProtoc
 	case AVAHI_BROWSER_FAILURE:
 		browse_fail(b, atv_err_set(b->err, ATV_E_UNREACHABLE,
 					   "avahi-daemon failed browsing %s: %s", type ? type : "",
-					   avahi_strerror(avahi_client_errno(b->client))));
+					   b->av->strerror(b->av->client_errno(b->client))));
 		break;
 	case AVAHI_BROWSER_REMOVE:
 	case AVAHI_BROWSER_CACHE_EXHAUSTED:
@@ -304,7 +300,7 @@ static void client_cb(AvahiClient *c, AvahiClientState state, void *userdata)
 	if (state == AVAHI_CLIENT_FAILURE && !b->done)
 		browse_fail(b, atv_err_set(b->err, ATV_E_UNREACHABLE,
 					   "lost connection to avahi-daemon: %s",
-					   avahi_strerror(avahi_client_errno(c))));
+					   b->av->strerror(b->av->client_errno(c))));
 }
 
 static void timeout_cb(AvahiTimeout *t, void *userdata)
@@ -334,20 +330,25 @@ int atv_browse(int timeout_ms, atv_browse_cb cb, void *ctx, struct atv_err *err)
 
 	if (timeout_ms < 0 || !cb)
 		return atv_err_set(err, ATV_E_USAGE, "bad browse arguments");
-	b.sp = avahi_simple_poll_new();
+	/* Loaded here, not at start-up: only a multicast scan pays for
+	 * avahi, libdbus and the libraries they pull in. */
+	b.rc = atv_avahi_load(&b.av, err);
+	if (b.rc < 0)
+		return b.rc;
+	b.sp = b.av->simple_poll_new();
 	b.n_types = count_types();
 	b.types = calloc(b.n_types ? b.n_types : 1, sizeof *b.types);
 	if (!b.sp || !b.types) {
 		b.rc = atv_err_set(err, ATV_E_NOMEM, "out of memory");
 		goto out;
 	}
-	api = avahi_simple_poll_get(b.sp);
+	api = b.av->simple_poll_get(b.sp);
 	/* No AVAHI_CLIENT_NO_FAIL: a missing daemon is an error now rather
 	 * than a wait for it to appear. */
-	b.client = avahi_client_new(api, 0, client_cb, &b, &aerr);
+	b.client = b.av->client_new(api, 0, client_cb, &b, &aerr);
 	if (!b.client) {
 		b.rc = atv_err_set(err, aerr == AVAHI_ERR_NO_MEMORY ? ATV_E_NOMEM : ATV_E_UNREACHABLE,
-				   "unable to reach avahi-daemon: %s", avahi_strerror(aerr));
+				   "unable to reach avahi-daemon: %s", b.av->strerror(aerr));
 		goto out;
 	}
 	if (b.done)
@@ -361,7 +362,7 @@ int atv_browse(int timeout_ms, atv_browse_cb cb, void *ctx, struct atv_err *err)
 		 * sighting to an IPv4 address fails after avahi's 5 s resolver
 		 * timeout (avahi does not publish A records over IPv6 by
 		 * default), which would hold back the end of every scan. */
-		b.types[i].sb = avahi_service_browser_new(b.client, AVAHI_IF_UNSPEC,
+		b.types[i].sb = b.av->service_browser_new(b.client, AVAHI_IF_UNSPEC,
 							  AVAHI_PROTO_INET,
 							  atv_mdns_service_types[i], "local", 0,
 							  browse_cb, &b.types[i]);
@@ -369,30 +370,30 @@ int atv_browse(int timeout_ms, atv_browse_cb cb, void *ctx, struct atv_err *err)
 			b.rc = atv_err_set(err, ATV_E_UNREACHABLE,
 					   "unable to browse %s through avahi-daemon: %s",
 					   atv_mdns_service_types[i],
-					   avahi_strerror(avahi_client_errno(b.client)));
+					   b.av->strerror(b.av->client_errno(b.client)));
 			goto out;
 		}
 	}
-	b.timeout = api->timeout_new(api, avahi_elapse_time(&tv, (unsigned)timeout_ms, 0),
+	b.timeout = api->timeout_new(api, b.av->elapse_time(&tv, (unsigned)timeout_ms, 0),
 				      timeout_cb, &b);
 	if (!b.timeout) {
 		b.rc = atv_err_set(err, ATV_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (avahi_simple_poll_loop(b.sp) < 0 && !b.done)
+	if (b.av->simple_poll_loop(b.sp) < 0 && !b.done)
 		b.rc = atv_err_set(err, ATV_E_IO, "avahi event loop failed");
 out:
 	while (b.pending)
 		browse_resolver_free(&b, b.pending);
 	for (size_t i = 0; b.types && i < b.n_types; i++)
 		if (b.types[i].sb)
-			avahi_service_browser_free(b.types[i].sb);
+			b.av->service_browser_free(b.types[i].sb);
 	if (b.timeout)
 		api->timeout_free(b.timeout);
 	if (b.client)
-		avahi_client_free(b.client);
+		b.av->client_free(b.client);
 	if (b.sp)
-		avahi_simple_poll_free(b.sp);
+		b.av->simple_poll_free(b.sp);
 	for (size_t i = 0; i < b.n_seen; i++) {
 		free(b.seen[i].type);
 		free(b.seen[i].name);

@@ -1,7 +1,8 @@
 /* conn.c - the connect facade: protocol choice, the command table, events.
  *
- * MRP is the only protocol so far; DMAP is named as not supported yet so
- * the user learns what is missing.  Commands follow pyatv's MRP remote
+ * MRP when its service is enabled and paired, else DMAP when that is
+ * paired (a Remote pairing GUID, or the Home Sharing hG the scan found),
+ * as pyatv prefers MRP over DMAP.  Commands follow pyatv's MRP remote
  * (pyatv/protocols/mrp/__init__.py): keys as HID events (down, up; a
  * double tap is two presses, a hold keeps the key down 1 s), each followed
  * by a GENERIC round trip so "done" means the device has handled it;
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "dmap_client.h"
 #include "hap.h"
 #include "log.h"
 #include "mrp.h"
@@ -125,6 +127,10 @@ static const struct command *find(const char *name)
 struct atv_conn {
 	char *id, *name;
 	struct atv_mrp *mrp;
+	struct atv_dmap_client *dmap; /* instead of mrp */
+	struct atv_dmap dst;	      /* the last DMAP play status */
+	bool has_dst;
+	int dvol; /* the last DMAP volume, -1: unknown */
 	struct atv_mrp_state *st;
 	unsigned updates; /* what CLIENT_UPDATES_CONFIG asked for */
 	char *artwork_dir;
@@ -168,7 +174,14 @@ static double wall_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The protocol to use for d: MRP, or an error naming what is missing. */
+static bool has_creds(const struct atv_service *s)
+{
+	return s && s->credentials && s->credentials[0];
+}
+
+/* The service to use for d: MRP when enabled and paired, else DMAP when
+ * paired, else MRP when enabled (its error says to pair), or an error
+ * naming what is missing. */
 static int pick(const struct atv_device *d, const char *want, const struct atv_service **svc,
 		struct atv_err *err)
 {
@@ -178,10 +191,13 @@ static int pick(const struct atv_device *d, const char *want, const struct atv_s
 
 	if (want && strcmp(want, "mrp") != 0 && strcmp(want, "dmap") != 0)
 		return atv_err_set(err, ATV_E_USAGE, "unknown protocol %s (mrp or dmap)", want);
-	if (want && strcmp(want, "dmap") == 0)
-		return atv_err_set(err, ATV_E_UNSUPPORTED, "dmap is not supported yet%s",
-				   dmap ? "" : " (and the device has no dmap service)");
-	if (mrp && mrp->enabled) {
+	if (want && strcmp(want, "dmap") == 0) {
+		if (!dmap)
+			return atv_err_set(err, ATV_E_UNSUPPORTED, "%s has no dmap service", name);
+		*svc = dmap;
+		return 0;
+	}
+	if (mrp && mrp->enabled && (want || has_creds(mrp) || !has_creds(dmap))) {
 		*svc = mrp;
 		return 0;
 	}
@@ -190,9 +206,43 @@ static int pick(const struct atv_device *d, const char *want, const struct atv_s
 				   mrp ? "the mrp service of %s is disabled (tvOS 15+)"
 				       : "%s has no mrp service",
 				   name);
+	if (has_creds(dmap)) {
+		*svc = dmap;
+		return 0;
+	}
 	return atv_err_set(err, ATV_E_UNSUPPORTED, "no usable protocol for %s: %s, %s", name,
 			   mrp ? "mrp service disabled (tvOS 15+)" : "no mrp service",
-			   dmap ? "dmap is not supported yet" : "no dmap service");
+			   dmap ? "dmap not paired (atv-pair -p dmap)" : "no dmap service");
+}
+
+static int open_dmap(const struct atv_device *d, const struct atv_service *svc,
+		     const struct atv_conn_opts *o, struct atv_conn *c, struct atv_err *err)
+{
+	struct atv_dmap_client_opts dopts = {0};
+	uint32_t rev = 0;
+	int r;
+
+	if (!has_creds(svc))
+		return atv_err_set(err, ATV_E_AUTH,
+				   "no dmap credentials for %s: pair with atv-pair -p dmap",
+				   c->name);
+	if (svc->port <= 0)
+		return atv_err_set(err, ATV_E_UNREACHABLE, "%s announces no dmap port (asleep?)",
+				   c->name);
+	dopts.timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	dopts.device = c->name;
+	r = atv_dmap_client_open(d->address, svc->port, svc->credentials, &dopts, &c->dmap, err);
+	if (r < 0 || !o || !o->updates)
+		return r;
+	/* a watcher starts from the current state, then long-polls changes */
+	r = atv_dmap_client_status(c->dmap, &c->dst, err);
+	if (r < 0)
+		return r;
+	c->has_dst = true;
+	atv_dmap_get_u32(atv_dmap_path(&c->dst, "cmst/cmsr"), &rev, NULL);
+	if (atv_dmap_client_volume(c->dmap, &c->dvol, NULL) < 0)
+		c->dvol = -1;
+	return atv_dmap_client_watch(c->dmap, rev, err);
 }
 
 int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, struct atv_conn **out,
@@ -213,6 +263,25 @@ int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, str
 	r = pick(d, o ? o->protocol : NULL, &svc, err);
 	if (r < 0)
 		return r;
+	if (strcmp(svc->protocol, "dmap") == 0) {
+		if (!d->address || !d->address[0])
+			return atv_err_set(err, ATV_E_UNREACHABLE, "no address known for %s", name);
+		c = calloc(1, sizeof *c);
+		if (!c || !(c->name = strdup(name)) ||
+		    !(c->id = strdup(d->identifier ? d->identifier : name)) ||
+		    (o && o->artwork_dir && !(c->artwork_dir = strdup(o->artwork_dir)))) {
+			atv_conn_close(c);
+			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		}
+		c->last_power = c->last_volume = c->dvol = -1;
+		r = open_dmap(d, svc, o, c, err);
+		if (r < 0) {
+			atv_conn_close(c);
+			return r;
+		}
+		*out = c;
+		return 0;
+	}
 	if (!svc->credentials || !svc->credentials[0])
 		return atv_err_set(err, ATV_E_AUTH,
 				   "no mrp credentials for %s: pair with atv-pair -p mrp", name);
@@ -283,6 +352,8 @@ void atv_conn_close(struct atv_conn *c)
 		return;
 	atv_mrp_close(c->mrp);
 	atv_mrp_state_free(c->st);
+	atv_dmap_client_close(c->dmap);
+	atv_dmap_release(&c->dst);
 	json_decref(c->last_playing);
 	free(c->id);
 	free(c->name);
@@ -294,8 +365,7 @@ void atv_conn_close(struct atv_conn *c)
 
 const char *atv_conn_protocol(const struct atv_conn *c)
 {
-	(void)c;
-	return "mrp";
+	return c->dmap ? "dmap" : "mrp";
 }
 
 const char *atv_conn_device_id(const struct atv_conn *c)
@@ -305,12 +375,12 @@ const char *atv_conn_device_id(const struct atv_conn *c)
 
 int atv_conn_fd(const struct atv_conn *c)
 {
-	return atv_mrp_fd(c->mrp);
+	return c->dmap ? atv_dmap_client_watch_fd(c->dmap) : atv_mrp_fd(c->mrp);
 }
 
 int atv_conn_timeout_ms(const struct atv_conn *c)
 {
-	return atv_mrp_timeout_ms(c->mrp);
+	return c->dmap ? -1 : atv_mrp_timeout_ms(c->mrp);
 }
 
 /* ---- commands ---- */
@@ -571,6 +641,139 @@ static int run(struct atv_conn *c, const struct command *k, const char *item, co
 	return atv_err_set(err, ATV_E_USAGE, "unknown command %s", item);
 }
 
+/* ---- commands over DMAP (DACP, pyatv protocols/dmap) ---- */
+
+#define DMAP_VOLUME_STEP 5 /* volume_up/volume_down: dmcp.volume +-5 */
+
+static int dmap_setprop(struct atv_conn *c, const char *prop, long long v, struct atv_err *err)
+{
+	char what[128];
+
+	snprintf(what, sizeof what, "setproperty?%s=%lld", prop, v);
+	return atv_dmap_client_ctrl(c->dmap, what, NULL, err);
+}
+
+static int dmap_unsupported(const struct atv_conn *c, const char *item, struct atv_err *err)
+{
+	return atv_err_set(err, ATV_E_UNSUPPORTED, "%s cannot do %s over dmap", c->name, item);
+}
+
+static int dmap_key(struct atv_conn *c, const struct command *k, struct atv_err *err)
+{
+	const char *n = k->name;
+	int vol, r;
+
+	if (!strcmp(n, "up") || !strcmp(n, "down") || !strcmp(n, "left") || !strcmp(n, "right"))
+		return atv_dmap_client_arrow(c->dmap, n, err);
+	if (!strcmp(n, "select") || !strcmp(n, "menu"))
+		return atv_dmap_client_prompt(c->dmap, n, 0, err);
+	if (!strcmp(n, "top_menu"))
+		return atv_dmap_client_prompt(c->dmap, "topmenu", 0, err);
+	if (!strcmp(n, "volume_up") || !strcmp(n, "volume_down")) {
+		if ((r = atv_dmap_client_volume(c->dmap, &vol, err)) < 0)
+			return r;
+		vol += n[7] == 'u' ? DMAP_VOLUME_STEP : -DMAP_VOLUME_STEP;
+		return dmap_setprop(c, "dmcp.volume", vol < 0 ? 0 : vol > 100 ? 100 : vol, err);
+	}
+	return dmap_unsupported(c, n, err);
+}
+
+/* The position in ms from the current play status, or -1. */
+static int dmap_position(struct atv_conn *c, long long *ms, struct atv_err *err)
+{
+	struct atv_dmap st = {0};
+	uint32_t cast = 0, cant = 0;
+	int r = atv_dmap_client_status(c->dmap, &st, err);
+
+	*ms = -1;
+	if (r == 0 && atv_dmap_get_u32(atv_dmap_path(&st, "cmst/cast"), &cast, NULL) == 0 &&
+	    atv_dmap_get_u32(atv_dmap_path(&st, "cmst/cant"), &cant, NULL) == 0 && cant <= cast)
+		*ms = (long long)cast - cant;
+	atv_dmap_release(&st);
+	return r;
+}
+
+static int run_dmap(struct atv_conn *c, const struct command *k, const char *item, const char *val,
+		    enum action a, json_t **result, struct atv_err *err)
+{
+	static const struct {
+		const char *name, *path;
+	} ctrl[] = {
+	    {"play", "play"}, {"pause", "pause"},   {"play_pause", "playpause"},
+	    {"stop", "stop"}, {"next", "nextitem"}, {"previous", "previtem"},
+	};
+	struct atv_dmap st = {0};
+	long long ms;
+	double d;
+	int r = 0;
+
+	switch (k->kind) {
+	case K_KEY:
+		/* DACP has no key-down/key-up: a hold cannot be told */
+		if (a == A_HOLD)
+			return atv_err_set(err, ATV_E_UNSUPPORTED, "%s cannot hold keys over dmap",
+					   c->name);
+		r = dmap_key(c, k, err);
+		if (r == 0 && a == A_DOUBLE)
+			r = dmap_key(c, k, err);
+		return r;
+	case K_COMMAND:
+		for (size_t i = 0; i < sizeof ctrl / sizeof ctrl[0]; i++)
+			if (strcmp(ctrl[i].name, k->name) == 0)
+				return atv_dmap_client_ctrl(c->dmap, ctrl[i].path, NULL, err);
+		return dmap_unsupported(c, k->name, err);
+	case K_SKIP:
+		/* as pyatv: seek from the current position */
+		if ((r = dmap_position(c, &ms, err)) < 0)
+			return r;
+		if (ms < 0)
+			return atv_err_set(err, ATV_E_REFUSED, "%s has no position to skip from",
+					   c->name);
+		ms += (long long)(k->cmd == MRP__COMMAND__CMD_SKIP_FORWARD ? SKIP_SECONDS * 1000
+									   : -SKIP_SECONDS * 1000);
+		return dmap_setprop(c, "dacp.playingtime", ms < 0 ? 0 : ms, err);
+	case K_POSITION:
+		if ((r = parse_number(item, val, 0, 1e9, &d, err)) < 0)
+			return r;
+		return dmap_setprop(c, "dacp.playingtime", (long long)(d * 1000 + 0.5), err);
+	case K_SHUFFLE:
+		if (strcmp(val, "off") && strcmp(val, "songs") && strcmp(val, "albums"))
+			return atv_err_set(err, ATV_E_USAGE,
+					   "set_shuffle takes off, songs or albums");
+		/* DACP shuffle is on or off: albums is songs */
+		return dmap_setprop(c, "dacp.shufflestate", strcmp(val, "off") != 0, err);
+	case K_REPEAT:
+		if (strcmp(val, "off") && strcmp(val, "track") && strcmp(val, "all"))
+			return atv_err_set(err, ATV_E_USAGE, "set_repeat takes off, track or all");
+		return dmap_setprop(c, "dacp.repeatstate",
+				    !strcmp(val, "off")	    ? 0
+				    : !strcmp(val, "track") ? 1
+							    : 2,
+				    err);
+	case K_VOLUME:
+		if ((r = parse_number(item, val, 0, 100, &d, err)) < 0)
+			return r;
+		return dmap_setprop(c, "dmcp.volume", (long long)(d + 0.5), err);
+	case K_HOLD:
+	case K_TURN_ON:
+	case K_TURN_OFF: return dmap_unsupported(c, k->name, err);
+	case K_PLAYING:
+		if ((r = atv_dmap_client_status(c->dmap, &st, err)) == 0) {
+			json_t *p = atv_dmap_client_playing(&st);
+
+			if (!p || !(*result = json_object()) ||
+			    json_object_set_new(*result, "playing", p)) {
+				json_decref(*result);
+				*result = NULL;
+				r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+			}
+		}
+		atv_dmap_release(&st);
+		return r;
+	}
+	return atv_err_set(err, ATV_E_USAGE, "unknown command %s", item);
+}
+
 int atv_conn_command(struct atv_conn *c, const char *item, const char *action, json_t **result,
 		     struct atv_err *err)
 {
@@ -600,7 +803,10 @@ int atv_conn_command(struct atv_conn *c, const char *item, const char *action, j
 	{
 		json_t *res = NULL;
 
-		r = run(c, k, item, eq ? eq + 1 : NULL, a, &res, err);
+		if (c->dmap)
+			r = run_dmap(c, k, item, eq ? eq + 1 : NULL, a, &res, err);
+		else
+			r = run(c, k, item, eq ? eq + 1 : NULL, a, &res, err);
 		if (result)
 			*result = res;
 		else
@@ -706,7 +912,8 @@ static int artwork(struct atv_conn *c, const char *hash, const char **path, stru
 	const uint8_t *data;
 	size_t len;
 	struct atv_err e = {0};
-	int loc = atv_mrp_state_location(c->st), r = 0;
+	struct atv_buf png;
+	int loc = c->dmap ? 0 : atv_mrp_state_location(c->st), r = 0;
 
 	*path = NULL;
 	if (c->art_hash && strcmp(c->art_hash, hash) == 0) {
@@ -730,8 +937,15 @@ static int artwork(struct atv_conn *c, const char *hash, const char **path, stru
 		*path = full;
 		return 0;
 	}
-	r = fetch_artwork(c, loc, &reply, &data, &len, &e);
-	if (r < 0 && atv_mrp_broken(c->mrp)) {
+	atv_buf_init(&png, ATV_DMAP_ARTWORK_MAX);
+	if (c->dmap) {
+		r = atv_dmap_client_artwork(c->dmap, (unsigned)ARTWORK_SIZE, &png, &e);
+		data = png.len ? png.data : NULL;
+		len = png.len;
+	} else {
+		r = fetch_artwork(c, loc, &reply, &data, &len, &e);
+	}
+	if (r < 0 && c->mrp && atv_mrp_broken(c->mrp)) {
 		/* the connection is gone: the caller hears it from process */
 		r = 0;
 	} else if (r < 0) {
@@ -747,6 +961,7 @@ static int artwork(struct atv_conn *c, const char *hash, const char **path, stru
 		}
 	}
 	atv_mrp_msg_free(reply);
+	atv_buf_release(&png);
 	free(full);
 	return r;
 }
@@ -770,13 +985,22 @@ static json_t *event(const char *name)
 /* Report what changed since the last events (everything when all). */
 static int emit(struct atv_conn *c, bool all, atv_conn_event_cb cb, void *ctx, struct atv_err *err)
 {
-	double now = wall_now(), rate = atv_mrp_state_rate(c->st), pos = 0;
-	json_t *p = atv_mrp_state_playing(c->st, now), *jp, *ev;
+	double now = wall_now(), rate, pos = 0;
+	json_t *p, *jp, *ev;
 	bool has_pos, changed;
 	const char *key;
 	json_t *v;
 	int r = 0, power, volume;
 
+	if (c->dmap) {
+		if (!c->has_dst)
+			return 0;
+		p = atv_dmap_client_playing(&c->dst);
+		rate = atv_dmap_client_is_playing(&c->dst) ? 1.0 : 0.0;
+	} else {
+		p = atv_mrp_state_playing(c->st, now);
+		rate = atv_mrp_state_rate(c->st);
+	}
 	if (!p)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 	jp = json_object_get(p, "position");
@@ -823,7 +1047,7 @@ static int emit(struct atv_conn *c, bool all, atv_conn_event_cb cb, void *ctx, s
 	json_decref(p);
 	if (r < 0)
 		return r;
-	power = atv_mrp_state_power(c->st);
+	power = c->dmap ? -1 : atv_mrp_state_power(c->st);
 	if (power >= 0 && (all || power != c->last_power)) {
 		c->last_power = power;
 		if ((ev = event("power"))) {
@@ -832,7 +1056,7 @@ static int emit(struct atv_conn *c, bool all, atv_conn_event_cb cb, void *ctx, s
 			json_decref(ev);
 		}
 	}
-	volume = atv_mrp_state_volume(c->st);
+	volume = c->dmap ? c->dvol : atv_mrp_state_volume(c->st);
 	if (volume >= 0 && (all || volume != c->last_volume)) {
 		c->last_volume = volume;
 		if ((ev = event("volume"))) {
@@ -844,10 +1068,35 @@ static int emit(struct atv_conn *c, bool all, atv_conn_event_cb cb, void *ctx, s
 	return 0;
 }
 
+/* Each state the DMAP watcher queued is one round of events. */
+static int process_dmap(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struct atv_err *err)
+{
+	for (;;) {
+		struct atv_dmap st;
+		int vol, r = atv_dmap_client_watch_take(c->dmap, &st, &vol, err);
+
+		if (r <= 0) {
+			atv_dmap_release(&st);
+			return r;
+		}
+		atv_dmap_release(&c->dst);
+		c->dst = st;
+		c->has_dst = true;
+		if (vol >= 0)
+			c->dvol = vol;
+		if ((r = emit(c, false, cb, ctx, err)) < 0)
+			return r;
+	}
+}
+
 int atv_conn_process(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struct atv_err *err)
 {
 	struct atv_err e = {0};
-	int r = atv_mrp_process(c->mrp, &e), r2;
+	int r, r2;
+
+	if (c->dmap)
+		return process_dmap(c, cb, ctx, err);
+	r = atv_mrp_process(c->mrp, &e);
 
 	/* What came in before a drop is still reported. */
 	r2 = emit(c, false, cb, ctx, err);
@@ -863,7 +1112,18 @@ int atv_conn_process(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struct
 
 int atv_conn_snapshot(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struct atv_err *err)
 {
-	int r = want_updates(c, err);
+	int r;
+
+	if (c->dmap && !c->has_dst) {
+		if ((r = atv_dmap_client_status(c->dmap, &c->dst, err)) < 0)
+			return r;
+		c->has_dst = true;
+		if (atv_dmap_client_volume(c->dmap, &c->dvol, NULL) < 0)
+			c->dvol = -1;
+	}
+	if (c->dmap)
+		return emit(c, true, cb, ctx, err);
+	r = want_updates(c, err);
 
 	if (r < 0)
 		return r;

@@ -4,18 +4,28 @@
  * answers M2 {Salt, PublicKey} and shows the PIN.  finish: SRP with the
  * PIN (M3/M4), exchange long-term keys (M5/M6) and format the result as
  * pyatv's "ltpk:ltsk:atv_id:client_id".  Our pairing id is a fresh
- * upper-case UUID: it is the client_id the device stores for us. */
+ * upper-case UUID: it is the client_id the device stores for us.
+ *
+ * DMAP ("Remote" pairing, lib/dmap_pair_server.h): begin picks the PIN and
+ * the GUID, starts our HTTP server and publishes _touch-remote._tcp; finish
+ * waits until the device calls with the right code and returns "0x<GUID>",
+ * pyatv's DMAP credential format. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
+#include "dmap_pair.h"
+#include "dmap_pair_server.h"
 #include "hap.h"
 #include "mrp.h"
 #include "pair.h"
 #include "tlv8.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
+#define DEFAULT_WAIT_MS	   60000 /* for a person to find the settings and type the PIN */
 
 struct atv_pairing {
 	struct atv_mrp *mrp;
@@ -23,6 +33,11 @@ struct atv_pairing {
 	char *device;
 	struct atv_buf m2; /* the device's answer to M1 */
 	bool used;
+	/* DMAP */
+	struct atv_dmap_pair_server *dmap;
+	uint64_t guid;
+	char pin[5]; /* ours, 4 digits, "" for MRP */
+	int wait_ms;
 };
 
 static const char *dev_name(const struct atv_device *d)
@@ -32,6 +47,81 @@ static const char *dev_name(const struct atv_device *d)
 	if (d->identifier)
 		return d->identifier;
 	return d->address ? d->address : "the device";
+}
+
+/* DMAP: the device needs a dmap service (the credentials are stored under
+ * its identifier) but is not contacted: it contacts us. */
+static int dmap_begin(const struct atv_device *d, const struct atv_pair_opts *o,
+		      struct atv_pairing **out, struct atv_err *err)
+{
+	struct atv_dmap_pair_server_opts so = {0};
+	struct atv_pairing *p = NULL;
+	const char *name = dev_name(d);
+	unsigned pin;
+	int r;
+
+	if (!atv_device_service(d, "dmap"))
+		return atv_err_set(err, ATV_E_UNSUPPORTED,
+				   "%s has no dmap service (is home sharing on?)", name);
+	p = calloc(1, sizeof *p);
+	if (!p || !(p->device = strdup(name))) {
+		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		goto out;
+	}
+	atv_buf_init(&p->m2, 0);
+	if (o && o->pin)
+		r = atv_dmap_pin_parse(o->pin, &pin, err);
+	else
+		r = atv_dmap_pin_random(&pin, err);
+	if (r == -ATV_E_INPUT)
+		r = -ATV_E_USAGE;
+	if (r == 0 && o && o->pairing_guid)
+		r = atv_dmap_guid_parse(o->pairing_guid, &p->guid, err);
+	else if (r == 0)
+		r = atv_dmap_guid_random(&p->guid, err);
+	if (r == -ATV_E_INPUT)
+		r = -ATV_E_USAGE;
+	if (r < 0) {
+		if (err)
+			err->code = -r;
+		goto out;
+	}
+	snprintf(p->pin, sizeof p->pin, "%04u", pin);
+	p->wait_ms = o && o->wait_ms > 0 ? o->wait_ms : DEFAULT_WAIT_MS;
+	so.guid = p->guid;
+	so.pin = pin;
+	so.name = o && o->name ? o->name : "atv-tools";
+	so.port = o ? o->port : 0;
+	so.publish = true;
+	r = atv_dmap_pair_server_start(&so, &p->dmap, err);
+out:
+	if (r < 0) {
+		atv_pair_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+static int dmap_finish(struct atv_pairing *p, char **credentials, struct atv_err *err)
+{
+	char s[ATV_DMAP_GUID_STRLEN];
+	int r;
+
+	r = atv_dmap_pair_server_wait(p->dmap, p->wait_ms, err);
+	if (r < 0) {
+		atv_err_prefix(err, "%s", p->device);
+		return r;
+	}
+	atv_dmap_guid_format(p->guid, s);
+	*credentials = strdup(s);
+	atv_crypto_wipe(s, sizeof s);
+	return *credentials ? 0 : atv_err_set(err, ATV_E_NOMEM, "out of memory");
+}
+
+const char *atv_pair_pin(const struct atv_pairing *p)
+{
+	return p->pin[0] ? p->pin : NULL;
 }
 
 int atv_pair_begin(const struct atv_device *d, const char *protocol, const struct atv_pair_opts *o,
@@ -46,10 +136,11 @@ int atv_pair_begin(const struct atv_device *d, const char *protocol, const struc
 
 	*out = NULL;
 	atv_buf_init(&m1, ATV_HAP_MSG_MAX);
+	if (protocol && strcmp(protocol, "dmap") == 0)
+		return dmap_begin(d, o, out, err);
 	if (!protocol || strcmp(protocol, "mrp") != 0) {
 		if (protocol &&
-		    (strcmp(protocol, "airplay") == 0 || strcmp(protocol, "dmap") == 0 ||
-		     strcmp(protocol, "companion") == 0))
+		    (strcmp(protocol, "airplay") == 0 || strcmp(protocol, "companion") == 0))
 			return atv_err_set(err, ATV_E_UNSUPPORTED,
 					   "pairing with %s is not supported yet", protocol);
 		return atv_err_set(err, ATV_E_USAGE, "unknown pairing protocol %s",
@@ -131,6 +222,8 @@ int atv_pair_finish(struct atv_pairing *p, const char *pin, char **credentials, 
 	if (p->used)
 		return atv_err_set(err, ATV_E_USAGE, "pairing already finished");
 	p->used = true;
+	if (p->dmap)
+		return dmap_finish(p, credentials, err);
 	memset(&c, 0, sizeof c);
 	h = atv_hap_setup_client_new(pin, p->pairing_id, NULL, err);
 	if (!h)
@@ -177,7 +270,9 @@ void atv_pair_free(struct atv_pairing *p)
 	if (!p)
 		return;
 	atv_mrp_close(p->mrp);
+	atv_dmap_pair_server_free(p->dmap);
 	atv_buf_release(&p->m2);
 	free(p->device);
+	atv_crypto_wipe(p, sizeof *p);
 	free(p);
 }

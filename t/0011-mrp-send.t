@@ -257,9 +257,18 @@ test_expect_success 'a device that cannot be reached exits 3' '
 	test_must_fail 3 timeout $T atv-send -t 0.5 play < gone.json 2> err
 '
 
-test_expect_success 'a DMAP-only device: a clear error naming what is missing' '
+test_expect_success 'a DMAP-only device: the scan'"'"'s home sharing id is used over dmap' '
 	atv-scan -s $KI > ki.json &&
-	test_must_fail 1 atv-send play < ki.json > out 2> err &&
+	atv-send -v play < ki.json > out 2> err &&
+	test_jq ".ok" out &&
+	grep -q "over dmap" err &&
+	fake_state ki | jq -e ".playing.device_state == \"playing\"" > /dev/null
+'
+
+test_expect_success 'a DMAP-only device not paired: a clear error naming what is missing' '
+	jq -c ".services |= map(if .protocol == \"dmap\" then .credentials = null else . end)" \
+		ki.json > ki-nocred.json &&
+	test_must_fail 1 atv-send play < ki-nocred.json > out 2> err &&
 	test ! -s out &&
 	grep -qi "mrp" err && grep -qi "dmap" err
 '

@@ -29,7 +29,9 @@
 
 static const char usage[] = "commands: state | set FIELD=VALUE... | power on|off | volume N | "
 			    "drop | mrp-port N | hostile MODE | revoke | pin DIGITS | "
-			    "refuse [COMMAND...] | help";
+			    "refuse [COMMAND...] | "
+			    "dmap-pair PIN [HOST:PORT] [SERVICENAME] [GUID=0x...] | "
+			    "hostile-dmap MODE | dmap-drop | help";
 
 struct client {
 	struct fake_control *ctl;
@@ -43,6 +45,7 @@ struct client {
 struct fake_control {
 	struct fake_loop *loop;
 	struct fake_mrp *mrp;
+	struct fake_dmap *dmap;
 	int lfd;
 	char *path;
 	struct client *clients;
@@ -209,6 +212,55 @@ static void cmd_set(struct client *cl, char **w, size_t n)
 	reply(cl, "ok");
 }
 
+/* dmap-pair PIN [HOST:PORT] [SERVICENAME] [GUID=0x...]: without HOST:PORT
+ * or GUID, the Remote is looked up through avahi. */
+static void cmd_dmap_pair(struct client *cl, char **w, size_t n)
+{
+	struct atv_err err = {0, ""};
+	const char *guid = NULL, *name = NULL, *hostport = NULL;
+	long status = 0;
+	bool bad = n < 2;
+
+	for (size_t i = 2; i < n && !bad; i++) {
+		if (i == 2 && strchr(w[i], ':') && strncmp(w[i], "GUID=", 5) != 0)
+			hostport = w[i];
+		else if (strncmp(w[i], "GUID=", 5) == 0 && !guid)
+			guid = w[i] + 5;
+		else if (!name && percent_decode(w[i]) == 0)
+			name = w[i];
+		else
+			bad = true;
+	}
+	if (bad) {
+		reply(cl, "error usage: dmap-pair PIN [HOST:PORT] [SERVICENAME] [GUID=0x...]");
+		return;
+	}
+	if (fake_dmap_pair(cl->ctl->dmap, w[1], hostport, name, guid, &status, &err) < 0)
+		reply(cl, "error %s", err.msg);
+	else
+		reply(cl, "ok %ld", status);
+}
+
+static void run_dmap(struct client *cl, char **w, size_t n)
+{
+	struct fake_dmap *dmap = cl->ctl->dmap;
+	struct atv_err err = {0, ""};
+
+	if (!dmap || fake_dmap_port(dmap) < 0)
+		reply(cl, "error the device serves no dmap");
+	else if (strcmp(w[0], "dmap-pair") == 0)
+		cmd_dmap_pair(cl, w, n);
+	else if (strcmp(w[0], "hostile-dmap") == 0 && n == 2 &&
+		 fake_dmap_hostile(dmap, w[1], &err) < 0)
+		reply(cl, "error %s", err.msg);
+	else if (strcmp(w[0], "hostile-dmap") == 0 && n == 2)
+		reply(cl, "ok");
+	else if (strcmp(w[0], "dmap-drop") == 0 && n == 1)
+		reply(cl, "ok %zu", fake_dmap_drop(dmap));
+	else
+		reply(cl, "error wrong arguments; %s", usage);
+}
+
 static void run(struct client *cl, char **w, size_t n)
 {
 	struct fake_control *ctl = cl->ctl;
@@ -222,6 +274,12 @@ static void run(struct client *cl, char **w, size_t n)
 		reply(cl, "error empty command; %s", usage);
 	} else if (strcmp(w[0], "state") == 0 && n == 1) {
 		st = fake_mrp_state(ctl->mrp);
+		if (st && ctl->dmap) {
+			json_t *dm = fake_dmap_state(ctl->dmap);
+
+			json_object_update(st, dm);
+			json_decref(dm);
+		}
 		s = st ? json_dumps(st, JSON_COMPACT) : NULL;
 		if (s)
 			reply(cl, "ok %s", s);
@@ -269,6 +327,8 @@ static void run(struct client *cl, char **w, size_t n)
 			reply(cl, "error %s", err.msg);
 		else
 			reply(cl, "ok");
+	} else if (strncmp(w[0], "dmap-", 5) == 0 || strcmp(w[0], "hostile-dmap") == 0) {
+		run_dmap(cl, w, n);
 	} else if (strcmp(w[0], "help") == 0 && n == 1) {
 		reply(cl, "ok %s", usage);
 	} else {
@@ -440,6 +500,11 @@ fail:
 	free(ctl->path);
 	free(ctl);
 	return r;
+}
+
+void fake_control_set_dmap(struct fake_control *ctl, struct fake_dmap *dmap)
+{
+	ctl->dmap = dmap;
 }
 
 void fake_control_free(struct fake_control *ctl)

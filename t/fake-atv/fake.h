@@ -237,6 +237,70 @@ json_t *fake_mrp_state(const struct fake_mrp *m);
 /* Close everything and free m (NULL is fine). */
 void fake_mrp_free(struct fake_mrp *m);
 
+/* For the other protocols (DMAP): run a player command as SEND_COMMAND
+ * does (name as in `refuse': "play", "next", "set_position", ...), logged
+ * in "commands" and pushed.  value: set_position seconds, set_shuffle
+ * 0 off / 1 songs / 2 albums, set_repeat 0 off / 1 track / 2 all, skip
+ * seconds (0: default).  -ATV_E_REFUSED when refused, -ATV_E_USAGE. */
+int fake_mrp_command(struct fake_mrp *m, const char *name, double value, struct atv_err *err);
+
+/* Log one key press (a tap) in "keys": "select", "up", "top_menu", ... */
+void fake_mrp_log_key(struct fake_mrp *m, const char *name);
+
+/* The current track's PNG artwork (static, borrowed). */
+void fake_mrp_artwork(const struct fake_mrp *m, const uint8_t **png, size_t *len);
+
+/* fn(ctx) is called at every fake_mrp_push (any change to the player);
+ * one listener, NULL removes it. */
+void fake_mrp_on_change(struct fake_mrp *m, void (*fn)(void *ctx), void *ctx);
+
+/* ---- DMAP (dmap-server.c) ----
+ *
+ * DAAP/DACP over HTTP (libmicrohttpd in external-epoll mode on the loop)
+ * on the _touch-able._tcp port: login with a known pairing GUID (device
+ * "dmap":{"guids":[...]} or paired through fake_dmap_pair) or the hG of
+ * _appletv-v2._tcp, then ctrl-int commands on the player of fake_mrp and
+ * playstatusupdate long polls. */
+
+struct fake_dmap_opts {
+	const char *address; /* IPv4 address to listen on */
+	int port;            /* -1: the _touch-able._tcp port; 0: ephemeral */
+};
+
+struct fake_dmap;
+
+/* Serve DMAP for dev (updating the _touch-able/_appletv-v2 ports to the one
+ * listened on) on mrp's player; without a _touch-able._tcp service only
+ * the object is made.  *out is set even on failure (free it). */
+int fake_dmap_new(struct fake_loop *loop, struct fake_device *dev, struct fake_mrp *mrp,
+		  const struct fake_dmap_opts *o, struct fake_dmap **out, struct atv_err *err);
+
+/* The port listened on, or -1. */
+int fake_dmap_port(const struct fake_dmap *d);
+
+/* Make DMAP bodies after login hostile: "none", "lying-length",
+ * "deep-nesting", "truncated", "garbage".  -ATV_E_USAGE otherwise. */
+int fake_dmap_hostile(struct fake_dmap *d, const char *mode, struct atv_err *err);
+const char *fake_dmap_hostile_names(void);
+
+/* Forget every session (later requests get 403); returns how many. */
+size_t fake_dmap_drop(struct fake_dmap *d);
+
+/* Play the Apple TV in Remote pairing: GET http://hostport/pair with the
+ * code for guid ("0x...") and pin, servicename (NULL: the _touch-able
+ * name).  hostport or guid NULL: browse _touch-remote._tcp through avahi
+ * (up to 5 s) and use the first one's address and TXT Pair.  *status is
+ * the HTTP status; on 200 the cmpa's GUID becomes a known pairing GUID.
+ * Blocks (up to 15 s). */
+int fake_dmap_pair(struct fake_dmap *d, const char *pin, const char *hostport,
+		   const char *servicename, const char *guid, long *status, struct atv_err *err);
+
+/* dmap_port, dmap_revision, dmap_sessions, dmap_guids, dmap_hostile,
+ * dmap_held, dmap_requests (the last 64 "METHOD /path") as a new object. */
+json_t *fake_dmap_state(const struct fake_dmap *d);
+
+void fake_dmap_free(struct fake_dmap *d);
+
 /* ---- the control channel (control.c) ----
  *
  * A unix stream socket for the tests: any number of clients, one command
@@ -248,6 +312,9 @@ struct fake_control;
  * path too long, -ATV_E_IO. */
 int fake_control_new(struct fake_loop *loop, const char *path, struct fake_mrp *mrp,
 		     struct fake_control **out, struct atv_err *err);
+
+/* Let the control channel reach the DMAP server too (NULL: none). */
+void fake_control_set_dmap(struct fake_control *c, struct fake_dmap *dmap);
 
 /* Close the socket and clients, unlink the path, free c (NULL is fine). */
 void fake_control_free(struct fake_control *c);

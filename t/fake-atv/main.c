@@ -25,7 +25,7 @@ static const char usage_text[] =
 	"SYNOPSIS\n"
 	"     fake-atv --device FILE.json [--unicast ADDR[:PORT]]... [--multicast IFADDR]\n"
 	"              [--ready-file PATH] [--hostile MODE] [--sleeping] [--mrp-port N]\n"
-	"              [--pairings FILE] [--control PATH] [-v]\n"
+	"              [--dmap-port N] [--pairings FILE] [--control PATH] [-v]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"     fake-atv describes the device in FILE.json over DNS-SD the way an Apple TV's\n"
@@ -72,6 +72,9 @@ static const char usage_text[] =
 	"     -M, --mrp-port N\n"
 	"             Serve MRP on port N instead of the service's (0: any free port).  The\n"
 	"             mDNS answers and the ready file (\"mrp PORT\") name the real port.\n"
+	"     -D, --dmap-port N\n"
+	"             Serve DMAP on port N instead of the _touch-able._tcp service's (0: any\n"
+	"             free port); the ready file says \"dmap PORT\".\n"
 	"     -P, --pairings FILE\n"
 	"             Keep paired controllers in FILE (JSON lines {\"id\":HEX,\"ltpk\":HEX})\n"
 	"             as well as in memory, so a restarted fake still knows them.\n"
@@ -132,6 +135,23 @@ static const char usage_text[] =
 	"     revoke            forget every pairing\n"
 	"     pin DIGITS        the PIN later pair-setups expect\n"
 	"     refuse [CMD...]   these commands fail (CommandFailed); none: all work\n"
+	"\n"
+	"DMAP\n"
+	"     With a _touch-able._tcp service, DAAP/DACP over HTTP on its port at the MRP\n"
+	"     address, on the same player: GET /login?pairing-guid=0x... (a GUID in the\n"
+	"     device's \"dmap\":{\"guids\":[...]} or paired by dmap-pair) or ?hsgid=<hG of\n"
+	"     _appletv-v2._tcp> gives mlog{mstt,mlid}, else 503; everything else needs\n"
+	"     session-id (else 403): ctrl-int/1/playstatusupdate?revision-number=R (held\n"
+	"     while R is the current revision, up to 60 s), play, pause, playpause, stop,\n"
+	"     nextitem, previtem, setproperty?dacp.playingtime=MS|dacp.shufflestate=0/1|\n"
+	"     dacp.repeatstate=0/1/2|dmcp.volume=N, getproperty?properties=dmcp.volume,\n"
+	"     controlpromptentry (cmbe select|menu|topmenu|touchDown/Move/Up drags),\n"
+	"     nowplayingartwork (PNG).\n"
+	"     Control: dmap-pair PIN [HOST:PORT] [SERVICENAME] [GUID=0x...] (GET /pair on\n"
+	"     a Remote, found through avahi's _touch-remote._tcp and its TXT Pair when\n"
+	"     HOST:PORT or GUID is missing; ok STATUS), hostile-dmap MODE (none,\n"
+	"     lying-length, deep-nesting, truncated, garbage: every later body after\n"
+	"     login), dmap-drop (forget the sessions: ok N).\n"
 	"\n"
 	"HOSTILE MODES\n"
 	"     Each is a real reply on the wire, with the query's ID (legacy unicast):\n"
@@ -416,6 +436,7 @@ struct opts {
 	size_t n_unicast;
 	struct fake_mdns_opts mdns;
 	struct fake_mrp_opts mrp;
+	int dmap_port;
 	int verbose;
 };
 
@@ -424,6 +445,7 @@ struct servers {
 	struct fake_mdns *mdns;
 	struct fake_mrp *mrp;
 	struct fake_control *control;
+	struct fake_dmap *dmap;
 };
 
 static void log_stderr(enum atv_loglevel level, const char *msg, void *ctx)
@@ -474,7 +496,7 @@ static int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs("\nusage: fake-atv --device FILE.json [--unicast ADDR[:PORT]]... "
 	      "[--multicast IFADDR] [--ready-file PATH] [--hostile MODE] [--sleeping] "
-	      "[--mrp-port N] [--pairings FILE] [--control PATH] [-v]\n",
+	      "[--mrp-port N] [--dmap-port N] [--pairings FILE] [--control PATH] [-v]\n",
 	      stderr);
 	return ATV_EXIT_USAGE;
 }
@@ -490,6 +512,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"hostile", required_argument, NULL, 'H'},
 		{"sleeping", no_argument, NULL, 'S'},
 		{"mrp-port", required_argument, NULL, 'M'},
+		{"dmap-port", required_argument, NULL, 'D'},
 		{"pairings", required_argument, NULL, 'P'},
 		{"control", required_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -500,7 +523,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	long port;
 	int c, h;
 
-	while ((c = getopt_long(argc, argv, "d:u:m:r:H:SM:P:c:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:u:m:r:H:SM:D:P:c:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->device = optarg; break;
 		case 'm': o->multicast = optarg; break;
@@ -509,11 +532,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'P': o->mrp.pairings = optarg; break;
 		case 'c': o->control = optarg; break;
 		case 'M':
+		case 'D':
 			errno = 0;
 			port = strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end || port < 0 || port > 65535)
-				return usage_error("bad --mrp-port \"%s\" (0 to 65535)", optarg);
-			o->mrp.port = (int)port;
+				return usage_error("bad --%s-port \"%s\" (0 to 65535)",
+						   c == 'M' ? "mrp" : "dmap", optarg);
+			if (c == 'M')
+				o->mrp.port = (int)port;
+			else
+				o->dmap_port = (int)port;
 			break;
 		case 'v': o->verbose++; break;
 		case 'h': fputs(usage_text, stdout); return fflush(stdout) ? ATV_EXIT_IO : 0;
@@ -581,12 +609,15 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 			 struct servers *sv, struct atv_err *err)
 {
 	struct fake_mrp_opts mo = o->mrp;
+	struct fake_dmap_opts dmo = {NULL, o->dmap_port};
 	char addr[INET_ADDRSTRLEN], line[32];
 	int r;
 
 	mrp_address(o, dev, addr, sizeof addr);
 	mo.address = addr[0] ? addr : NULL;
+	dmo.address = mo.address;
 	if ((r = fake_mrp_new(loop, dev, &mo, &sv->mrp, err)) < 0 ||
+	    (r = fake_dmap_new(loop, dev, sv->mrp, &dmo, &sv->dmap, err)) < 0 ||
 	    (r = start_mdns(loop, o, dev, &sv->mdns, err)) < 0)
 		return r;
 	if (fake_mrp_port(sv->mrp) >= 0) {
@@ -594,17 +625,25 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 		if ((r = fake_loop_note(loop, line, err)) < 0)
 			return r;
 	}
-	if (o->control)
-		return fake_control_new(loop, o->control, sv->mrp, &sv->control, err);
+	if (fake_dmap_port(sv->dmap) >= 0) {
+		snprintf(line, sizeof line, "dmap %d", fake_dmap_port(sv->dmap));
+		if ((r = fake_loop_note(loop, line, err)) < 0)
+			return r;
+	}
+	if (o->control) {
+		if ((r = fake_control_new(loop, o->control, sv->mrp, &sv->control, err)) < 0)
+			return r;
+		fake_control_set_dmap(sv->control, sv->dmap);
+	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.device = NULL, .mrp = {.port = -1}};
+	struct opts o = {.device = NULL, .mrp = {.port = -1}, .dmap_port = -1};
 	struct fake_loop loop = {.fds = NULL};
 	struct fake_device dev;
-	struct servers sv = {NULL, NULL, NULL};
+	struct servers sv = {NULL, NULL, NULL, NULL};
 	struct atv_err err = {0, ""};
 	sigset_t sigs;
 	int sfd = -1, r;
@@ -637,6 +676,7 @@ int main(int argc, char **argv)
 		r = r == -ATV_E_USAGE || r == -ATV_E_INPUT ? ATV_EXIT_USAGE : atv_exit_status(r);
 	}
 	fake_control_free(sv.control);
+	fake_dmap_free(sv.dmap);
 	fake_mdns_free(sv.mdns);
 	fake_mrp_free(sv.mrp);
 	if (sfd >= 0)

@@ -263,6 +263,9 @@ struct fake_mrp {
 	long long last_up_ms;
 
 	struct atv_buf in, pt, ct; /* scratch: decrypted input, packed and sealed output */
+
+	void (*change_fn)(void *ctx); /* told of every push (DMAP's long polls) */
+	void *change_ctx;
 };
 
 static long long mono_ms(void)
@@ -1116,6 +1119,8 @@ static void send_playing(struct conn *c)
 
 void fake_mrp_push(struct fake_mrp *m, unsigned what)
 {
+	if (m->change_fn)
+		m->change_fn(m->change_ctx);
 	for (struct conn *c = m->conns; c; c = c->next) {
 		unsigned w = what & c->updates;
 
@@ -2094,4 +2099,77 @@ void fake_mrp_free(struct fake_mrp *m)
 	free(m->pairings_path);
 	atv_crypto_wipe(m, sizeof *m);
 	free(m);
+}
+
+/* ---- for the other protocols (DMAP) ---- */
+
+int fake_mrp_command(struct fake_mrp *m, const char *name, double value, struct atv_err *err)
+{
+	Mrp__CommandOptions o = MRP__COMMAND_OPTIONS__INIT;
+	char entry[64];
+	size_t k;
+
+	for (k = 0; k < N_COMMANDS; k++)
+		if (strcmp(commands[k].name, name) == 0)
+			break;
+	if (k == N_COMMANDS)
+		return atv_err_set(err, ATV_E_USAGE, "unknown command \"%s\"", name);
+	switch (k) {
+	case C_SEEK:
+		o.has_playbackposition = 1;
+		o.playbackposition = value;
+		break;
+	case C_SHUFFLE:
+		o.has_shufflemode = 1;
+		o.shufflemode = value == SH_OFF ? MRP__SHUFFLE_MODE__SHUFFLE_OFF
+				: value == SH_SONGS ? MRP__SHUFFLE_MODE__SHUFFLE_SONGS
+						    : MRP__SHUFFLE_MODE__SHUFFLE_ALBUMS;
+		break;
+	case C_REPEAT:
+		o.has_repeatmode = 1;
+		o.repeatmode = value == RP_OFF ? MRP__REPEAT_MODE__REPEAT_OFF
+			       : value == RP_TRACK ? MRP__REPEAT_MODE__REPEAT_ONE
+						   : MRP__REPEAT_MODE__REPEAT_ALL;
+		break;
+	case C_SKIP_FWD:
+	case C_SKIP_BACK:
+		if (value > 0) {
+			o.has_skipinterval = 1;
+			o.skipinterval = (float)value;
+		}
+		break;
+	}
+	if (m->refused[k]) {
+		snprintf(entry, sizeof entry, "%s:refused", name);
+		log_append(m->cmds, entry);
+		return atv_err_set(err, ATV_E_REFUSED, "%s is refused", name);
+	}
+	if (run_command(m, k, &o, entry, sizeof entry) != MRP__HANDLER_STATUS__HANDLER_SUCCESS) {
+		snprintf(entry, sizeof entry, "%s:failed", name);
+		log_append(m->cmds, entry);
+		return atv_err_set(err, ATV_E_USAGE, "%s failed", name);
+	}
+	log_append(m->cmds, entry);
+	fake_mrp_push(m, FAKE_PUSH_PLAYING);
+	return 0;
+}
+
+void fake_mrp_log_key(struct fake_mrp *m, const char *name)
+{
+	log_append(m->keys, name);
+	snprintf(m->last_key, sizeof m->last_key, "%s", name);
+	m->last_press = PRESS_TAP;
+	m->last_up_ms = mono_ms();
+}
+
+void fake_mrp_artwork(const struct fake_mrp *m, const uint8_t **png, size_t *len)
+{
+	*png = art_png[m->playing.track];
+	*len = PNG_LEN;
+}
+
+void fake_mrp_on_change(struct fake_mrp *m, void (*fn)(void *ctx), void *ctx)
+{
+	m->change_fn = fn;
+	m->change_ctx = ctx;
 }
