@@ -6,6 +6,8 @@
 #   send_stdin    500 play_pause commands read from stdin over one
 #                 connection, reported as commands per second too
 #   pair_setup    `atv-pair --pin` from a config: HAP pair-setup (SRP-3072)
+#   send_dmap     a cold `atv-send -i ID -s HOST play` over DMAP (Apple TV 3
+#                 fake, Home Sharing login from the scan)
 #
 # Runs the fake device on 127.0.0.3 (loopback only), pairs once, then times
 # each with bench/measure.  Prints one JSON line per measurement on stdout,
@@ -45,11 +47,12 @@ command -v jq > /dev/null 2>&1 || die "jq is needed"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/atv-bench.XXXXXX") || die "unable to create a temporary directory"
 chmod 700 "$tmp"
 fake_pid=
+dmap_pid=
 cleanup() {
-	if [ -n "$fake_pid" ]; then
-		kill "$fake_pid" 2> /dev/null
-		wait "$fake_pid" 2> /dev/null
-	fi
+	for p in $fake_pid $dmap_pid; do
+		kill "$p" 2> /dev/null
+		wait "$p" 2> /dev/null
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -114,6 +117,23 @@ jq -c --argjson n "$commands" '. + {commands: $n,
 "$measure" -n "$runs" --name pair_setup --input "$tmp/tv.json" -- \
 	"$pair" -c "$tmp/pair-credentials" --pin "$pin" >> "$tmp/results.jsonl" ||
 	die "pair_setup failed"
+
+# DMAP: an Apple TV 3 (the kitchen fake); the scan's Home Sharing id logs in.
+dmap_host=127.0.0.4
+"$fake" --device "$srcdir/t/fake-atv/devices/kitchen.json" --unicast "$dmap_host:5353" \
+	--ready-file "$tmp/dmap.ready" > "$tmp/dmap.log" 2>&1 &
+dmap_pid=$!
+n=500
+while [ ! -s "$tmp/dmap.ready" ]; do
+	alive "$dmap_pid" || { cat "$tmp/dmap.log" >&2; die "the DMAP fake exited"; }
+	n=$((n - 1))
+	[ "$n" -gt 0 ] || die "the DMAP fake did not get ready"
+	sleep 0.02
+done
+dmap_id=$("$scan" -s "$dmap_host" --json | jq -r '.identifier // empty')
+[ -n "$dmap_id" ] || die "the scan found no DMAP device on $dmap_host"
+"$measure" -n "$runs" --name send_dmap -- "$send" -i "$dmap_id" -s "$dmap_host" play \
+	>> "$tmp/results.jsonl" || die "send_dmap failed"
 
 cat "$tmp/results.jsonl"
 echo

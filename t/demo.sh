@@ -96,3 +96,8 @@ wait_for "$W/watch.out" '.event == "power" and .power_state == "on"'
 exec 3>&-
 wait "$watch_pid" || { cat "$W/watch.err" >&2; exit 1; }
 show "jq -c '{event, time} + (if .event == \"playing\" then {title, device_state, position} elif .event == \"connection\" then {state, message} else del(.event, .time, .device) end)' $W/watch.out"
+
+printf '\nThe Apple TV 3 in the kitchen has no MRP: atv-send uses DMAP, logging in with the\n'
+printf 'Home Sharing id its scan announced.\n'
+KID=$(atv-scan -s 127.77.0.4 --json | jq -r .identifier)
+show "atv-scan -s 127.77.0.4 -i $KID --json | atv-send play playing | jq -c '{command, ok} + (if .playing then {title: .playing.title, state: .playing.device_state} else {} end)'"
