@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "curl_dl.h"
 #include "http.h"
 
 /* How long one curl_multi_poll may sleep; curl shortens it to its own
@@ -30,12 +31,27 @@ struct atv_http {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* libcurl's functions (lib/curl_dl.h): loaded by the first atv_http_new,
+ * so the tools that never speak DMAP never load libcurl and the libraries
+ * behind it.  Every other function here takes a struct atv_http, which
+ * exists only once this is set. */
+static const struct atv_curl *curl;
+static struct atv_err global_err;
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc = CURLE_FAILED_INIT;
+static int global_rc = -ATV_E_NOMEM;
 
 static void global_init(void)
 {
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	CURLcode cc;
+
+	global_rc = atv_curl_load(&curl, &global_err);
+	if (global_rc < 0)
+		return;
+	cc = curl->global_init(CURL_GLOBAL_DEFAULT);
+	if (cc != CURLE_OK)
+		global_rc =
+		    atv_err_set(&global_err, ATV_E_NOMEM, "unable to initialise libcurl: %s",
+				curl->easy_strerror(cc));
 }
 
 struct atv_http *atv_http_new(const char *base_url, struct atv_err *err)
@@ -48,9 +64,8 @@ struct atv_http *atv_http_new(const char *base_url, struct atv_err *err)
 		return NULL;
 	}
 	pthread_once(&global_once, global_init);
-	if (global_rc != CURLE_OK) {
-		atv_err_set(err, ATV_E_NOMEM, "unable to initialise libcurl: %s",
-			    curl_easy_strerror(global_rc));
+	if (global_rc < 0) {
+		atv_err_set(err, -global_rc, "%s", global_err.msg);
 		return NULL;
 	}
 	h = calloc(1, sizeof *h);
@@ -60,8 +75,8 @@ struct atv_http *atv_http_new(const char *base_url, struct atv_err *err)
 	h->connect_ms = ATV_HTTP_CONNECT_MS;
 	h->total_ms = ATV_HTTP_TOTAL_MS;
 	h->base = strdup(base_url);
-	h->multi = curl_multi_init();
-	h->easy = curl_easy_init();
+	h->multi = curl->multi_init();
+	h->easy = curl->easy_init();
 	if (!h->base || !h->multi || !h->easy)
 		goto nomem;
 	/* the path always brings its own slash */
@@ -69,7 +84,7 @@ struct atv_http *atv_http_new(const char *base_url, struct atv_err *err)
 	while (n > 7 && h->base[n - 1] == '/')
 		h->base[--n] = '\0';
 	/* one connection per device, reused as long as it stays open */
-	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 1L);
+	curl->multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 1L);
 	return h;
 nomem:
 	atv_http_free(h);
@@ -82,9 +97,9 @@ void atv_http_free(struct atv_http *h)
 	if (!h)
 		return;
 	if (h->easy)
-		curl_easy_cleanup(h->easy);
+		curl->easy_cleanup(h->easy);
 	if (h->multi)
-		curl_multi_cleanup(h->multi);
+		curl->multi_cleanup(h->multi);
 	for (size_t i = 0; i < h->nheaders; i++)
 		free(h->headers[i]);
 	free(h->base);
@@ -200,7 +215,7 @@ static int curl_fail(struct atv_http *h, const char *method, const char *path, C
 	case CURLE_UNSUPPORTED_PROTOCOL: code = ATV_E_USAGE; break;
 	default: code = ATV_E_PROTO; break;
 	}
-	snprintf(msg, sizeof msg, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+	snprintf(msg, sizeof msg, "%s", h->errbuf[0] ? h->errbuf : curl->easy_strerror(cc));
 	if (msg[0] >= 'A' && msg[0] <= 'Z')
 		msg[0] = (char)(msg[0] - 'A' + 'a'); /* our messages are lower case */
 	return atv_err_set(err, code, "%s %s%.*s: %s", method, h->base, path_len(path), path, msg);
@@ -213,7 +228,7 @@ static struct curl_slist *request_headers(const struct atv_http *h, const char *
 	char ct[256];
 
 	for (size_t i = 0; i < h->nheaders; i++) {
-		l = curl_slist_append(list, h->headers[i]);
+		l = curl->slist_append(list, h->headers[i]);
 		if (!l)
 			goto fail;
 		list = l;
@@ -221,7 +236,7 @@ static struct curl_slist *request_headers(const struct atv_http *h, const char *
 	if (post) {
 		/* no "Expect: 100-continue" round trip, and no form content
 		 * type made up by curl */
-		l = curl_slist_append(list, "Expect:");
+		l = curl->slist_append(list, "Expect:");
 		if (!l)
 			goto fail;
 		list = l;
@@ -229,14 +244,14 @@ static struct curl_slist *request_headers(const struct atv_http *h, const char *
 			snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
 		else
 			snprintf(ct, sizeof ct, "Content-Type:");
-		l = curl_slist_append(list, ct);
+		l = curl->slist_append(list, ct);
 		if (!l)
 			goto fail;
 		list = l;
 	}
 	return list;
 fail:
-	curl_slist_free_all(list);
+	curl->slist_free_all(list);
 	return NULL;
 }
 
@@ -249,12 +264,12 @@ static int setup(struct atv_http *h, const struct atv_http_req *req, const char 
 	CURLcode cc = CURLE_OK;
 
 	/* a reset keeps the live connections (they live in the multi) */
-	curl_easy_reset(e);
+	curl->easy_reset(e);
 	h->errbuf[0] = '\0';
 #define SET(opt, val)                                                                              \
 	do {                                                                                       \
 		if (cc == CURLE_OK)                                                                \
-			cc = curl_easy_setopt(e, opt, val);                                        \
+			cc = curl->easy_setopt(e, opt, val);                                       \
 	} while (0)
 	SET(CURLOPT_URL, url);
 	SET(CURLOPT_ERRORBUFFER, h->errbuf);
@@ -299,23 +314,23 @@ static int run(struct atv_http *h, CURLcode *cc, struct atv_err *err)
 		int running = 0;
 		CURLMcode mc;
 
-		mc = curl_multi_perform(h->multi, &running);
+		mc = curl->multi_perform(h->multi, &running);
 		if (mc != CURLM_OK)
 			return atv_err_set(err,
 					   mc == CURLM_OUT_OF_MEMORY ? ATV_E_NOMEM : ATV_E_PROTO,
-					   "curl: %s", curl_multi_strerror(mc));
+					   "curl: %s", curl->multi_strerror(mc));
 		if (!running)
 			break;
-		mc = curl_multi_poll(h->multi, nfd ? &wfd : NULL, nfd, POLL_MS, NULL);
+		mc = curl->multi_poll(h->multi, nfd ? &wfd : NULL, nfd, POLL_MS, NULL);
 		if (mc != CURLM_OK)
-			return atv_err_set(err, ATV_E_IO, "curl: %s", curl_multi_strerror(mc));
+			return atv_err_set(err, ATV_E_IO, "curl: %s", curl->multi_strerror(mc));
 		if (nfd && wfd.revents) {
 			h->cancelled = 1;
 			return -ATV_E_IO;
 		}
 	}
 	*cc = CURLE_GOT_NOTHING;
-	while ((m = curl_multi_info_read(h->multi, &left)))
+	while ((m = curl->multi_info_read(h->multi, &left)))
 		if (m->msg == CURLMSG_DONE && m->easy_handle == h->easy)
 			*cc = m->data.result;
 	return 0;
@@ -354,7 +369,7 @@ int atv_http_request(struct atv_http *h, const struct atv_http_req *req, long *s
 		r = atv_err_set(err, ATV_E_NOMEM, "unable to set up an http request");
 		goto out;
 	}
-	if (curl_multi_add_handle(h->multi, h->easy) != CURLM_OK) {
+	if (curl->multi_add_handle(h->multi, h->easy) != CURLM_OK) {
 		r = atv_err_set(err, ATV_E_NOMEM, "unable to start an http request");
 		goto out;
 	}
@@ -370,14 +385,14 @@ int atv_http_request(struct atv_http *h, const struct atv_http_req *req, long *s
 		r = curl_fail(h, method, path, cc, &s, err);
 		goto out;
 	}
-	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, status);
+	curl->easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, status);
 	r = 0;
 out:
 	/* removing an unfinished transfer closes its connection; a finished
 	 * one goes back to the multi's cache for the next request */
 	if (added)
-		curl_multi_remove_handle(h->multi, h->easy);
-	curl_slist_free_all(headers);
+		curl->multi_remove_handle(h->multi, h->easy);
+	curl->slist_free_all(headers);
 	free(url);
 	return r;
 }
