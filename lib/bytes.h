@@ -28,6 +28,18 @@ static inline uint64_t atv_get_le64(const uint8_t *p)
 	return v;
 }
 
+/* Value of one hex digit, or -1. */
+static inline int atv_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static inline void atv_put_be16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "bytes.h"
 #include "crypto.h"
 #include "dmap.h"
 #include "dmap_pair.h"
@@ -24,17 +25,6 @@ void atv_dmap_guid_format(uint64_t guid, char out[ATV_DMAP_GUID_STRLEN])
 	atv_dmap_guid_hex(guid, out + 2);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int atv_dmap_guid_parse(const char *s, uint64_t *guid, struct atv_err *err)
 {
 	const char *p = s;
@@ -44,7 +34,7 @@ int atv_dmap_guid_parse(const char *s, uint64_t *guid, struct atv_err *err)
 	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
 		p += 2;
 	for (; *p; p++, n++) {
-		int h = hexval(*p);
+		int h = atv_hexval(*p);
 
 		if (h < 0 || n == ATV_DMAP_GUID_HEXLEN)
 			break;
@@ -147,7 +137,7 @@ int atv_dmap_pair_check(uint64_t guid, unsigned pin, const char *code, struct at
 	if (n != ATV_DMAP_PAIRCODE_LEN - 1)
 		return atv_err_set(err, ATV_E_PROTO, "pairing code is not 32 hex digits");
 	for (size_t i = 0; i < n; i++) {
-		int h = hexval(code[i]);
+		int h = atv_hexval(code[i]);
 
 		if (h < 0)
 			return atv_err_set(err, ATV_E_PROTO, "pairing code is not 32 hex digits");

@@ -27,24 +27,13 @@
 
 /* ---- credentials string ---- */
 
-static int unhex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode the hex field s[0..n) into out (at most max bytes). */
 static int unhex(const char *s, size_t n, uint8_t *out, size_t max, size_t *outlen)
 {
 	if (n % 2 || n / 2 > max)
 		return -1;
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = unhex_digit(s[i]), lo = unhex_digit(s[i + 1]);
+		int hi = atv_hexval(s[i]), lo = atv_hexval(s[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

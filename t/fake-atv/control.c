@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "buf.h"
 #include "fake.h"
 #include "log.h"
@@ -133,17 +134,6 @@ static void reply(struct client *cl, const char *fmt, ...)
 		free(line);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode %XX in place (values are single words: "%20" is a space). */
 static int percent_decode(char *s)
 {
@@ -156,8 +146,8 @@ static int percent_decode(char *s)
 			*w++ = *r;
 			continue;
 		}
-		hi = hexval(r[1]);
-		lo = hi < 0 ? -1 : hexval(r[2]);
+		hi = atv_hexval(r[1]);
+		lo = hi < 0 ? -1 : atv_hexval(r[2]);
 		if (lo < 0 || (hi == 0 && lo == 0))
 			return -1;
 		*w++ = (char)(hi << 4 | lo);
