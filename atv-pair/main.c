@@ -259,18 +259,11 @@ int main(int argc, char **argv)
 
 	atv_cli_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "i:s:t:c:p:vhV", longopts, NULL)) != -1) {
+		switch (atv_cli_target_opt(c, optarg, &pr.t, &hosts, &cred_opt)) {
+		case 1: timeout_set |= c == 't'; continue;
+		case -1: free(hosts); return ATV_EXIT_USAGE;
+		}
 		switch (c) {
-		case 'i': pr.t.id = optarg; break;
-		case 's':
-			if (atv_cli_hosts(optarg, &hosts, &pr.t.n_hosts) < 0)
-				return ATV_EXIT_USAGE;
-			break;
-		case 't':
-			if (atv_cli_timeout(optarg, &pr.t.timeout_ms) < 0)
-				return ATV_EXIT_USAGE;
-			timeout_set = true;
-			break;
-		case 'c': cred_opt = optarg; break;
 		case 'p': pr.protocol = optarg; break;
 		case 'P': pr.pin = optarg; break;
 		case 'F': pr.pin_file = optarg; break;
@@ -300,7 +293,6 @@ int main(int argc, char **argv)
 	if (pr.pin && atv_cli_pin_check(pr.pin, &err) < 0)
 		return atv_cli_fail(&err);
 	atv_cli_verbose(verbose);
-	pr.t.hosts = hosts;
 	pr.t.creds = &creds;
 	pr.po.timeout_ms = pr.t.timeout_ms;
 	/* DMAP waits for a person: only -t shortens the facade's default */

@@ -145,17 +145,11 @@ int main(int argc, char **argv)
 
 	atv_cli_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "i:s:t:c:p:vhV", longopts, NULL)) != -1) {
+		switch (atv_cli_target_opt(c, optarg, &r.t, &hosts, &cred_opt)) {
+		case 1: continue;
+		case -1: free(hosts); return ATV_EXIT_USAGE;
+		}
 		switch (c) {
-		case 'i': r.t.id = optarg; break;
-		case 's':
-			if (atv_cli_hosts(optarg, &hosts, &r.t.n_hosts) < 0)
-				return ATV_EXIT_USAGE;
-			break;
-		case 't':
-			if (atv_cli_timeout(optarg, &r.t.timeout_ms) < 0)
-				return ATV_EXIT_USAGE;
-			break;
-		case 'c': cred_opt = optarg; break;
 		case 'p': r.o.protocol = optarg; break;
 		case 'A': r.action = optarg; break;
 		case 'v': verbose++; break;
@@ -181,7 +175,6 @@ int main(int argc, char **argv)
 		}
 	}
 	atv_cli_verbose(verbose);
-	r.t.hosts = hosts;
 	r.t.creds = &creds;
 	r.o.timeout_ms = r.t.timeout_ms;
 	atv_device_init(&r.d);

@@ -76,17 +76,11 @@ int main(int argc, char **argv)
 
 	atv_cli_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "i:s:t:c:p:vhV", longopts, NULL)) != -1) {
+		switch (atv_cli_target_opt(c, optarg, &w.t, &hosts, &cred_opt)) {
+		case 1: continue;
+		case -1: free(hosts); return ATV_EXIT_USAGE;
+		}
 		switch (c) {
-		case 'i': w.t.id = optarg; break;
-		case 's':
-			if (atv_cli_hosts(optarg, &hosts, &w.t.n_hosts) < 0)
-				return ATV_EXIT_USAGE;
-			break;
-		case 't':
-			if (atv_cli_timeout(optarg, &w.t.timeout_ms) < 0)
-				return ATV_EXIT_USAGE;
-			break;
-		case 'c': cred_opt = optarg; break;
 		case 'p': w.o.protocol = optarg; break;
 		case 'A': w.o.artwork_dir = optarg; break;
 		case 'E': until_eof = 1; break;
@@ -108,7 +102,6 @@ int main(int argc, char **argv)
 	if (w.o.artwork_dir && check_dir(w.o.artwork_dir) < 0)
 		return ATV_EXIT_IO;
 	atv_cli_verbose(verbose);
-	w.t.hosts = hosts;
 	w.t.creds = &creds;
 	w.o.timeout_ms = w.t.timeout_ms;
 	w.in = until_eof ? &in : NULL;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli.h"
 #include "device.h"
 #include "log.h"
 #include "scan.h"
@@ -213,4 +214,20 @@ int atv_cli_connect(const struct atv_cli_target *t, struct atv_device *d,
 
 	*out = NULL;
 	return atv_cli_with_rescan(t, d, open_conn, &a, err);
+}
+
+int atv_cli_target_opt(int c, const char *arg, struct atv_cli_target *t,
+		       struct atv_hostport **hosts, const char **cred)
+{
+	switch (c) {
+	case 'i': t->id = arg; return 1;
+	case 'c': *cred = arg; return 1;
+	case 't': return atv_cli_timeout(arg, &t->timeout_ms) < 0 ? -1 : 1;
+	case 's':
+		if (atv_cli_hosts(arg, hosts, &t->n_hosts) < 0)
+			return -1;
+		t->hosts = *hosts;
+		return 1;
+	default: return 0;
+	}
 }

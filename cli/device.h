@@ -28,6 +28,13 @@ struct atv_cli_target {
 	const struct atv_creds *creds; /* the credentials file, loaded */
 };
 
+/* The options every device tool shares: -i ID, -s HOSTS (appended to
+ * *hosts, which the caller frees; t->hosts follows it), -t SECONDS and
+ * -c FILE (into *cred).  Returns 1 when c was one of them, 0 when it was
+ * not, -1 for a bad value (the message is printed: exit with usage). */
+int atv_cli_target_opt(int c, const char *arg, struct atv_cli_target *t,
+		       struct atv_hostport **hosts, const char **cred);
+
 /* Fill d (initialised here; the caller releases it, even on failure) with
  * the device to work on: scanned for by t->id, or the first line of in.
  * -ATV_E_INPUT when stdin has no (valid) config, -ATV_E_NOTFOUND. */
