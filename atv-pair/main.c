@@ -189,8 +189,9 @@ static int dmap_options(struct pairer *pr)
 		}
 		return 0;
 	}
-	if (strcmp(pr->protocol, "mrp") != 0) {
-		atv_cli_error("pairing %s is not supported (mrp and dmap are)", pr->protocol);
+	if (strcmp(pr->protocol, "mrp") != 0 && strcmp(pr->protocol, "airplay") != 0) {
+		atv_cli_error("pairing %s is not supported (mrp, dmap and airplay are)",
+			      pr->protocol);
 		return -1;
 	}
 	if (pr->po.pairing_guid || pr->po.port) {
@@ -203,13 +204,13 @@ static int dmap_options(struct pairer *pr)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [-v] [-p mrp|dmap] [--pin PIN | --pin-file FILE] [--name NAME]\n"
+		"usage: %s [-v] [-p mrp|dmap|airplay] [--pin PIN | --pin-file FILE] [--name NAME]\n"
 		"       [--pairing-guid GUID] [--port PORT] [-i ID] [-s HOST[:PORT],...]\n"
 		"       [-t SECONDS] [-c FILE]\n"
 		"Pair with Apple TVs (device configs on stdin, one per line, or -i ID); store\n"
 		"the credentials and print each config with them filled in.\n"
-		"  -p, --protocol P         the protocol to pair: mrp (default) or dmap\n"
-		"      --pin PIN            mrp: the PIN the device shows (default: ask on\n"
+		"  -p, --protocol P         the protocol to pair: mrp (default), dmap or airplay\n"
+		"      --pin PIN            mrp, airplay: the PIN the device shows (default: ask on\n"
 		"                           /dev/tty); dmap: the 4-digit PIN to type on the\n"
 		"                           device (default: random, shown on stderr)\n"
 		"      --pin-file FILE      read the PIN from the first line of FILE\n"

@@ -29,6 +29,9 @@ static bool known_command(const char *item)
 {
 	size_t n = strcspn(item, "=");
 
+	if (strncmp(item, "play_url=", 9) == 0)
+		return true; /* its value may hold a '=' and " start=SECONDS" */
+
 	for (size_t i = 0; atv_conn_commands[i]; i++)
 		if (strlen(atv_conn_commands[i]) == n && !strncmp(atv_conn_commands[i], item, n))
 			return true;
@@ -40,6 +43,27 @@ static bool conn_broken(int code)
 {
 	return code == -ATV_E_UNREACHABLE || code == -ATV_E_PROTO || code == -ATV_E_LIMIT ||
 	       code == -ATV_E_AUTH || code == -ATV_E_NOMEM || code == -ATV_E_IO;
+}
+
+/* play_url's state changes (--wait): one event line each. */
+static void on_progress(void *ctx, json_t *event)
+{
+	struct run *r = ctx;
+	struct atv_err e = {0};
+
+	if (!r->stop && atv_cli_event(r->d.identifier ? r->d.identifier : "", event, &e) < 0) {
+		r->status = atv_cli_worst(r->status, atv_cli_fail(&e));
+		r->stop = true;
+	}
+}
+
+/* Only play_url items: AirPlay is all they need. */
+static bool airplay_only(char **items, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strncmp(items[i], "play_url=", 9) != 0)
+			return false;
+	return n > 0;
 }
 
 /* Run one command and print its result line. */
@@ -97,11 +121,53 @@ static void run_stdin(struct run *r, struct atv_cli_lines *in)
 	}
 }
 
+/* The command arguments as items (copies), with a "start=S" argument
+ * joined to the play_url before it. */
+static int join_start(int argc, char **argv, char ***items, int *n)
+{
+	char **v = calloc((size_t)(argc - optind) + 1, sizeof *v);
+
+	*items = v;
+	*n = 0;
+	if (!v) {
+		atv_cli_error("out of memory");
+		return -1;
+	}
+	for (int i = optind; i < argc; i++) {
+		char *prev = *n ? v[*n - 1] : NULL;
+
+		if (prev && strncmp(argv[i], "start=", 6) == 0 &&
+		    strncmp(prev, "play_url=", 9) == 0 && !strchr(prev, ' ')) {
+			size_t len = strlen(prev) + strlen(argv[i]) + 2;
+			char *j = malloc(len);
+
+			if (!j) {
+				atv_cli_error("out of memory");
+				return -1;
+			}
+			snprintf(j, len, "%s %s", prev, argv[i]);
+			free(prev);
+			v[*n - 1] = j;
+		} else if (!(v[(*n)++] = strdup(argv[i]))) {
+			atv_cli_error("out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void free_items(char **items, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(items[i]);
+	free(items);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [-v] [-i ID] [-s HOST[:PORT],...] [-t SECONDS] [-c FILE] [-p mrp|dmap]\n"
-		"       [--action tap|double_tap|hold] [COMMAND...]\n"
+		"usage: %s [-v] [-i ID] [-s HOST[:PORT],...] [-t SECONDS] [-c FILE]\n"
+		"       [-p mrp|dmap|airplay] [--action tap|double_tap|hold] [--wait] [COMMAND...]\n"
 		"Send commands to an Apple TV; print one result (JSON) per command.\n"
 		"The device config is the first line of stdin unless -i is given; the commands\n"
 		"are the arguments, else the (other) lines of stdin.\n"
@@ -109,14 +175,18 @@ static void usage(FILE *f)
 		"  -s, --hosts H[:P],...    scan these hosts by unicast (default: multicast)\n"
 		"  -t, --timeout SECONDS    for scans, connecting and each command (default 5)\n"
 		"  -c, --credentials FILE   credentials file\n"
-		"  -p, --protocol P         mrp or dmap (default: MRP if usable, else DMAP)\n"
+		"  -p, --protocol P         mrp, dmap or airplay (default: MRP if usable, else\n"
+		"                           DMAP; AirPlay when every command is play_url)\n"
 		"      --action A           how remote keys are pressed: tap, double_tap, hold\n"
+		"      --wait               play_url: follow the video until it ends, one\n"
+		"                           event line per state change\n"
 		"  -v, --verbose            more messages on stderr (twice: debug)\n"
 		"  -h, --help               this help;  -V, --version  the version\n"
 		"Commands: up down left right select menu home home_hold top_menu suspend wakeup\n"
 		"  play pause play_pause stop next previous skip_forward skip_backward\n"
 		"  set_position=SECONDS set_shuffle=off|songs|albums set_repeat=off|track|all\n"
-		"  volume_up volume_down set_volume=0..100 turn_on turn_off playing\n",
+		"  volume_up volume_down set_volume=0..100 turn_on turn_off playing\n"
+		"  play_url=URL [start=SECONDS] (AirPlay)\n",
 		atv_progname);
 }
 
@@ -129,6 +199,7 @@ int main(int argc, char **argv)
 	    {"credentials", required_argument, NULL, 'c'},
 	    {"protocol", required_argument, NULL, 'p'},
 	    {"action", required_argument, NULL, 'A'},
+	    {"wait", no_argument, NULL, 'W'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -138,6 +209,8 @@ int main(int argc, char **argv)
 	struct atv_hostport *hosts = NULL;
 	struct atv_creds creds = {0};
 	struct atv_cli_lines in;
+	char **items = NULL;
+	int n_items = 0;
 	const char *cred_opt = NULL;
 	char path[4096];
 	struct atv_err err = {0};
@@ -152,14 +225,17 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'p': r.o.protocol = optarg; break;
 		case 'A': r.action = optarg; break;
+		case 'W': r.o.wait = true; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return atv_cli_finish(ATV_EXIT_OK);
 		case 'V': atv_cli_version(); return atv_cli_finish(ATV_EXIT_OK);
 		default: usage(stderr); return ATV_EXIT_USAGE;
 		}
 	}
-	if (r.o.protocol && strcmp(r.o.protocol, "mrp") && strcmp(r.o.protocol, "dmap")) {
-		atv_cli_error("unknown protocol '%s' (mrp or dmap)", r.o.protocol);
+	if (r.o.protocol && strcmp(r.o.protocol, "mrp") && strcmp(r.o.protocol, "dmap") &&
+	    strcmp(r.o.protocol, "airplay")) {
+		atv_cli_error("unknown protocol '%s' (mrp, dmap or airplay)", r.o.protocol);
+		free(hosts);
 		return ATV_EXIT_USAGE;
 	}
 	if (r.action && strcmp(r.action, "tap") && strcmp(r.action, "double_tap") &&
@@ -167,13 +243,25 @@ int main(int argc, char **argv)
 		atv_cli_error("unknown action '%s' (tap, double_tap or hold)", r.action);
 		return ATV_EXIT_USAGE;
 	}
-	for (int i = optind; i < argc; i++) {
-		if (!known_command(argv[i])) {
-			atv_cli_error("unknown command '%s'", argv[i]);
+	/* "play_url=URL start=S" may come as two arguments: one item */
+	if (join_start(argc, argv, &items, &n_items) < 0) {
+		free_items(items, n_items);
+		free(hosts);
+		return ATV_EXIT_IO;
+	}
+	for (int i = 0; i < n_items; i++) {
+		if (!known_command(items[i])) {
+			atv_cli_error("unknown command '%s'", items[i]);
 			usage(stderr);
+			free_items(items, n_items);
+			free(hosts);
 			return ATV_EXIT_USAGE;
 		}
 	}
+	if (!r.o.protocol && airplay_only(items, n_items))
+		r.o.protocol = "airplay";
+	r.o.progress = on_progress;
+	r.o.progress_ctx = &r;
 	atv_cli_verbose(verbose);
 	r.t.creds = &creds;
 	r.o.timeout_ms = r.t.timeout_ms;
@@ -189,9 +277,9 @@ int main(int argc, char **argv)
 	}
 	atv_info("connected to %s over %s", r.d.name ? r.d.name : r.d.identifier,
 		 atv_conn_protocol(r.c));
-	if (optind < argc) {
-		for (int i = optind; i < argc && !r.stop; i++)
-			run_one(&r, argv[i]);
+	if (n_items > 0) {
+		for (int i = 0; i < n_items && !r.stop; i++)
+			run_one(&r, items[i]);
 	} else {
 		run_stdin(&r, &in);
 	}
@@ -200,6 +288,7 @@ out:
 	atv_cli_lines_release(&in);
 	atv_device_release(&r.d);
 	atv_creds_release(&creds);
+	free_items(items, n_items);
 	free(hosts);
 	return atv_cli_finish(r.status);
 }

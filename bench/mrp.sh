@@ -8,6 +8,9 @@
 #   pair_setup    `atv-pair --pin` from a config: HAP pair-setup (SRP-3072)
 #   send_dmap     a cold `atv-send -i ID -s HOST play` over DMAP (Apple TV 3
 #                 fake, Home Sharing login from the scan)
+#   airplay_play  a cold `atv-send play_url=URL` from a config: connect,
+#                 AirPlay pair-verify, the encrypted channel, POST /play and
+#                 /playback-info until it plays (the fake loads in 0 ms)
 #
 # Runs the fake device on 127.0.0.3 (loopback only), pairs once, then times
 # each with bench/measure.  Prints one JSON line per measurement on stdout,
@@ -62,7 +65,10 @@ trap 'exit 130' INT TERM HUP
 ATV_CREDENTIALS=$tmp/credentials
 export ATV_CREDENTIALS
 
-"$fake" --device "$device" --unicast "$host:5353" --ready-file "$tmp/ready" \
+# the fake's videos start at once, so airplay_play times the protocol
+jq '. + {airplay: {loading_ms: 0, duration: 600}}' "$device" > "$tmp/device.json" ||
+	die "unable to write the device file"
+"$fake" --device "$tmp/device.json" --unicast "$host:5353" --ready-file "$tmp/ready" \
 	> "$tmp/fake.log" 2>&1 &
 fake_pid=$!
 
@@ -118,6 +124,15 @@ jq -c --argjson n "$commands" '. + {commands: $n,
 	"$pair" -c "$tmp/pair-credentials" --pin "$pin" >> "$tmp/results.jsonl" ||
 	die "pair_setup failed"
 
+# AirPlay: pair once (the fake's PIN), then play a URL from the paired config.
+"$pair" -p airplay --pin "$pin" < "$tmp/tv.json" > "$tmp/tv-ap.json" 2> "$tmp/err" || {
+	cat "$tmp/err" >&2
+	die "airplay pairing with the fake failed"
+}
+"$measure" -n "$runs" --name airplay_play --input "$tmp/tv-ap.json" -- \
+	"$send" play_url=http://127.0.0.1:9/bench.mp4 >> "$tmp/results.jsonl" ||
+	die "airplay_play failed"
+
 # DMAP: an Apple TV 3 (the kitchen fake); the scan's Home Sharing id logs in.
 dmap_host=127.0.0.4
 "$fake" --device "$srcdir/t/fake-atv/devices/kitchen.json" --unicast "$dmap_host:5353" \
@@ -137,11 +152,11 @@ dmap_id=$("$scan" -s "$dmap_host" --json | jq -r '.identifier // empty')
 
 cat "$tmp/results.jsonl"
 echo
-printf '%-12s %5s %10s %10s %10s %10s %12s %10s\n' name runs median_ms min_ms p90_ms max_ms \
+printf '%-13s %5s %10s %10s %10s %10s %12s %10s\n' name runs median_ms min_ms p90_ms max_ms \
 	peak_rss_kb cmds_per_s
 jq -r '[.name, .runs, .median_ms, .min_ms, .p90_ms, .max_ms, .peak_rss_kb_max,
 	(.commands_per_s // "-")] | @tsv' "$tmp/results.jsonl" |
 	while IFS='	' read -r name r med min p90 max rss cps; do
-		printf '%-12s %5s %10.3f %10.3f %10.3f %10.3f %12s %10s\n' "$name" "$r" "$med" "$min" \
+		printf '%-13s %5s %10.3f %10.3f %10.3f %10.3f %12s %10s\n' "$name" "$r" "$med" "$min" \
 			"$p90" "$max" "$rss" "$cps"
 	done

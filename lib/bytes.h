@@ -3,6 +3,7 @@
 #ifndef ATV_BYTES_H
 #define ATV_BYTES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 static inline uint16_t atv_get_be16(const uint8_t *p)
@@ -38,6 +39,23 @@ static inline int atv_hexval(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* Decode the n hex digits at s into out (at most max bytes): 0 and
+ * *outlen, or -1 for an odd count, a non-hex digit or more than max bytes. */
+static inline int atv_unhex(const char *s, size_t n, uint8_t *out, size_t max, size_t *outlen)
+{
+	if (n % 2 || n / 2 > max)
+		return -1;
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = atv_hexval(s[i]), lo = atv_hexval(s[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	*outlen = n / 2;
+	return 0;
 }
 
 static inline void atv_put_be16(uint8_t *p, uint16_t v)

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "airplay.h"
+#include "apinfo.h"
 #include "conn.h"
 #include "dmap_client.h"
 #include "hap.h"
@@ -52,7 +54,8 @@ enum kind {
 	K_VOLUME,   /* set_volume=0..100 */
 	K_TURN_ON,
 	K_TURN_OFF,
-	K_PLAYING
+	K_PLAYING,
+	K_PLAY_URL /* play_url=URL[ start=SECONDS]: always over AirPlay */
 };
 
 struct command {
@@ -91,6 +94,7 @@ static const struct command commands[] = {
     {"turn_on", K_TURN_ON, 0, 0, 0},
     {"turn_off", K_TURN_OFF, 0, 0, 0},
     {"playing", K_PLAYING, 0, 0, 0},
+    {"play_url", K_PLAY_URL, 0, 0, 0},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -103,7 +107,7 @@ const char *const atv_conn_commands[] = {
     "previous",	   "skip_forward", "skip_backward", "set_position",
     "set_shuffle", "set_repeat",   "volume_up",	    "volume_down",
     "set_volume",  "turn_on",	   "turn_off",	    "playing",
-    NULL,
+    "play_url",	   NULL,
 };
 
 enum action { A_TAP, A_DOUBLE, A_HOLD };
@@ -143,6 +147,20 @@ struct atv_conn {
 	double last_pos, last_rate, last_time;
 	int last_power, last_volume;
 	char *art_hash, *art_path; /* the artwork saved last */
+
+	/* AirPlay: the whole connection (-p airplay), or opened for the
+	 * first play_url next to MRP or DMAP */
+	struct atv_airplay *ap;
+	bool ap_only;
+	bool has_ap;	/* the device has an airplay service */
+	char *ap_host;
+	int ap_port;
+	char *ap_creds; /* secret: wiped on close */
+	struct atv_airplay_info ap_info;
+	int timeout_ms;
+	bool wait; /* play_url follows the video to its end */
+	atv_conn_event_cb progress;
+	void *progress_ctx;
 };
 
 static const char *dev_name(const struct atv_device *d)
@@ -189,8 +207,17 @@ static int pick(const struct atv_device *d, const char *want, const struct atv_s
 	const struct atv_service *dmap = atv_device_service(d, "dmap");
 	const char *name = dev_name(d);
 
-	if (want && strcmp(want, "mrp") != 0 && strcmp(want, "dmap") != 0)
-		return atv_err_set(err, ATV_E_USAGE, "unknown protocol %s (mrp or dmap)", want);
+	if (want && strcmp(want, "mrp") != 0 && strcmp(want, "dmap") != 0 &&
+	    strcmp(want, "airplay") != 0)
+		return atv_err_set(err, ATV_E_USAGE, "unknown protocol %s (mrp, dmap or airplay)",
+				   want);
+	if (want && strcmp(want, "airplay") == 0) {
+		*svc = atv_device_service(d, "airplay");
+		if (!*svc)
+			return atv_err_set(err, ATV_E_UNSUPPORTED, "%s has no airplay service",
+					   name);
+		return 0;
+	}
 	if (want && strcmp(want, "dmap") == 0) {
 		if (!dmap)
 			return atv_err_set(err, ATV_E_UNSUPPORTED, "%s has no dmap service", name);
@@ -245,72 +272,75 @@ static int open_dmap(const struct atv_device *d, const struct atv_service *svc,
 	return atv_dmap_client_watch(c->dmap, rev, err);
 }
 
-int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, struct atv_conn **out,
-		  struct atv_err *err)
+/* Keep what a later play_url needs to reach the AirPlay service. */
+static int keep_airplay(const struct atv_device *d, struct atv_conn *c, struct atv_err *err)
 {
-	const struct atv_service *svc = NULL;
+	const struct atv_service *svc = atv_device_service(d, "airplay");
+	struct atv_err e = {0};
+
+	if (!svc || !d->address || !d->address[0])
+		return 0;
+	/* malformed TXT facts: AirPlay 1 defaults, the device will tell */
+	if (atv_airplay_info_parse(svc->properties, &c->ap_info, &e) < 0)
+		memset(&c->ap_info, 0, sizeof c->ap_info);
+	c->ap_info.pairing_id = c->ap_info.public_key = NULL; /* borrowed from d */
+	c->ap_port = svc->port;
+	if (!(c->ap_host = strdup(d->address)) ||
+	    (has_creds(svc) && !(c->ap_creds = strdup(svc->credentials))))
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	c->has_ap = true;
+	return 0;
+}
+
+static int open_airplay(struct atv_conn *c, struct atv_err *err)
+{
+	struct atv_airplay_opts ao = {0};
+
+	if (c->ap)
+		return 0;
+	if (!c->has_ap)
+		return atv_err_set(err, ATV_E_UNSUPPORTED, "%s has no airplay service", c->name);
+	ao.timeout_ms = c->timeout_ms;
+	ao.device = c->name;
+	return atv_airplay_open(c->ap_host, c->ap_port, &c->ap_info, c->ap_creds, &ao, &c->ap,
+				err);
+}
+
+static int open_mrp(const struct atv_device *d, const struct atv_service *svc,
+		    const struct atv_conn_opts *o, struct atv_conn *c, struct atv_err *err)
+{
 	struct atv_hap_creds creds;
 	struct atv_mrp_opts mo = {0};
 	char client_id[ATV_HAP_ID_MAX + 1];
 	const Mrp__ProtocolMessage *info;
-	struct atv_conn *c = NULL;
 	struct atv_err e = {0};
-	const char *name = dev_name(d);
 	int r;
 
-	*out = NULL;
 	memset(&creds, 0, sizeof creds);
-	r = pick(d, o ? o->protocol : NULL, &svc, err);
-	if (r < 0)
-		return r;
-	if (strcmp(svc->protocol, "dmap") == 0) {
-		if (!d->address || !d->address[0])
-			return atv_err_set(err, ATV_E_UNREACHABLE, "no address known for %s", name);
-		c = calloc(1, sizeof *c);
-		if (!c || !(c->name = strdup(name)) ||
-		    !(c->id = strdup(d->identifier ? d->identifier : name)) ||
-		    (o && o->artwork_dir && !(c->artwork_dir = strdup(o->artwork_dir)))) {
-			atv_conn_close(c);
-			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-		}
-		c->last_power = c->last_volume = c->dvol = -1;
-		r = open_dmap(d, svc, o, c, err);
-		if (r < 0) {
-			atv_conn_close(c);
-			return r;
-		}
-		*out = c;
-		return 0;
-	}
-	if (!svc->credentials || !svc->credentials[0])
+	if (!has_creds(svc))
 		return atv_err_set(err, ATV_E_AUTH,
-				   "no mrp credentials for %s: pair with atv-pair -p mrp", name);
-	if (atv_hap_creds_parse(svc->credentials, &creds, &e) < 0)
+				   "no mrp credentials for %s: pair with atv-pair -p mrp", c->name);
+	if (atv_hap_creds_parse(svc->credentials, &creds, &e) < 0) {
+		atv_hap_creds_wipe(&creds);
 		return atv_err_set(
 		    err, ATV_E_AUTH,
-		    "unusable mrp credentials for %s (%s): pair again with atv-pair -p mrp", name,
-		    e.msg);
-	if (!d->address || !d->address[0]) {
-		r = atv_err_set(err, ATV_E_UNREACHABLE, "no address known for %s", name);
-		goto out;
+		    "unusable mrp credentials for %s (%s): pair again with atv-pair -p mrp",
+		    c->name, e.msg);
 	}
 	if (svc->port <= 0) {
-		r = atv_err_set(err, ATV_E_UNREACHABLE, "%s announces no mrp port (asleep?)", name);
+		r = atv_err_set(err, ATV_E_UNREACHABLE, "%s announces no mrp port (asleep?)",
+				c->name);
 		goto out;
 	}
-	c = calloc(1, sizeof *c);
-	if (!c || !(c->st = atv_mrp_state_new()) || !(c->name = strdup(name)) ||
-	    !(c->id = strdup(d->identifier ? d->identifier : name)) ||
-	    (o && o->artwork_dir && !(c->artwork_dir = strdup(o->artwork_dir)))) {
+	if (!(c->st = atv_mrp_state_new())) {
 		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
 		goto out;
 	}
-	c->last_power = c->last_volume = -1;
 	/* Our DEVICE_INFO carries the pairing id the device knows us by. */
 	memcpy(client_id, creds.client_id, creds.client_id_len);
 	client_id[creds.client_id_len] = 0;
-	mo.timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
-	mo.device = name;
+	mo.timeout_ms = c->timeout_ms;
+	mo.device = c->name;
 	mo.pairing_id = client_id;
 	mo.push = on_push;
 	mo.push_ctx = c;
@@ -338,6 +368,49 @@ int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, str
 out:
 	atv_hap_creds_wipe(&creds);
 	atv_crypto_wipe(client_id, sizeof client_id);
+	return r;
+}
+
+int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, struct atv_conn **out,
+		  struct atv_err *err)
+{
+	const struct atv_service *svc = NULL;
+	struct atv_conn *c = NULL;
+	const char *name = dev_name(d);
+	int r;
+
+	*out = NULL;
+	r = pick(d, o ? o->protocol : NULL, &svc, err);
+	if (r < 0)
+		return r;
+	if (!d->address || !d->address[0])
+		return atv_err_set(err, ATV_E_UNREACHABLE, "no address known for %s", name);
+	c = calloc(1, sizeof *c);
+	if (!c || !(c->name = strdup(name)) ||
+	    !(c->id = strdup(d->identifier ? d->identifier : name)) ||
+	    (o && o->artwork_dir && !(c->artwork_dir = strdup(o->artwork_dir)))) {
+		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		goto out;
+	}
+	c->last_power = c->last_volume = c->dvol = -1;
+	c->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	if (o) {
+		c->wait = o->wait;
+		c->progress = o->progress;
+		c->progress_ctx = o->progress_ctx;
+	}
+	r = keep_airplay(d, c, err);
+	if (r < 0)
+		goto out;
+	if (strcmp(svc->protocol, "airplay") == 0) {
+		c->ap_only = true;
+		r = open_airplay(c, err);
+	} else if (strcmp(svc->protocol, "dmap") == 0) {
+		r = open_dmap(d, svc, o, c, err);
+	} else {
+		r = open_mrp(d, svc, o, c, err);
+	}
+out:
 	if (r < 0) {
 		atv_conn_close(c);
 		return r;
@@ -354,6 +427,12 @@ void atv_conn_close(struct atv_conn *c)
 	atv_mrp_state_free(c->st);
 	atv_dmap_client_close(c->dmap);
 	atv_dmap_release(&c->dst);
+	atv_airplay_close(c->ap);
+	if (c->ap_creds) {
+		atv_crypto_wipe(c->ap_creds, strlen(c->ap_creds));
+		free(c->ap_creds);
+	}
+	free(c->ap_host);
 	json_decref(c->last_playing);
 	free(c->id);
 	free(c->name);
@@ -365,7 +444,7 @@ void atv_conn_close(struct atv_conn *c)
 
 const char *atv_conn_protocol(const struct atv_conn *c)
 {
-	return c->dmap ? "dmap" : "mrp";
+	return c->ap_only ? "airplay" : c->dmap ? "dmap" : "mrp";
 }
 
 const char *atv_conn_device_id(const struct atv_conn *c)
@@ -375,12 +454,14 @@ const char *atv_conn_device_id(const struct atv_conn *c)
 
 int atv_conn_fd(const struct atv_conn *c)
 {
+	if (c->ap_only)
+		return -1; /* AirPlay has no events here */
 	return c->dmap ? atv_dmap_client_watch_fd(c->dmap) : atv_mrp_fd(c->mrp);
 }
 
 int atv_conn_timeout_ms(const struct atv_conn *c)
 {
-	return c->dmap ? -1 : atv_mrp_timeout_ms(c->mrp);
+	return c->dmap || c->ap_only ? -1 : atv_mrp_timeout_ms(c->mrp);
 }
 
 /* ---- commands ---- */
@@ -637,6 +718,7 @@ static int run(struct atv_conn *c, const struct command *k, const char *item, co
 			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 		}
 		return 0;
+	case K_PLAY_URL: break; /* atv_conn_command sends it over AirPlay */
 	}
 	return atv_err_set(err, ATV_E_USAGE, "unknown command %s", item);
 }
@@ -770,8 +852,111 @@ static int run_dmap(struct atv_conn *c, const struct command *k, const char *ite
 		}
 		atv_dmap_release(&st);
 		return r;
+	case K_PLAY_URL: break; /* atv_conn_command sends it over AirPlay */
 	}
 	return atv_err_set(err, ATV_E_USAGE, "unknown command %s", item);
+}
+
+/* ---- commands over AirPlay ---- */
+
+/* The playback state as result or event members. */
+static json_t *playback_json(const struct atv_airplay_playback *pb)
+{
+	json_t *j = json_pack("{s:s}", "state", atv_airplay_state_name(pb->state));
+
+	if (j && pb->has_duration &&
+	    (json_object_set_new(j, "position", json_real(pb->position)) ||
+	     json_object_set_new(j, "duration", json_real(pb->duration)) ||
+	     json_object_set_new(j, "rate", json_real(pb->rate)))) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+static void on_progress(void *ctx, const struct atv_airplay_playback *pb)
+{
+	struct atv_conn *c = ctx;
+	json_t *ev;
+
+	if (!c->wait || !c->progress || !(ev = playback_json(pb)))
+		return;
+	if (json_object_set_new(ev, "event", json_string("playback")) == 0)
+		c->progress(c->progress_ctx, ev);
+	json_decref(ev);
+}
+
+/* play_url=URL[ start=SECONDS]: a URL has no spaces (RFC 3986), so the
+ * first space ends it. */
+static int play_url(struct atv_conn *c, const char *item, const char *val, json_t **result,
+		    struct atv_err *err)
+{
+	struct atv_airplay_playback pb;
+	const char *sp = strchr(val, ' ');
+	char *url = NULL;
+	double start = 0;
+	int r = 0;
+
+	if (sp) {
+		const char *opt = sp + strspn(sp, " ");
+
+		if (strncmp(opt, "start=", 6) != 0)
+			return atv_err_set(err, ATV_E_USAGE,
+					   "play_url takes URL[ start=SECONDS], not \"%.40s\"", opt);
+		r = parse_number(item, opt + 6, 0, 1e9, &start, err);
+	}
+	if (r == 0 && !(url = strndup(val, sp ? (size_t)(sp - val) : strlen(val))))
+		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	if (r == 0)
+		r = open_airplay(c, err);
+	if (r == 0)
+		r = atv_airplay_play_url(c->ap, url, start, c->wait, on_progress, c, &pb, err);
+	if (r == 0 && !(*result = playback_json(&pb)))
+		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	free(url);
+	return r;
+}
+
+/* The commands AirPlay has (-p airplay): rate, scrub, stop, playback-info. */
+static int run_airplay(struct atv_conn *c, const struct command *k, const char *item,
+		       const char *val, json_t **result, struct atv_err *err)
+{
+	struct atv_airplay_playback pb;
+	json_t *p;
+	double d;
+	int r;
+
+	if ((r = open_airplay(c, err)) < 0)
+		return r;
+	switch (k->kind) {
+	case K_COMMAND:
+		if (strcmp(k->name, "play") == 0)
+			return atv_airplay_rate(c->ap, 1, err);
+		if (strcmp(k->name, "pause") == 0)
+			return atv_airplay_rate(c->ap, 0, err);
+		if (strcmp(k->name, "stop") == 0)
+			return atv_airplay_stop(c->ap, err);
+		break;
+	case K_POSITION:
+		if ((r = parse_number(item, val, 0, 1e9, &d, err)) < 0)
+			return r;
+		return atv_airplay_scrub(c->ap, d, err);
+	case K_PLAYING:
+		if ((r = atv_airplay_playback(c->ap, &pb, err)) < 0)
+			return r;
+		if (!(p = playback_json(&pb)) || !(*result = json_object()) ||
+		    json_object_set_new(*result, "playback", p)) {
+			json_decref(*result);
+			*result = NULL;
+			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		}
+		return 0;
+	default: break;
+	}
+	return atv_err_set(err, ATV_E_UNSUPPORTED,
+			   "%s over airplay: only play_url, play, pause, stop, set_position and "
+			   "playing (use mrp or dmap)",
+			   k->name);
 }
 
 int atv_conn_command(struct atv_conn *c, const char *item, const char *action, json_t **result,
@@ -792,18 +977,24 @@ int atv_conn_command(struct atv_conn *c, const char *item, const char *action, j
 	 * --action may cover a mixed list. */
 	if ((r = parse_action(action, &a, err)) < 0)
 		return r;
+	if (k->kind == K_PLAY_URL && (!eq || !eq[1]))
+		return atv_err_set(err, ATV_E_USAGE, "play_url needs a value: play_url=URL");
 	if (k->kind >= K_POSITION && k->kind <= K_VOLUME && !eq)
 		return atv_err_set(err, ATV_E_USAGE, "%s needs a value: %s=%s", k->name, k->name,
 				   k->kind == K_POSITION  ? "SECONDS"
 				   : k->kind == K_SHUFFLE ? "off|songs|albums"
 				   : k->kind == K_REPEAT  ? "off|track|all"
 							  : "0..100");
-	if ((k->kind < K_POSITION || k->kind > K_VOLUME) && eq)
+	if ((k->kind < K_POSITION || k->kind > K_VOLUME) && k->kind != K_PLAY_URL && eq)
 		return atv_err_set(err, ATV_E_USAGE, "%s takes no value", k->name);
 	{
 		json_t *res = NULL;
 
-		if (c->dmap)
+		if (k->kind == K_PLAY_URL)
+			r = play_url(c, item, eq + 1, &res, err);
+		else if (c->ap_only)
+			r = run_airplay(c, k, item, eq ? eq + 1 : NULL, &res, err);
+		else if (c->dmap)
 			r = run_dmap(c, k, item, eq ? eq + 1 : NULL, a, &res, err);
 		else
 			r = run(c, k, item, eq ? eq + 1 : NULL, a, &res, err);
@@ -1094,6 +1285,8 @@ int atv_conn_process(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struct
 	struct atv_err e = {0};
 	int r, r2;
 
+	if (c->ap_only)
+		return 0;
 	if (c->dmap)
 		return process_dmap(c, cb, ctx, err);
 	r = atv_mrp_process(c->mrp, &e);
@@ -1114,6 +1307,8 @@ int atv_conn_snapshot(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struc
 {
 	int r;
 
+	if (c->ap_only)
+		return 0;
 	if (c->dmap && !c->has_dst) {
 		if ((r = atv_dmap_client_status(c->dmap, &c->dst, err)) < 0)
 			return r;

@@ -17,9 +17,15 @@ struct atv_conn; /* opaque; atv_conn_close() frees it */
 
 struct atv_conn_opts {
 	int timeout_ms;       /* TCP connect and each request/reply (default 5000) */
-	const char *protocol; /* NULL: auto (MRP, then DMAP); or "mrp" / "dmap" */
+	const char *protocol; /* NULL: auto (MRP, then DMAP); "mrp", "dmap" or "airplay" */
 	bool updates;         /* ask the device to push now-playing/volume updates */
 	const char *artwork_dir; /* atv-watch --artwork: save artwork here, or NULL */
+	/* play_url (always over AirPlay): follow the video until it ends
+	 * (wait) instead of until it plays, reporting each state change as a
+	 * "playback" event to progress(progress_ctx, event) (may be NULL) */
+	bool wait;
+	void (*progress)(void *ctx, json_t *event);
+	void *progress_ctx;
 };
 
 /* Connect to d with the credentials in its services.  Errors:

@@ -27,28 +27,12 @@
 
 /* ---- credentials string ---- */
 
-/* Decode the hex field s[0..n) into out (at most max bytes). */
-static int unhex(const char *s, size_t n, uint8_t *out, size_t max, size_t *outlen)
-{
-	if (n % 2 || n / 2 > max)
-		return -1;
-	for (size_t i = 0; i < n; i += 2) {
-		int hi = atv_hexval(s[i]), lo = atv_hexval(s[i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i / 2] = (uint8_t)(hi << 4 | lo);
-	}
-	*outlen = n / 2;
-	return 0;
-}
-
 static int creds_field(const char **s, const char *name, uint8_t *out, size_t min, size_t max,
 		       size_t *outlen, int last, struct atv_err *err)
 {
 	const char *end = last ? *s + strlen(*s) : strchr(*s, ':');
 
-	if (!end || unhex(*s, (size_t)(end - *s), out, max, outlen) < 0 || *outlen < min)
+	if (!end || atv_unhex(*s, (size_t)(end - *s), out, max, outlen) < 0 || *outlen < min)
 		return atv_err_set(err, ATV_E_INPUT, "bad %s in hap credentials", name);
 	*s = last ? end : end + 1;
 	return 0;
@@ -309,6 +293,8 @@ struct atv_hap_setup {
 	int next;   /* message number expected next (0: the controller's M1) */
 	int failed; /* an error ended the exchange */
 	int done;
+	unsigned flags; /* accessory: ATV_HAP_SETUP_* */
+	int transient;	/* Flags 0x10: PIN 3939, over after M4, no identities */
 	char pin[ATV_HAP_PIN_MAX + 1];
 	uint8_t id[ATV_HAP_ID_MAX]; /* our pairing identifier */
 	size_t idlen;
@@ -367,11 +353,39 @@ struct atv_hap_setup *atv_hap_setup_server_new(const char *pin, const char *acce
 					       const uint8_t seed[ATV_ED25519_SEED_LEN],
 					       struct atv_err *err)
 {
+	return atv_hap_setup_server_new_flags(pin, accessory_id, seed, 0, err);
+}
+
+struct atv_hap_setup *atv_hap_setup_server_new_flags(const char *pin, const char *accessory_id,
+						     const uint8_t seed[ATV_ED25519_SEED_LEN],
+						     unsigned flags, struct atv_err *err)
+{
+	struct atv_hap_setup *h;
+
 	if (!seed) {
 		atv_err_set(err, ATV_E_USAGE, "an accessory needs its long-term key");
 		return NULL;
 	}
-	return setup_new(1, pin, accessory_id, seed, err);
+	h = setup_new(1, pin, accessory_id, seed, err);
+	if (h)
+		h->flags = flags;
+	return h;
+}
+
+/* The controller of a transient exchange has no long-term identity to
+ * send: the id only fills the field setup_new insists on. */
+struct atv_hap_setup *atv_hap_setup_client_new_transient(struct atv_err *err)
+{
+	struct atv_hap_setup *h = setup_new(0, ATV_HAP_TRANSIENT_PIN, "transient", NULL, err);
+
+	if (h)
+		h->transient = 1;
+	return h;
+}
+
+int atv_hap_setup_transient(const struct atv_hap_setup *h)
+{
+	return h->transient;
 }
 
 /* K is trusted (the peer proved it knows the PIN): keep it and derive the
@@ -436,7 +450,8 @@ static int setup_open_identity(struct atv_hap_setup *h, const struct atv_tlv8 *t
 	return r;
 }
 
-static int client_m1(size_t inlen, struct atv_buf *out, struct atv_err *err)
+static int client_m1(const struct atv_hap_setup *h, size_t inlen, struct atv_buf *out,
+		     struct atv_err *err)
 {
 	int r;
 
@@ -445,6 +460,8 @@ static int client_m1(size_t inlen, struct atv_buf *out, struct atv_err *err)
 	r = atv_tlv8_add_u8(out, ATV_TLV8_METHOD, ATV_TLV8_METHOD_PAIR_SETUP, err);
 	if (r == 0)
 		r = atv_tlv8_add_u8(out, ATV_TLV8_STATE, 1, err);
+	if (r == 0 && h->transient)
+		r = atv_tlv8_add_u8(out, ATV_TLV8_FLAGS, ATV_TLV8_FLAG_TRANSIENT, err);
 	return r;
 }
 
@@ -487,6 +504,9 @@ static int client_m4(struct atv_hap_setup *h, const struct atv_tlv8 *t, struct a
 	if (atv_srp_client_verify(h->srpc, proof, len, err) < 0)
 		return atv_err_set(err, ATV_E_AUTH, "wrong pin: the device's proof does not match");
 	r = setup_have_key(h, atv_srp_client_key(h->srpc), err);
+	/* transient: K is all we wanted, there is no M5 */
+	if (r == 0 && h->transient)
+		return 0;
 	if (r == 0)
 		r = atv_tlv8_add_u8(out, ATV_TLV8_STATE, 5, err);
 	if (r == 0)
@@ -508,7 +528,7 @@ static int client_step(struct atv_hap_setup *h, const uint8_t *in, size_t inlen,
 	int r;
 
 	if (h->next == 0) {
-		r = client_m1(inlen, out, err);
+		r = client_m1(h, inlen, out, err);
 		h->next = 2;
 		return r < 0 ? r : ATV_HAP_CONTINUE;
 	}
@@ -521,7 +541,7 @@ static int client_step(struct atv_hap_setup *h, const uint8_t *in, size_t inlen,
 	if (r < 0)
 		return r;
 	h->next += 2;
-	h->done = h->next > 6;
+	h->done = h->next > (h->transient ? 4 : 6);
 	return h->done ? ATV_HAP_DONE : ATV_HAP_CONTINUE;
 }
 
@@ -537,8 +557,15 @@ static int server_m1(struct atv_hap_setup *h, const struct atv_tlv8 *t, struct a
 
 	if (!m || atv_tlv8_uint(m, &v, NULL) < 0 || v != ATV_TLV8_METHOD_PAIR_SETUP)
 		return atv_err_set(err, ATV_E_UNSUPPORTED, "pair-setup M1: unsupported method");
-	if (f && (atv_tlv8_uint(f, &v, NULL) < 0 || (v & ATV_TLV8_FLAG_TRANSIENT)))
+	if (f && atv_tlv8_uint(f, &v, NULL) < 0)
 		return atv_err_set(err, ATV_E_UNSUPPORTED, "pair-setup M1: unsupported flags");
+	if (f && (v & ATV_TLV8_FLAG_TRANSIENT)) {
+		if (!(h->flags & ATV_HAP_SETUP_ALLOW_TRANSIENT))
+			return atv_err_set(err, ATV_E_UNSUPPORTED,
+					   "pair-setup M1: unsupported flags");
+		h->transient = 1;
+		memcpy(h->pin, ATV_HAP_TRANSIENT_PIN, sizeof ATV_HAP_TRANSIENT_PIN);
+	}
 	h->srps = atv_srp_server_new(SRP_USER, h->pin, NULL, 0, NULL, 0, err);
 	if (!h->srps)
 		return -ATV_E_NOMEM;
@@ -603,7 +630,7 @@ static int server_step(struct atv_hap_setup *h, const uint8_t *in, size_t inlen,
 	if (r < 0)
 		return error_reply(out, (uint8_t)(h->next + 1), r);
 	h->next += 2;
-	h->done = h->next > 5;
+	h->done = h->next > (h->transient ? 3 : 5);
 	return h->done ? ATV_HAP_DONE : ATV_HAP_CONTINUE;
 }
 
@@ -629,6 +656,8 @@ int atv_hap_setup_client_creds(const struct atv_hap_setup *h, struct atv_hap_cre
 {
 	if (h->server || !h->done)
 		return atv_err_set(err, ATV_E_USAGE, "pair-setup has not finished");
+	if (h->transient)
+		return atv_err_set(err, ATV_E_USAGE, "transient pair-setup gives no credentials");
 	memset(c, 0, sizeof *c);
 	memcpy(c->ltpk, h->peer.ltpk, sizeof c->ltpk);
 	memcpy(c->ltsk, h->seed, sizeof c->ltsk);
@@ -639,11 +668,32 @@ int atv_hap_setup_client_creds(const struct atv_hap_setup *h, struct atv_hap_cre
 	return 0;
 }
 
+int atv_hap_setup_client_creds_string(const struct atv_hap_setup *h, char **out,
+				      struct atv_err *err)
+{
+	struct atv_hap_creds c;
+	char s[ATV_HAP_CREDS_STRLEN];
+	int r;
+
+	*out = NULL;
+	memset(&c, 0, sizeof c);
+	r = atv_hap_setup_client_creds(h, &c, err);
+	if (r == 0)
+		r = atv_hap_creds_format(&c, s, sizeof s, err);
+	if (r == 0 && !(*out = strdup(s)))
+		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	atv_crypto_wipe(s, sizeof s);
+	atv_hap_creds_wipe(&c);
+	return r;
+}
+
 int atv_hap_setup_server_peer(const struct atv_hap_setup *h, struct atv_hap_peer *p,
 			      struct atv_err *err)
 {
 	if (!h->server || !h->done)
 		return atv_err_set(err, ATV_E_USAGE, "pair-setup has not finished");
+	if (h->transient)
+		return atv_err_set(err, ATV_E_USAGE, "transient pair-setup has no controller");
 	*p = h->peer;
 	return 0;
 }
@@ -964,6 +1014,24 @@ int atv_hap_verify_cipher(const struct atv_hap_verify *v, const char *salt, cons
 		r = atv_hap_verify_derive(v, salt, read_info, rd, err);
 	if (r == 0)
 		atv_hap_cipher_init(c, v->server ? rd : w, v->server ? w : rd);
+	atv_crypto_wipe(w, sizeof w);
+	atv_crypto_wipe(rd, sizeof rd);
+	return r;
+}
+
+int atv_hap_setup_cipher(const struct atv_hap_setup *h, const char *salt, const char *write_info,
+			 const char *read_info, struct atv_hap_cipher *c, struct atv_err *err)
+{
+	uint8_t w[ATV_AEAD_KEY_LEN], rd[ATV_AEAD_KEY_LEN];
+	int r;
+
+	if (!h->done || !h->transient)
+		return atv_err_set(err, ATV_E_USAGE, "no finished transient pair-setup");
+	r = atv_hkdf(h->key, sizeof h->key, salt, write_info, w, err);
+	if (r == 0)
+		r = atv_hkdf(h->key, sizeof h->key, salt, read_info, rd, err);
+	if (r == 0)
+		atv_hap_cipher_init(c, h->server ? rd : w, h->server ? w : rd);
 	atv_crypto_wipe(w, sizeof w);
 	atv_crypto_wipe(rd, sizeof rd);
 	return r;

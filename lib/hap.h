@@ -114,11 +114,17 @@ int atv_hap_setup_step(struct atv_hap_setup *h, const uint8_t *in, size_t inlen,
 		       struct atv_buf *out, struct atv_err *err);
 
 /* After ATV_HAP_DONE on the controller: the credentials to store (secret:
- * wipe c after use).  -ATV_E_USAGE before. */
+ * wipe c after use).  -ATV_E_USAGE before, and after a transient one. */
 int atv_hap_setup_client_creds(const struct atv_hap_setup *h, struct atv_hap_creds *c,
 			       struct atv_err *err);
 
-/* After ATV_HAP_DONE on the accessory: the controller that paired. */
+/* The same as a new string in pyatv's format (the caller wipes and frees
+ * it), as atv-pair stores it. */
+int atv_hap_setup_client_creds_string(const struct atv_hap_setup *h, char **out,
+				      struct atv_err *err);
+
+/* After ATV_HAP_DONE on the accessory: the controller that paired
+ * (-ATV_E_USAGE after a transient exchange: it sent no identity). */
 int atv_hap_setup_server_peer(const struct atv_hap_setup *h, struct atv_hap_peer *p,
 			      struct atv_err *err);
 
@@ -126,6 +132,36 @@ int atv_hap_setup_server_peer(const struct atv_hap_setup *h, struct atv_hap_peer
  * verified (controller: after M4, accessory: after M3), else NULL.  Valid
  * until free; transient pairing derives its session keys from it. */
 const uint8_t *atv_hap_setup_srp_key(const struct atv_hap_setup *h);
+
+/*
+ * Transient pair-setup (AirPlay 2 speakers, HomePods): M1 also carries
+ * Flags (0x13) = 0x10, the PIN is always ATV_HAP_TRANSIENT_PIN, and the
+ * exchange ends after M4: no long-term keys are exchanged, both sides take
+ * their session keys from the SRP session key K instead
+ * (atv_hap_setup_cipher).
+ */
+#define ATV_HAP_TRANSIENT_PIN	      "3939"
+#define ATV_HAP_SETUP_ALLOW_TRANSIENT 0x1u /* atv_hap_setup_server_new_flags */
+
+/* A controller doing transient pair-setup: its first step sends M1
+ * {Method 0, State 1, Flags 0x10}, the step that takes M4 returns
+ * ATV_HAP_DONE (with an empty out) once the device's proof verified.
+ * There are no credentials afterwards.  NULL on failure. */
+struct atv_hap_setup *atv_hap_setup_client_new_transient(struct atv_err *err);
+
+/* As atv_hap_setup_server_new; with ATV_HAP_SETUP_ALLOW_TRANSIENT in flags
+ * a transient M1 is accepted: the PIN is then ATV_HAP_TRANSIENT_PIN
+ * whatever pin says, and the step that answers M3 with M4 returns
+ * ATV_HAP_DONE.  Without it a transient M1 is refused (Error Unknown), as
+ * atv_hap_setup_server_new does. */
+struct atv_hap_setup *atv_hap_setup_server_new_flags(const char *pin, const char *accessory_id,
+						     const uint8_t seed[ATV_ED25519_SEED_LEN],
+						     unsigned flags, struct atv_err *err);
+
+/* 1 when the exchange is transient (the controller made with
+ * atv_hap_setup_client_new_transient; the accessory once it accepted a
+ * transient M1), else 0. */
+int atv_hap_setup_transient(const struct atv_hap_setup *h);
 
 /* Free h (secrets wiped); NULL is fine. */
 void atv_hap_setup_free(struct atv_hap_setup *h);
@@ -193,6 +229,14 @@ void atv_hap_cipher_init(struct atv_hap_cipher *c, const uint8_t out_key[ATV_AEA
  * (read_info) strings, swapped on the accessory side. */
 int atv_hap_verify_cipher(const struct atv_hap_verify *v, const char *salt, const char *write_info,
 			  const char *read_info, struct atv_hap_cipher *c, struct atv_err *err);
+
+/* After ATV_HAP_DONE of a transient pair-setup: c's keys are
+ * HKDF-SHA512(K, salt, write_info) for the controller-to-accessory
+ * direction and HKDF-SHA512(K, salt, read_info) for the other, swapped on
+ * the accessory side (as atv_hap_verify_cipher).  -ATV_E_USAGE before, or
+ * for an exchange that is not transient. */
+int atv_hap_setup_cipher(const struct atv_hap_setup *h, const char *salt, const char *write_info,
+			 const char *read_info, struct atv_hap_cipher *c, struct atv_err *err);
 
 /* Wipe the keys. */
 void atv_hap_cipher_wipe(struct atv_hap_cipher *c);

@@ -43,6 +43,7 @@
 #define ATV_HTTP_MAX_HEADERS 16	   /* extra header lines per handle */
 
 struct atv_http;
+struct atv_channel;
 
 /* A handle for requests to base_url ("http://10.0.0.5:3689", no trailing
  * slash needed; copied).  Only http:// URLs are accepted and redirects are
@@ -73,6 +74,24 @@ void atv_http_set_cancel_fd(struct atv_http *h, int fd);
 /* 1 when the last request ended because the cancel fd turned readable. */
 int atv_http_cancelled(const struct atv_http *h);
 
+/* Send every request of h through ch (channel.h; NULL: connect normally
+ * again) instead of a connection of libcurl's own; ch stays the caller's
+ * (free it after h, or after setting another).  The URL's host and port
+ * still name the device (the Host header) but nothing is resolved or
+ * connected there: the first request after this connects libcurl to a
+ * private listener on 127.0.0.1 whose accepted end is attached to ch
+ * (atv_channel_attach; see http.c for why not the socket pair), later
+ * requests reuse that connection.  ch is one connection: once libcurl
+ * closed it (the device answered "Connection: close", a request failed
+ * halfway) requests fail with -ATV_E_UNREACHABLE ("connection closed").
+ * While a request waits, ch is pumped (its fds polled with the cancel fd);
+ * a channel error fails the request with the channel's code and message
+ * (-ATV_E_AUTH "... encrypted block from the peer: ..." for a block that
+ * does not authenticate, -ATV_E_UNREACHABLE "... connection closed by the
+ * peer" when the device closed), except that a response that arrived in
+ * full before the device closed still succeeds. */
+void atv_http_set_channel(struct atv_http *h, struct atv_channel *ch);
+
 struct atv_http_req {
 	const char *method; /* "GET" or "POST"; NULL is GET */
 	const char *path;   /* appended to the base URL: "/login?pairing-guid=0x..." */
@@ -80,6 +99,11 @@ struct atv_http_req {
 	size_t body_len;
 	const char *content_type; /* of the POST body; NULL: none sent */
 	long timeout_ms;	  /* 0: the handle's total time; ATV_HTTP_NO_TIMEOUT */
+	/* NULL, or NULL-terminated "Name: value" lines sent with this request
+	 * only, after the handle's (checked as atv_http_add_header: -ATV_E_USAGE,
+	 * -ATV_E_LIMIT past ATV_HTTP_MAX_HEADERS lines).  A Content-Type line
+	 * here stands for content_type when that is NULL. */
+	const char *const *headers;
 };
 
 /* Perform req.  On 0, *status is the HTTP status and the body has been

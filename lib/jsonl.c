@@ -58,9 +58,13 @@ int atv_jsonl_parse(const char *p, size_t len, json_t **out, struct atv_err *err
 	return 0;
 }
 
+/* Reals with 15 significant digits: a double holds them exactly, so 0.201
+ * prints as 0.201, not as the 17-digit 0.20100000000000001. */
+#define FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
 int atv_jsonl_write(FILE *f, const json_t *obj, struct atv_err *err)
 {
-	if (json_dumpf(obj, f, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 || putc('\n', f) == EOF ||
+	if (json_dumpf(obj, f, FLAGS) < 0 || putc('\n', f) == EOF ||
 	    fflush(f) == EOF)
 		return atv_err_sys(err, ATV_E_IO, errno, "unable to write output");
 	return 0;

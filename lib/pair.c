@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "airplay.h"
+#include "apinfo.h"
 #include "crypto.h"
 #include "dmap_pair.h"
 #include "dmap_pair_server.h"
@@ -38,6 +40,8 @@ struct atv_pairing {
 	uint64_t guid;
 	char pin[5]; /* ours, 4 digits, "" for MRP */
 	int wait_ms;
+	/* AirPlay */
+	struct atv_airplay_pairing *ap;
 };
 
 static const char *dev_name(const struct atv_device *d)
@@ -119,6 +123,42 @@ static int dmap_finish(struct atv_pairing *p, char **credentials, struct atv_err
 	return *credentials ? 0 : atv_err_set(err, ATV_E_NOMEM, "out of memory");
 }
 
+/* AirPlay: POST /pair-pin-start (the device shows a PIN), then HAP
+ * pair-setup over HTTP in finish (lib/airplay.h). */
+static int airplay_begin(const struct atv_device *d, const struct atv_pair_opts *o,
+			 struct atv_pairing **out, struct atv_err *err)
+{
+	const struct atv_service *svc = atv_device_service(d, "airplay");
+	struct atv_airplay_opts ao = {0};
+	struct atv_airplay_info info;
+	struct atv_pairing *p = NULL;
+	const char *name = dev_name(d);
+	struct atv_err e = {0};
+	int r;
+
+	if (!svc)
+		return atv_err_set(err, ATV_E_UNSUPPORTED, "%s has no airplay service", name);
+	if (!d->address || !d->address[0])
+		return atv_err_set(err, ATV_E_UNREACHABLE, "no address known for %s", name);
+	if (atv_airplay_info_parse(svc->properties, &info, &e) < 0)
+		return atv_err_set(err, ATV_E_PROTO, "airplay service of %s: %s", name, e.msg);
+	p = calloc(1, sizeof *p);
+	if (!p || !(p->device = strdup(name))) {
+		free(p);
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	}
+	atv_buf_init(&p->m2, 0);
+	ao.timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	ao.device = name;
+	r = atv_airplay_pair_begin(d->address, svc->port, &info, &ao, &p->ap, err);
+	if (r < 0) {
+		atv_pair_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
 const char *atv_pair_pin(const struct atv_pairing *p)
 {
 	return p->pin[0] ? p->pin : NULL;
@@ -138,9 +178,10 @@ int atv_pair_begin(const struct atv_device *d, const char *protocol, const struc
 	atv_buf_init(&m1, ATV_HAP_MSG_MAX);
 	if (protocol && strcmp(protocol, "dmap") == 0)
 		return dmap_begin(d, o, out, err);
+	if (protocol && strcmp(protocol, "airplay") == 0)
+		return airplay_begin(d, o, out, err);
 	if (!protocol || strcmp(protocol, "mrp") != 0) {
-		if (protocol &&
-		    (strcmp(protocol, "airplay") == 0 || strcmp(protocol, "companion") == 0))
+		if (protocol && strcmp(protocol, "companion") == 0)
 			return atv_err_set(err, ATV_E_UNSUPPORTED,
 					   "pairing with %s is not supported yet", protocol);
 		return atv_err_set(err, ATV_E_USAGE, "unknown pairing protocol %s",
@@ -212,10 +253,8 @@ out:
 int atv_pair_finish(struct atv_pairing *p, const char *pin, char **credentials, struct atv_err *err)
 {
 	struct atv_hap_setup *h;
-	struct atv_hap_creds c;
 	struct atv_buf msg, reply;
 	struct atv_err e = {0};
-	char s[ATV_HAP_CREDS_STRLEN];
 	int r;
 
 	*credentials = NULL;
@@ -224,7 +263,8 @@ int atv_pair_finish(struct atv_pairing *p, const char *pin, char **credentials, 
 	p->used = true;
 	if (p->dmap)
 		return dmap_finish(p, credentials, err);
-	memset(&c, 0, sizeof c);
+	if (p->ap)
+		return atv_airplay_pair_finish(p->ap, pin, credentials, err);
 	h = atv_hap_setup_client_new(pin, p->pairing_id, NULL, err);
 	if (!h)
 		return err && err->code ? -err->code : -ATV_E_NOMEM;
@@ -251,14 +291,8 @@ int atv_pair_finish(struct atv_pairing *p, const char *pin, char **credentials, 
 		r = atv_err_set(err, -r, "pairing with %s failed: %s", p->device, e.msg);
 		goto out;
 	}
-	r = atv_hap_setup_client_creds(h, &c, err);
-	if (r == 0)
-		r = atv_hap_creds_format(&c, s, sizeof s, err);
-	if (r == 0 && !(*credentials = strdup(s)))
-		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	r = atv_hap_setup_client_creds_string(h, credentials, err);
 out:
-	atv_crypto_wipe(s, sizeof s);
-	atv_hap_creds_wipe(&c);
 	atv_buf_release(&msg);
 	atv_buf_release(&reply);
 	atv_hap_setup_free(h);
@@ -271,6 +305,7 @@ void atv_pair_free(struct atv_pairing *p)
 		return;
 	atv_mrp_close(p->mrp);
 	atv_dmap_pair_server_free(p->dmap);
+	atv_airplay_pair_free(p->ap);
 	atv_buf_release(&p->m2);
 	free(p->device);
 	atv_crypto_wipe(p, sizeof *p);

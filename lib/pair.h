@@ -27,7 +27,7 @@ struct atv_pair_opts {
 	int wait_ms;		  /* finish waits this long for the device (0: 60 s) */
 };
 
-/* Start pairing d for protocol ("mrp", "dmap"; "airplay" later).
+/* Start pairing d for protocol ("mrp", "dmap", "airplay").
  * -ATV_E_UNSUPPORTED when the device has no such (enabled) service,
  * -ATV_E_UNREACHABLE, -ATV_E_REFUSED (device says busy, max peers, backoff)
  * -ATV_E_PROTO. */

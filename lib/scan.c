@@ -6,10 +6,13 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "apinfo.h"
 #include "browse.h"
 #include "log.h"
 #include "scan.h"
@@ -202,10 +205,48 @@ static const char *os_of_model(const char *m)
 	return NULL;
 }
 
+/* Members of the AirPlay service the config shows after "properties", in
+ * this order (atv-tools(7)). */
+static const char *const airplay_members[] = {"features", "airplay_version", "pairing",
+					      "requires_password", "pairing_identity"};
+
+/* The facts of the AirPlay service's TXT record (lib/apinfo.h) as members
+ * of the service.  A record they cannot be read from (malformed features
+ * or flags) just goes without them: the scan still lists the device. */
+static int airplay_facts(struct atv_service *s, struct atv_err *err)
+{
+	struct atv_airplay_info ai;
+	struct atv_err e;
+	char hex[2 + 16 + 1];
+	json_t *v[5];
+	size_t n = sizeof airplay_members / sizeof airplay_members[0];
+	int r = 0;
+
+	if (!s->extra && !(s->extra = json_object()))
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		json_object_del(s->extra, airplay_members[i]);
+	if (atv_airplay_info_parse(s->properties, &ai, &e) < 0) {
+		atv_debug("%s: %s", s->identifier ? s->identifier : "?", e.msg);
+		return 0;
+	}
+	snprintf(hex, sizeof hex, "0x%016" PRIX64, ai.features);
+	v[0] = ai.has_features ? json_string(hex) : json_null();
+	v[1] = json_integer(ai.version);
+	v[2] = json_string(atv_airplay_pairing_name(ai.pairing));
+	v[3] = json_boolean(ai.password);
+	v[4] = ai.pairing_id ? json_string(ai.pairing_id) : json_null();
+	for (size_t i = 0; i < n; i++)
+		if (!v[i] || json_object_set_new(s->extra, airplay_members[i], v[i]) < 0)
+			r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	return r;
+}
+
 int atv_scan_finish(struct atv_scan_dev *sd, struct atv_err *err)
 {
 	struct atv_device *d = &sd->dev;
 	struct atv_service *mrp = atv_device_service(d, "mrp");
+	struct atv_service *airplay = atv_device_service(d, "airplay");
 	const char *model, *os, *mac, *version, *build;
 	int r = 0;
 
@@ -235,6 +276,8 @@ int atv_scan_finish(struct atv_scan_dev *sd, struct atv_err *err)
 	 * (pyatv #1357): keep the service, marked disabled. */
 	if (mrp && build_major(build) >= 19)
 		mrp->enabled = false;
+	if (airplay && (r = airplay_facts(airplay, err)) < 0)
+		return r;
 	/* A sleep proxy answers for a sleeping device with port 0 everywhere. */
 	d->deep_sleep = d->n_svcs > 0 && sd->n_sleeping == (int)d->n_svcs;
 	if ((r = atv_device_pick_identifier(d)) < 0)

@@ -11,7 +11,7 @@ LR_MAC=$(txt livingroom _airplay._tcp deviceid)
 BR_ID=$(txt bedroom _mediaremotetv._tcp UniqueIdentifier)
 
 # this script's own loopback addresses, so scripts can run in parallel
-LR=127.1.0.2 BR=127.1.0.3 KI=127.1.0.4 SL=127.1.0.5 NONE=127.1.0.9
+LR=127.1.0.2 BR=127.1.0.3 KI=127.1.0.4 SL=127.1.0.5 BAD=127.1.0.6 NONE=127.1.0.9
 
 test_expect_success 'start fake devices' '
 	start_fake lr --device "$DEV/livingroom.json" --unicast $LR &&
@@ -47,6 +47,37 @@ test_expect_success 'device_info comes from the TXT records' '
 	model=$(txt livingroom _airplay._tcp model) &&
 	test_jq ".device_info.model == \"$model\" and .device_info.operating_system == \"tvos\"" out &&
 	test_jq ".device_info.mac == (\"$LR_MAC\" | ascii_upcase)" out
+'
+
+test_expect_success 'the AirPlay service shows what its TXT record says' '
+	# AppleTV6,2: features 0x4A7FDFD5,0xBC157FDE (bits 38 and 48), flags 0x244 (0x200)
+	pi=$(txt livingroom _airplay._tcp pi) &&
+	test_jq "[.services[] | select(.protocol == \"airplay\")][0] |
+		.features == \"0xBC157FDE4A7FDFD5\" and .airplay_version == 2 and
+		.pairing == \"mandatory\" and .requires_password == false and
+		.pairing_identity == \"$pi\"" out &&
+	jq -c "[.services[] | select(.protocol == \"airplay\")][0] | keys_unsorted" out > keys &&
+	echo "[\"protocol\",\"port\",\"identifier\",\"credentials\",\"enabled\",\"properties\",\"features\",\"airplay_version\",\"pairing\",\"requires_password\",\"pairing_identity\"]" > expect &&
+	test_cmp expect keys &&
+	# AppleTV3,2: features 0x5A7FFFF7,0x1E, flags 0x44: AirPlay 1, no pairing
+	pi=$(txt kitchen _airplay._tcp pi) &&
+	atv-scan -s $KI > ki &&
+	test_jq "[.services[] | select(.protocol == \"airplay\")][0] |
+		.features == \"0x0000001E5A7FFFF7\" and .airplay_version == 1 and
+		.pairing == \"not_needed\" and .requires_password == false and
+		.pairing_identity == \"$pi\"" ki &&
+	test_jq "[.services[] | select(.protocol != \"airplay\") | has(\"features\")] | any | not" out
+'
+
+test_expect_success 'malformed AirPlay features: no facts, but the device is listed' '
+	jq ".services |= map(if .type == \"_airplay._tcp\" then .txt.features = \"0x5A7FFFF7,1E\" else . end)" \
+		"$DEV/kitchen.json" > bad.json &&
+	start_fake bad --device bad.json --unicast $BAD &&
+	atv-scan -s $BAD > bad &&
+	test_jq "[.services[] | select(.protocol == \"airplay\")][0] |
+		.properties.features == \"0x5A7FFFF7,1E\" and
+		(has(\"features\") or has(\"airplay_version\") or has(\"pairing\") or
+		 has(\"requires_password\") or has(\"pairing_identity\") | not)" bad
 '
 
 test_expect_success 'several hosts are asked in parallel and the scan ends when all answered' '

@@ -119,7 +119,7 @@ start_fake hq --device "$DEV/livingroom.json" --unicast $HQ --hostile query
 start_fake ep --device "$DEV/kitchen.json" --unicast $EP:0 -v
 
 test_expect_success 'ready file: "ready", then the bound sockets' '
-	printf "ready\nmdns %s:5353\nmrp 49152\n" $LR > expect &&
+	printf "ready\nmdns %s:5353\nmrp 49152\nairplay 7000\n" $LR > expect &&
 	test_cmp expect "$TRASH/lr.ready"
 '
 

@@ -195,4 +195,57 @@ test_expect_success 'a write error on stdout exits 7' '
 	grep -q "unable to write" err
 '
 
+# The fake's --pairings file holds the controllers of MRP and AirPlay, a
+# line each with its "protocol"; each server rewrites only its own lines.
+PF=$NET.6
+PAIRINGS=$TRASH/pf.pairings
+printf '%s\n' '{"protocol": "companion", "id": "00",  "note": "not ours"}' > "$TRASH/other"
+
+start_pf() {
+	rm -f "$TRASH/pf.ready" &&
+	start_mrp_fake pf $PF --mrp-port 0 --airplay-port 0 --pairings "$PAIRINGS" &&
+	atv-scan -s $PF > pf.json
+}
+
+stop_pf() { kill $FAKE_PID_pf && wait $FAKE_PID_pf; }
+
+test_expect_success '--pairings: airplay then mrp paired, a line for each' '
+	start_pf &&
+	ctl pf pin $PIN && ctl pf airplay-pin $PIN &&
+	atv-pair -c pf.creds -p airplay --pin $PIN < pf.json > /dev/null &&
+	atv-pair -c pf.creds --pin $PIN < pf.json > /dev/null &&
+	test "$(stat -c %a "$PAIRINGS")" = 600 &&
+	test $(wc -l < "$PAIRINGS") -eq 2 &&
+	jq -e -s "map(.protocol) | sort == [\"airplay\", \"mrp\"]" "$PAIRINGS" > /dev/null &&
+	test_jq_all "(.id | test(\"^[0-9a-f]+$\")) and (.ltpk | test(\"^[0-9a-f]{64}$\"))" \
+		"$PAIRINGS" &&
+	fake_state pf > st && test_jq ".pairings == 1 and .airplay.pairings == 1" st
+'
+
+test_expect_success '--pairings: a restarted fake still knows both controllers' '
+	stop_pf && start_pf &&
+	fake_state pf > st && test_jq ".pairings == 1 and .airplay.pairings == 1" st &&
+	atv-send -c pf.creds -p mrp play < pf.json > out && test_jq ".ok" out &&
+	atv-send -c pf.creds -p airplay playing < pf.json > out && test_jq ".ok" out &&
+	fake_state pf > st &&
+	test_jq "any(.commands[]; . == \"play\") and .airplay.verified == 1" st
+'
+
+test_expect_success '--pairings: lines without protocol are mrp; others are kept as they are' '
+	stop_pf &&
+	jq -c "select(.protocol == \"mrp\") | del(.protocol)" "$PAIRINGS" > mrp-old &&
+	jq -c "select(.protocol == \"airplay\")" "$PAIRINGS" > ap-line &&
+	cat mrp-old ap-line other > "$PAIRINGS" &&
+	start_pf &&
+	fake_state pf > st && test_jq ".pairings == 1 and .airplay.pairings == 1" st &&
+	atv-send -c pf.creds -p mrp play < pf.json > out && test_jq ".ok" out &&
+	test "$(ctl pf airplay-revoke)" = 1 &&
+	cat mrp-old other > want && test_cmp want "$PAIRINGS" &&
+	ctl pf pin $PIN && atv-pair -c pf.creds --pin $PIN < pf.json > /dev/null &&
+	grep -Fxq "$(cat other)" "$PAIRINGS" &&
+	test $(wc -l < "$PAIRINGS") -eq $(($(fake_state pf | jq .pairings) + 1)) &&
+	test_jq_all "has(\"protocol\")" "$PAIRINGS" &&
+	test_jq_sel ".protocol != \"companion\"" ".protocol == \"mrp\"" "$PAIRINGS"
+'
+
 test_done

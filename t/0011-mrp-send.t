@@ -11,14 +11,7 @@ ATV_CREDENTIALS=$TRASH/cfg/credentials
 export ATV_CREDENTIALS
 
 # st FILTER: the fake's state must satisfy the jq FILTER
-st() {
-	fake_state lr > state.json || return 1
-	jq -e "$1" state.json > /dev/null || {
-		echo "state does not satisfy: $1" >&2
-		jq -c . state.json >&2
-		return 1
-	}
-}
+st() { ctl_json_is lr state "$1"; }
 
 # verified: how many connections the fake has verified so far (its log)
 verified() { grep -c "verified controller" "$TRASH/lr.log"; }
@@ -288,7 +281,7 @@ test_expect_success 'bad input on stdin exits 6' '
 
 test_expect_success 'usage errors exit 2' '
 	test_must_fail 2 atv-send --action sideways select < lr.json &&
-	test_must_fail 2 atv-send -p airplay play < lr.json &&
+	test_must_fail 2 atv-send -p companion play < lr.json &&
 	test_must_fail 2 atv-send -t 0 play < lr.json &&
 	test_must_fail 2 atv-send --no-such-option < lr.json &&
 	atv-send --help | grep -q "set_volume" &&

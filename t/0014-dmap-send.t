@@ -12,14 +12,7 @@ ATV_CREDENTIALS=$TRASH/cfg/credentials
 export ATV_CREDENTIALS
 
 # st FILTER: the fake's state must satisfy the jq FILTER
-st() {
-	fake_state ki > state.json || return 1
-	jq -e "$1" state.json > /dev/null || {
-		echo "state does not satisfy: $1" >&2
-		jq -c . state.json >&2
-		return 1
-	}
-}
+st() { ctl_json_is ki state "$1"; }
 
 # send [OPTION...] COMMAND...: atv-send with the kitchen config, every
 # result ok

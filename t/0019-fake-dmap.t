@@ -83,14 +83,7 @@ q() {
 }
 
 # st FILTER: the fake's state must satisfy the jq FILTER
-st() {
-	fake_state ki > state.json || return 1
-	jq -e "$1" state.json > /dev/null || {
-		echo "state does not satisfy: $1" >&2
-		jq -c . state.json >&2
-		return 1
-	}
-}
+st() { ctl_json_is ki state "$1"; }
 
 test_expect_success 'the fake serves dmap on the _touch-able port it was given' '
 	start_mrp_fake ki $KI:0 "$DEV/kitchen.json" --dmap-port 0 &&

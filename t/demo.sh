@@ -101,3 +101,13 @@ printf '\nThe Apple TV 3 in the kitchen has no MRP: atv-send uses DMAP, logging 
 printf 'Home Sharing id its scan announced.\n'
 KID=$(atv-scan -s 127.77.0.4 --json | jq -r .identifier)
 show "atv-scan -s 127.77.0.4 -i $KID --json | atv-send play playing | jq -c '{command, ok} + (if .playing then {title: .playing.title, state: .playing.device_state} else {} end)'"
+
+# ---- AirPlay: pair, play a video URL and follow it to its end ----
+
+echo
+echo "AirPlay: the living room requires pairing (its TXT flags say so). atv-pair asks it"
+echo "to show a PIN, pairs over HTTP, and play_url then verifies, encrypts the control"
+echo "channel and plays; --wait follows the video until it ends (the fake's lasts 2 s)."
+show "atv-scan -s 127.77.0.2 -i $ID --json | jq -c '.services[] | select(.protocol == \"airplay\") | {features, airplay_version, pairing, requires_password}'"
+show "atv-pair -p airplay --pin 1111 < $W/tv.json > $W/tv-ap.json && jq -c '{identifier, protocol}' \"\$ATV_CREDENTIALS\""
+show "atv-send --wait play_url=http://127.0.0.1:9/big-buck-bunny.mp4 start=0.5 < $W/tv-ap.json | jq -c 'del(.time, .device)'"

@@ -7,6 +7,8 @@
 #   ctl NAME COMMAND...      one control command; prints the reply after
 #                            "ok "; fails on "error ..."
 #   fake_state NAME          the fake's state (JSON)
+#   ctl_json_is NAME COMMAND FILTER
+#                            a control command's JSON reply satisfies FILTER
 #   wait_for_line FILE FILTER [COUNT [TRIES]]
 #                            until COUNT lines of FILE match the jq FILTER
 #   test_jq_all FILTER FILE  every line satisfies FILTER
@@ -58,6 +60,17 @@ ctl() {
 }
 
 fake_state() { ctl "$1" state; }
+
+# ctl_json_is NAME COMMAND FILTER: the JSON reply of a control command (a
+# state dump) satisfies the jq FILTER; shows it when it does not
+ctl_json_is() {
+	ctl "$1" "$2" > "$TRASH/state.json" || return 1
+	jq -e "$3" "$TRASH/state.json" > /dev/null || {
+		echo "$2 does not satisfy: $3" >&2
+		jq -c . "$TRASH/state.json" >&2
+		return 1
+	}
+}
 
 # wait_for_line FILE FILTER [COUNT [TRIES]]: the last line may still be
 # being written; jq stops there, having printed the matches before it.

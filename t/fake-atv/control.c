@@ -32,7 +32,10 @@ static const char usage[] = "commands: state | set FIELD=VALUE... | power on|off
 			    "drop | mrp-port N | hostile MODE | revoke | pin DIGITS | "
 			    "refuse [COMMAND...] | "
 			    "dmap-pair PIN [HOST:PORT] [SERVICENAME] [GUID=0x...] | "
-			    "hostile-dmap MODE | dmap-drop | help";
+			    "hostile-dmap MODE | dmap-drop | airplay-state | airplay-pin PIN | "
+			    "airplay-fail PATH STATUS [N] [REASON...] | airplay-fail clear | "
+			    "airplay-video duration SECONDS|loading MS|error [URL-PART] | "
+			    "airplay-hostile MODE | airplay-drop | airplay-revoke | help";
 
 struct client {
 	struct fake_control *ctl;
@@ -47,6 +50,7 @@ struct fake_control {
 	struct fake_loop *loop;
 	struct fake_mrp *mrp;
 	struct fake_dmap *dmap;
+	struct fake_airplay *airplay;
 	int lfd;
 	char *path;
 	struct client *clients;
@@ -251,6 +255,88 @@ static void run_dmap(struct client *cl, char **w, size_t n)
 		reply(cl, "error wrong arguments; %s", usage);
 }
 
+static void reply_json(struct client *cl, json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (s)
+		reply(cl, "ok %s", s);
+	else
+		reply(cl, "error out of memory");
+	free(s);
+	json_decref(o);
+}
+
+/* airplay-fail PATH STATUS [N] [REASON...]: N is the third word when it
+ * is a number, the reason every word after (joined by spaces). */
+static void cmd_airplay_fail(struct client *cl, char **w, size_t n)
+{
+	struct atv_err err = {0, ""};
+	char reason[LINE_MAX_LEN] = "";
+	size_t used = 0, i = 3;
+	long status, count = 1;
+
+	if (n == 2 && strcmp(w[1], "clear") == 0) {
+		fake_airplay_fail_clear(cl->ctl->airplay);
+		reply(cl, "ok");
+		return;
+	}
+	if (n < 3 || parse_int(w[2], 100, 599, &status) < 0) {
+		reply(cl, "error usage: airplay-fail PATH STATUS [N] [REASON...] | airplay-fail "
+			  "clear");
+		return;
+	}
+	if (n > 3 && parse_int(w[3], 1, 1000000, &count) == 0)
+		i = 4;
+	for (; i < n; i++) {
+		int k =
+		    snprintf(reason + used, sizeof reason - used, "%s%s", used ? " " : "", w[i]);
+
+		if (k < 0 || (size_t)k >= sizeof reason - used)
+			break;
+		used += (size_t)k;
+	}
+	if (fake_airplay_fail(cl->ctl->airplay, w[1], (unsigned)status, (unsigned)count, reason,
+			      &err) < 0)
+		reply(cl, "error %s", err.msg);
+	else
+		reply(cl, "ok");
+}
+
+static void run_airplay(struct client *cl, char **w, size_t n)
+{
+	struct fake_airplay *ap = cl->ctl->airplay;
+	struct atv_err err = {0, ""};
+
+	if (!ap || fake_airplay_port(ap) < 0)
+		reply(cl, "error the device serves no airplay");
+	else if (strcmp(w[0], "airplay-state") == 0 && n == 1)
+		reply_json(cl, fake_airplay_state(ap));
+	else if (strcmp(w[0], "airplay-pin") == 0 && n == 2 &&
+		 fake_airplay_set_pin(ap, w[1], &err) < 0)
+		reply(cl, "error %s", err.msg);
+	else if (strcmp(w[0], "airplay-pin") == 0 && n == 2)
+		reply(cl, "ok");
+	else if (strcmp(w[0], "airplay-fail") == 0)
+		cmd_airplay_fail(cl, w, n);
+	else if (strcmp(w[0], "airplay-video") == 0 && (n == 2 || n == 3) &&
+		 fake_airplay_video(ap, w[1], n == 3 ? w[2] : NULL, &err) < 0)
+		reply(cl, "error %s", err.msg);
+	else if (strcmp(w[0], "airplay-video") == 0 && (n == 2 || n == 3))
+		reply(cl, "ok");
+	else if (strcmp(w[0], "airplay-hostile") == 0 && n == 2 &&
+		 fake_airplay_hostile(ap, w[1], &err) < 0)
+		reply(cl, "error %s", err.msg);
+	else if (strcmp(w[0], "airplay-hostile") == 0 && n == 2)
+		reply(cl, "ok");
+	else if (strcmp(w[0], "airplay-drop") == 0 && n == 1)
+		reply(cl, "ok %zu", fake_airplay_drop(ap));
+	else if (strcmp(w[0], "airplay-revoke") == 0 && n == 1)
+		reply(cl, "ok %zu", fake_airplay_revoke(ap));
+	else
+		reply(cl, "error wrong arguments; %s", usage);
+}
+
 static void run(struct client *cl, char **w, size_t n)
 {
 	struct fake_control *ctl = cl->ctl;
@@ -270,6 +356,8 @@ static void run(struct client *cl, char **w, size_t n)
 			json_object_update(st, dm);
 			json_decref(dm);
 		}
+		if (st && ctl->airplay && fake_airplay_port(ctl->airplay) >= 0)
+			json_object_set_new(st, "airplay", fake_airplay_state(ctl->airplay));
 		s = st ? json_dumps(st, JSON_COMPACT) : NULL;
 		if (s)
 			reply(cl, "ok %s", s);
@@ -319,6 +407,8 @@ static void run(struct client *cl, char **w, size_t n)
 			reply(cl, "ok");
 	} else if (strncmp(w[0], "dmap-", 5) == 0 || strcmp(w[0], "hostile-dmap") == 0) {
 		run_dmap(cl, w, n);
+	} else if (strncmp(w[0], "airplay-", 8) == 0) {
+		run_airplay(cl, w, n);
 	} else if (strcmp(w[0], "help") == 0 && n == 1) {
 		reply(cl, "ok %s", usage);
 	} else {
@@ -495,6 +585,11 @@ fail:
 void fake_control_set_dmap(struct fake_control *ctl, struct fake_dmap *dmap)
 {
 	ctl->dmap = dmap;
+}
+
+void fake_control_set_airplay(struct fake_control *ctl, struct fake_airplay *ap)
+{
+	ctl->airplay = ap;
 }
 
 void fake_control_free(struct fake_control *ctl)

@@ -1,21 +1,18 @@
 /* dmap-server.c - the fake's DMAP (DAAP/DACP) server: what an Apple TV 3
  * answers on port 3689 to the Remote app (protocols.md 4.8).
  *
- * libmicrohttpd runs in "external epoll" mode: its one epoll fd is
- * registered with the fake's poll() loop and MHD_run() is called when it
- * turns readable or when MHD's own timeout is due, so everything happens
- * on the loop's one thread and the player state needs no lock.  A held
- * long poll (playstatusupdate with the current revision) is a suspended
- * MHD connection; a change of the player (fake_mrp_push, which every
- * command and every control `set' ends in) bumps the revision and resumes
- * them, which MHD signals through its inter-thread channel on the same
+ * libmicrohttpd runs on the fake's loop (mhd-loop.c), so everything
+ * happens on the loop's one thread and the player state needs no lock.
+ * A held long poll (playstatusupdate with the current revision) is a
+ * suspended MHD connection; a change of the player (fake_mrp_push, which
+ * every command and every control `set' ends in) bumps the revision and
+ * resumes them, which MHD signals through its inter-thread channel on its
  * epoll fd. */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +40,7 @@
 #define FIRST_SESSION	0x2a5c
 #define DEEP_NESTING	200 /* containers in hostile deep-nesting bodies */
 #define DMAP_TYPE	"application/x-dmap-tagged"
+#define DAAP_SERVER	"iTunes/11.1b37 (Fake)"
 #define PAIR_TIMEOUT_MS 10000
 #define LOOKUP_MS	5000 /* browsing for _touch-remote._tcp */
 #define TOUCH_REMOTE	"_touch-remote._tcp"
@@ -56,23 +54,20 @@ enum { H_NONE, H_LYING, H_DEEP, H_TRUNCATED, H_GARBAGE };
 
 /* One HTTP request (MHD's per-request context). */
 struct req {
+	struct fake_mhd_req http; /* the body, up to BODY_MAX */
 	struct fake_dmap *d;
 	struct req *next; /* in d->held while suspended */
 	bool held;	  /* suspended, waiting for a change */
 	bool woken;	  /* resumed: answer now, whatever the revision */
-	bool too_big;	  /* the body went past BODY_MAX */
 	int timer;
 	struct MHD_Connection *conn;
-	struct atv_buf body;
 };
 
 struct fake_dmap {
 	struct fake_loop *loop;
 	struct fake_device *dev;
 	struct fake_mrp *mrp;
-	struct MHD_Daemon *mhd;
-	int epfd;
-	int mhd_timer;
+	struct fake_mhd mhd;
 	int port;
 	uint32_t revision;
 	uint32_t sessions[MAX_SESSIONS];
@@ -86,61 +81,11 @@ struct fake_dmap {
 	struct req *held;
 	bool drag; /* a touchDown was seen: the arrow is decided at touchUp */
 	long drag_x0, drag_y0, drag_x, drag_y;
-	json_t *log; /* the last requests, for `state' */
 };
 
 const char *fake_dmap_hostile_names(void)
 {
 	return "none, lying-length, deep-nesting, truncated, garbage";
-}
-
-/* ---- running MHD from the loop ---- */
-
-static void mhd_run(struct fake_dmap *d);
-
-static void on_mhd_timer(struct fake_loop *loop, void *ctx)
-{
-	struct fake_dmap *d = ctx;
-
-	(void)loop;
-	d->mhd_timer = 0;
-	mhd_run(d);
-}
-
-static void on_mhd_fd(struct fake_loop *loop, int fd, short revents, void *ctx)
-{
-	(void)loop;
-	(void)fd;
-	(void)revents;
-	mhd_run(ctx);
-}
-
-static void mhd_run(struct fake_dmap *d)
-{
-	MHD_UNSIGNED_LONG_LONG t;
-	int ms;
-
-	MHD_run(d->mhd);
-	if (d->mhd_timer)
-		fake_loop_cancel_timer(d->loop, d->mhd_timer);
-	d->mhd_timer = 0;
-	if (MHD_get_timeout(d->mhd, &t) == MHD_YES) {
-		ms = t > 60000 ? 60000 : (int)t;
-		ms = fake_loop_add_timer(d->loop, ms, on_mhd_timer, d, NULL);
-		d->mhd_timer = ms > 0 ? ms : 0;
-	}
-}
-
-/* A 0 ms timer: MHD_run() cannot be called from inside its own callbacks,
- * and a resume from outside them must be acted on soon. */
-static void kick(struct fake_dmap *d)
-{
-	int t;
-
-	if (d->mhd_timer)
-		fake_loop_cancel_timer(d->loop, d->mhd_timer);
-	t = fake_loop_add_timer(d->loop, 0, on_mhd_timer, d, NULL);
-	d->mhd_timer = t > 0 ? t : 0;
 }
 
 /* ---- long polls ---- */
@@ -167,7 +112,7 @@ static void wake_all(struct fake_dmap *d)
 {
 	while (d->held)
 		unhold(d->held);
-	kick(d);
+	fake_mhd_kick(&d->mhd);
 }
 
 static void on_longpoll_timeout(struct fake_loop *loop, void *ctx)
@@ -177,7 +122,7 @@ static void on_longpoll_timeout(struct fake_loop *loop, void *ctx)
 	(void)loop;
 	r->timer = 0;
 	unhold(r);
-	kick(r->d);
+	fake_mhd_kick(&r->d->mhd);
 }
 
 /* fake_mrp_push: the player changed (a command, a control `set', ...). */
@@ -195,18 +140,7 @@ static void on_change(void *ctx)
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const void *p, size_t len,
 			       const char *type)
 {
-	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(len, (void *)(uintptr_t)p, MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result r;
-
-	if (!resp)
-		return MHD_NO;
-	if (type)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(resp, "DAAP-Server", "iTunes/11.1b37 (Fake)");
-	r = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return r;
+	return fake_mhd_respond(c, status, p, len, type, "DAAP-Server", DAAP_SERVER);
 }
 
 static enum MHD_Result respond_status(struct MHD_Connection *c, unsigned status)
@@ -595,7 +529,7 @@ static enum MHD_Result do_prompt(struct fake_dmap *d, struct req *rq, struct MHD
 	long x, y, dx, dy;
 	enum MHD_Result r;
 
-	if (atv_dmap_parse(&m, rq->body.data, rq->body.len, NULL) < 0 ||
+	if (atv_dmap_parse(&m, rq->http.body.data, rq->http.body.len, NULL) < 0 ||
 	    atv_dmap_get_strn(atv_dmap_find(&m, NULL, "cmbe"), &s, &len, NULL) < 0) {
 		atv_dmap_release(&m);
 		return respond_status(c, MHD_HTTP_BAD_REQUEST);
@@ -664,16 +598,6 @@ static enum MHD_Result do_server_info(struct fake_dmap *d, struct MHD_Connection
 	return r;
 }
 
-static void log_request(struct fake_dmap *d, const char *method, const char *url)
-{
-	char line[160];
-
-	snprintf(line, sizeof line, "%s %.140s", method, url);
-	json_array_append_new(d->log, json_string(line));
-	while (json_array_size(d->log) > 64)
-		json_array_remove(d->log, 0);
-}
-
 static enum MHD_Result dispatch(struct fake_dmap *d, struct req *rq, struct MHD_Connection *c,
 				const char *url, const char *method)
 {
@@ -681,7 +605,7 @@ static enum MHD_Result dispatch(struct fake_dmap *d, struct req *rq, struct MHD_
 
 	if (!rq->woken) {
 		atv_debug("dmap: %s %s", method, url);
-		log_request(d, method, url);
+		fake_mhd_log_request(&d->mhd, method, url);
 	}
 	if (strcmp(url, "/login") == 0)
 		return do_login(d, c);
@@ -710,52 +634,31 @@ static enum MHD_Result dispatch(struct fake_dmap *d, struct req *rq, struct MHD_
 	return respond_status(c, MHD_HTTP_NOT_FOUND);
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **ctx)
+/* A complete request (fake_mhd_request_fn), again after a resume. */
+static enum MHD_Result on_request(void *cls, void *req, struct MHD_Connection *c, const char *url,
+				  const char *method)
 {
-	struct fake_dmap *d = cls;
-	struct req *rq = *ctx;
+	struct req *rq = req;
 
-	(void)version;
-	if (!rq) {
-		rq = calloc(1, sizeof *rq);
-		if (!rq)
-			return MHD_NO;
-		rq->d = d;
-		atv_buf_init(&rq->body, BODY_MAX);
-		*ctx = rq;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		/* a body past the cap: the request gets 413 */
-		if (atv_buf_append(&rq->body, upload, *upload_size, NULL) < 0)
-			rq->too_big = true;
-		*upload_size = 0;
-		return MHD_YES;
-	}
+	rq->d = cls;
 	if (rq->held)
 		return MHD_YES;
 	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
 		return respond_status(c, MHD_HTTP_METHOD_NOT_ALLOWED);
-	if (rq->too_big)
+	if (rq->http.too_big)
 		return respond_status(c, MHD_HTTP_CONTENT_TOO_LARGE);
-	return dispatch(d, rq, c, url, method);
+	return dispatch(rq->d, rq, c, url, method);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
-			 enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, void *req, enum MHD_RequestTerminationCode toe)
 {
-	struct req *rq = *ctx;
+	struct fake_dmap *d = cls;
+	struct req *rq = req;
 
-	(void)cls;
-	(void)c;
 	(void)toe;
-	if (!rq)
-		return;
 	if (rq->held) {
 		/* only at daemon shutdown: a held request is resumed first */
-		for (struct req **pp = &rq->d->held; *pp; pp = &(*pp)->next) {
+		for (struct req **pp = &d->held; *pp; pp = &(*pp)->next) {
 			if (*pp == rq) {
 				*pp = rq->next;
 				break;
@@ -763,30 +666,22 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
 		}
 	}
 	if (rq->timer)
-		fake_loop_cancel_timer(rq->d->loop, rq->timer);
-	atv_buf_release(&rq->body);
-	free(rq);
-	*ctx = NULL;
+		fake_loop_cancel_timer(d->loop, rq->timer);
 }
 
 /* ---- control ---- */
 
 int fake_dmap_port(const struct fake_dmap *d)
 {
-	return d && d->mhd ? d->port : -1;
+	return d && d->mhd.daemon ? d->port : -1;
 }
 
 int fake_dmap_hostile(struct fake_dmap *d, const char *mode, struct atv_err *err)
 {
-	int i;
+	int i = fake_mhd_hostile(hostile_names, mode, "dmap", fake_dmap_hostile_names(), err);
 
-	for (i = 0; hostile_names[i]; i++)
-		if (strcmp(hostile_names[i], mode) == 0)
-			break;
-	if (!hostile_names[i])
-		return atv_err_set(err, ATV_E_USAGE,
-				   "unknown dmap hostile mode \"%s\" (one of: %s)", mode,
-				   fake_dmap_hostile_names());
+	if (i < 0)
+		return i;
 	d->hostile = i;
 	/* held long polls get the hostile body at once */
 	if (i != H_NONE && d->held)
@@ -979,12 +874,12 @@ json_t *fake_dmap_state(const struct fake_dmap *d)
 		atv_dmap_guid_format(d->guids[i], g);
 		json_array_append_new(guids, json_string(g));
 	}
-	json_object_set_new(o, "dmap_port", d->mhd ? json_integer(d->port) : json_null());
+	json_object_set_new(o, "dmap_port", d->mhd.daemon ? json_integer(d->port) : json_null());
 	json_object_set_new(o, "dmap_revision", json_integer(d->revision));
 	json_object_set_new(o, "dmap_sessions", json_integer((json_int_t)d->n_sessions));
 	json_object_set_new(o, "dmap_guids", guids);
 	json_object_set_new(o, "dmap_hostile", json_string(hostile_names[d->hostile]));
-	json_object_set_new(o, "dmap_requests", json_deep_copy(d->log));
+	json_object_set_new(o, "dmap_requests", json_deep_copy(d->mhd.log));
 	{
 		size_t held = 0;
 
@@ -1024,24 +919,22 @@ int fake_dmap_new(struct fake_loop *loop, struct fake_device *dev, struct fake_m
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	const union MHD_DaemonInfo *info;
 	struct fake_dmap *d;
-	uint16_t old;
 	int r;
 
 	*out = NULL;
 	d = calloc(1, sizeof *d);
-	if (!d || !(d->log = json_array())) {
-		free(d);
+	if (!d)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-	}
 	d->loop = loop;
 	d->dev = dev;
 	d->mrp = mrp;
-	d->epfd = -1;
 	d->port = -1;
 	d->revision = 2;
 	d->next_session = FIRST_SESSION;
 	*out = d;
-	if ((r = load_guids(d, err)) < 0)
+	if ((r = fake_mhd_init(&d->mhd, loop, sizeof(struct req), BODY_MAX, on_request,
+			       on_completed, d, err)) < 0 ||
+	    (r = load_guids(d, err)) < 0)
 		return r;
 	if (v2)
 		d->hsgid = fake_service_txt(v2, "hG");
@@ -1052,29 +945,23 @@ int fake_dmap_new(struct fake_loop *loop, struct fake_device *dev, struct fake_m
 	if (!o->address || inet_pton(AF_INET, o->address, &sa.sin_addr) != 1)
 		return atv_err_set(err, ATV_E_USAGE, "dmap: no IPv4 address to listen on");
 	sa.sin_port = htons((uint16_t)(o->port < 0 ? touch->port : o->port));
-	d->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
-				  on_request, d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNS, MHD_OPTION_END);
-	if (!d->mhd)
+	d->mhd.daemon = MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, fake_mhd_on_request, &d->mhd,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
+	    fake_mhd_on_completed, &d->mhd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNS, MHD_OPTION_END);
+	if (!d->mhd.daemon)
 		return atv_err_set(err, ATV_E_IO, "dmap: unable to listen on %s:%u", o->address,
 				   ntohs(sa.sin_port));
-	info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	info = MHD_get_daemon_info(d->mhd.daemon, MHD_DAEMON_INFO_BIND_PORT);
 	d->port = info ? info->port : ntohs(sa.sin_port);
-	info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!info)
-		return atv_err_set(err, ATV_E_IO, "dmap: no epoll fd from libmicrohttpd");
-	d->epfd = info->epoll_fd;
-	if ((r = fake_loop_add_fd(loop, d->epfd, POLLIN, on_mhd_fd, d, err)) < 0) {
-		d->epfd = -1;
+	if ((r = fake_mhd_attach(&d->mhd, "dmap", err)) < 0)
 		return r;
-	}
-	/* mDNS announces the port really listened on */
-	old = touch->port;
-	touch->port = (uint16_t)d->port;
-	if (v2 && v2->port == old)
+	/* mDNS announces the port really listened on (_appletv-v2 too when
+	 * it had the same) */
+	if (v2 && v2->port == touch->port)
 		v2->port = (uint16_t)d->port;
+	touch->port = (uint16_t)d->port;
 	fake_mrp_on_change(mrp, on_change, d);
 	sa.sin_port = htons((uint16_t)d->port);
 	atv_info("dmap on %s:%d", o->address, d->port);
@@ -1085,7 +972,7 @@ void fake_dmap_free(struct fake_dmap *d)
 {
 	if (!d)
 		return;
-	if (d->mhd) {
+	if (d->mhd.daemon) {
 		fake_mrp_on_change(d->mrp, NULL, NULL);
 		while (d->held) {
 			struct req *r = d->held;
@@ -1097,13 +984,8 @@ void fake_dmap_free(struct fake_dmap *d)
 			r->timer = 0;
 			MHD_resume_connection(r->conn);
 		}
-		if (d->epfd >= 0)
-			fake_loop_remove_fd(d->loop, d->epfd);
-		MHD_stop_daemon(d->mhd);
 	}
-	if (d->mhd_timer)
-		fake_loop_cancel_timer(d->loop, d->mhd_timer);
-	json_decref(d->log);
+	fake_mhd_release(&d->mhd);
 	free(d->hsgid);
 	free(d->servicename);
 	free(d);

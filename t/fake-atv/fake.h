@@ -15,8 +15,11 @@
 #include <netinet/in.h>
 
 #include <jansson.h>
+#include <microhttpd.h>
 
+#include "buf.h"
 #include "err.h"
+#include "hap.h"
 
 /* ---- the event loop (main.c) ---- */
 
@@ -159,6 +162,71 @@ int fake_mdns_add_multicast(struct fake_mdns *m, const char *ifaddr, struct atv_
 /* Close the sockets (removing them from the loop) and free m (NULL ok). */
 void fake_mdns_free(struct fake_mdns *m);
 
+/* ---- paired controllers (pairings.c) ----
+ *
+ * MRP and AirPlay keep their paired controllers in one --pairings file of
+ * JSON lines {"protocol":"mrp"|"airplay","id":HEX,"ltpk":HEX}.  Each
+ * server has a store for its own protocol and rewrites only its own lines,
+ * keeping every other line as it is.  A line without "protocol" is MRP's:
+ * older fakes wrote those. */
+
+#define FAKE_MAX_PAIRINGS 64 /* controllers one store holds at most */
+
+struct fake_pairing {
+	uint8_t id[ATV_HAP_ID_MAX]; /* the controller's pairing identifier */
+	size_t idlen;               /* 1..ATV_HAP_ID_MAX */
+	uint8_t ltpk[ATV_ED25519_PUB_LEN];
+};
+
+/* Read the fields, change them only through the functions below. */
+struct fake_pairings {
+	const char *protocol; /* "mrp", "airplay" (borrowed, a constant) */
+	char *path;           /* the file, or NULL: kept in memory only */
+	size_t max;           /* capacity, 1..FAKE_MAX_PAIRINGS */
+	size_t n;
+	struct fake_pairing p[FAKE_MAX_PAIRINGS];
+};
+
+/* An empty store for protocol holding up to max (capped at
+ * FAKE_MAX_PAIRINGS) controllers, not backed by a file. */
+void fake_pairings_init(struct fake_pairings *s, const char *protocol, size_t max);
+
+/* Back s with the file at path (copied): read the lines of s's protocol
+ * (a missing file is empty), which later changes rewrite.  -ATV_E_INPUT
+ * naming the file and line for a line that is not a JSON object, one of
+ * ours that is not {"id":HEX,"ltpk":HEX}, or more than s->max of ours;
+ * -ATV_E_NOMEM.  On error s is left empty and without a file. */
+int fake_pairings_load(struct fake_pairings *s, const char *path, struct atv_err *err);
+
+/* Rewrite s's lines in the file and keep the others as they are: the new
+ * file is written next to it (path.tmp, mode 0600) and renamed over it,
+ * so readers see the old file or the new one.  0 without a file;
+ * -ATV_E_IO (the file unchanged), -ATV_E_NOMEM. */
+int fake_pairings_save(const struct fake_pairings *s, struct atv_err *err);
+
+/* Add the controller id[0..idlen) with key ltpk, replacing the key of the
+ * same id, and save.  -ATV_E_USAGE for a bad idlen, -ATV_E_LIMIT when s
+ * is full (nothing changed); a failed save (-ATV_E_IO) keeps the pairing
+ * in memory. */
+int fake_pairings_add(struct fake_pairings *s, const uint8_t *id, size_t idlen,
+		      const uint8_t ltpk[ATV_ED25519_PUB_LEN], struct atv_err *err);
+
+/* Forget every controller and save; as fake_pairings_save. */
+int fake_pairings_forget(struct fake_pairings *s, struct atv_err *err);
+
+/* An atv_hap_lookup_fn with arg a struct fake_pairings: copy the key of
+ * the controller id[0..idlen) to ltpk and return 0, or -1 when unknown. */
+int fake_pairings_lookup(void *arg, const uint8_t *id, size_t idlen,
+			 uint8_t ltpk[ATV_ED25519_PUB_LEN]);
+
+/* A pairing identifier for logs and states: the text when it is printable
+ * ASCII (controllers use UUIDs), else hex, else "(N bytes)" when out (of
+ * size bytes) is too small; 2 * ATV_HAP_ID_MAX + 1 bytes always suffice. */
+void fake_pairing_id_text(char *out, size_t size, const uint8_t *id, size_t n);
+
+/* Wipe s and free its path; it is empty and without a file afterwards. */
+void fake_pairings_release(struct fake_pairings *s);
+
 /* ---- the player and its MRP server (mrp-server.c) ----
  *
  * One player state (power, volume, what plays, a 3-track playlist, the
@@ -254,6 +322,95 @@ void fake_mrp_artwork(const struct fake_mrp *m, const uint8_t **png, size_t *len
  * one listener, NULL removes it. */
 void fake_mrp_on_change(struct fake_mrp *m, void (*fn)(void *ctx), void *ctx);
 
+/* ---- libmicrohttpd on the loop (mhd-loop.c) ----
+ *
+ * What the DMAP and AirPlay servers share.  MHD runs in external epoll
+ * mode: the loop watches MHD's epoll fd and MHD_run() is called when it
+ * turns readable or when MHD's timeout is due, so every MHD callback runs
+ * on the loop.  The shared access handler collects each request's body
+ * (up to a cap) before the server sees the request. */
+
+/* What every request has: a server's request type starts with one. */
+struct fake_mhd_req {
+	struct atv_buf body; /* up to the server's body_max bytes */
+	bool too_big;	     /* the body went past body_max: the server answers 413 */
+};
+
+/* The request req is complete, its body read: answer it, or suspend the
+ * connection (this is called again after the resume).  The result is an
+ * MHD_AccessHandlerCallback's. */
+typedef enum MHD_Result (*fake_mhd_request_fn)(void *cls, void *req, struct MHD_Connection *c,
+					       const char *url, const char *method);
+
+/* MHD is done with req, which is freed afterwards. */
+typedef void (*fake_mhd_completed_fn)(void *cls, void *req, enum MHD_RequestTerminationCode toe);
+
+#define FAKE_MHD_LOG_MAX 64 /* requests kept in log */
+
+/* Read the fields; the server stores its daemon in daemon, the rest is
+ * set through the functions below.  A zeroed struct can be released. */
+struct fake_mhd {
+	struct MHD_Daemon *daemon; /* NULL: none */
+	json_t *log;		   /* the last requests, "METHOD /path" (fake_mhd_log_request) */
+	struct fake_loop *loop;
+	int epfd;  /* MHD's epoll fd while the loop watches it, else -1 */
+	int timer; /* the pending MHD_run() timer, or 0 */
+	size_t req_size, body_max;
+	fake_mhd_request_fn request;
+	fake_mhd_completed_fn completed;
+	void *cls;
+};
+
+/* Prepare m for loop, without a daemon yet: each request gets req_size
+ * zeroed bytes (the server's request type, starting with a struct
+ * fake_mhd_req) with a body of up to body_max bytes, then request(cls, ...)
+ * once it is complete and completed(cls, ...) (NULL: nothing) at the end.
+ * 0 or -ATV_E_NOMEM. */
+int fake_mhd_init(struct fake_mhd *m, struct fake_loop *loop, size_t req_size, size_t body_max,
+		  fake_mhd_request_fn request, fake_mhd_completed_fn completed, void *cls,
+		  struct atv_err *err);
+
+/* The access handler and MHD_OPTION_NOTIFY_COMPLETED callback to start
+ * m->daemon with, both with m as their cls. */
+enum MHD_Result fake_mhd_on_request(void *cls, struct MHD_Connection *c, const char *url,
+				    const char *method, const char *version, const char *upload,
+				    size_t *upload_size, void **ctx);
+void fake_mhd_on_completed(void *cls, struct MHD_Connection *c, void **ctx,
+			   enum MHD_RequestTerminationCode toe);
+
+/* Run m->daemon (started with MHD_USE_EPOLL and the callbacks above) on
+ * the loop.  -ATV_E_IO naming who ("dmap") when MHD has no epoll fd; as
+ * fake_loop_add_fd.  The daemon stays in m either way. */
+int fake_mhd_attach(struct fake_mhd *m, const char *who, struct atv_err *err);
+
+/* MHD_run() now and wait for MHD's next timeout.  Never from inside MHD's
+ * own callbacks: use fake_mhd_kick() there. */
+void fake_mhd_run(struct fake_mhd *m);
+
+/* MHD_run() from the loop soon (a 0 ms timer), for MHD's callbacks and
+ * for what MHD must act on soon (a resumed or closed connection).  Nothing
+ * without a daemon. */
+void fake_mhd_kick(struct fake_mhd *m);
+
+/* Stop watching the epoll fd, stop the daemon (its completion callbacks
+ * run now), cancel the timer and free the log. */
+void fake_mhd_release(struct fake_mhd *m);
+
+/* Queue status with a copy of p[0..len) as the body, Content-Type type and
+ * one more header (type, header NULL: none).  MHD_NO when out of memory. */
+enum MHD_Result fake_mhd_respond(struct MHD_Connection *c, unsigned status, const void *p,
+				 size_t len, const char *type, const char *header,
+				 const char *value);
+
+/* Add "METHOD URL" (the URL cut at 140 bytes) to m->log, keeping the last
+ * FAKE_MHD_LOG_MAX. */
+void fake_mhd_log_request(struct fake_mhd *m, const char *method, const char *url);
+
+/* The index of mode in names (NULL-terminated), or -ATV_E_USAGE saying
+ * "unknown WHO hostile mode \"MODE\" (one of: LIST)". */
+int fake_mhd_hostile(const char *const *names, const char *mode, const char *who, const char *list,
+		     struct atv_err *err);
+
 /* ---- DMAP (dmap-server.c) ----
  *
  * DAAP/DACP over HTTP (libmicrohttpd in external-epoll mode on the loop)
@@ -301,6 +458,80 @@ json_t *fake_dmap_state(const struct fake_dmap *d);
 
 void fake_dmap_free(struct fake_dmap *d);
 
+/* ---- AirPlay (airplay-server.c) ----
+ *
+ * HTTP on the _airplay._tcp port (libmicrohttpd, external epoll on the
+ * loop), each TCP connection behind a channel (channel.h) so that it can
+ * turn HAP-encrypted: GET /info, POST /pair-pin-start (logs "airplay pin:
+ * PIN"), /pair-setup (HAP, transient on AirPlay 2 devices whose pairing is
+ * optional), /pair-verify (then encrypted on AirPlay 2), /play,
+ * GET /playback-info, /scrub, /rate, /stop, and 470 before verification on
+ * devices whose TXT flags make pairing mandatory (0x208).  The accessory's
+ * pairing identity is TXT pi, its Ed25519 seed the first 32 bytes of
+ * SHA-512("fake-atv-airplay:" + pi). */
+
+struct fake_airplay_opts {
+	const char *address;  /* IPv4 address to listen on */
+	int port;	      /* -1: the _airplay._tcp port; 0: ephemeral */
+	const char *pairings; /* the pairings file shared with MRP (lines with
+				 "protocol":"airplay" are ours), or NULL */
+};
+
+struct fake_airplay;
+
+/* Serve AirPlay for dev (updating the _airplay._tcp port, and _raop._tcp's
+ * when it was the same, to the one listened on); without an _airplay._tcp
+ * service only the object is made.  The device's optional
+ * "airplay":{"duration":S,"loading_ms":MS,"error":"URL-SUBSTRING"} sets the
+ * video's defaults.  *out is set even on failure (free it). */
+int fake_airplay_new(struct fake_loop *loop, struct fake_device *dev,
+		     const struct fake_airplay_opts *o, struct fake_airplay **out,
+		     struct atv_err *err);
+
+/* The port listened on, or -1. */
+int fake_airplay_port(const struct fake_airplay *ap);
+
+/* The PIN later pair-setups expect (default: the device's "pin"). */
+int fake_airplay_set_pin(struct fake_airplay *ap, const char *pin, struct atv_err *err);
+
+/* The next n requests to path ("/play"; "*": any) get status with the
+ * text/plain body reason ("" for none); replaces an earlier rule for the
+ * same path.  -ATV_E_USAGE for a bad path, status or count. */
+int fake_airplay_fail(struct fake_airplay *ap, const char *path, unsigned status, unsigned n,
+		      const char *reason, struct atv_err *err);
+void fake_airplay_fail_clear(struct fake_airplay *ap);
+
+/* The video's settings: what "duration" (seconds), "loading" (ms) or
+ * "error" (a /play whose URL contains value fails after loading; NULL or
+ * "" clears).  -ATV_E_USAGE otherwise. */
+int fake_airplay_video(struct fake_airplay *ap, const char *what, const char *value,
+		       struct atv_err *err);
+
+/* Hostile answers until "none": "plist" (/playback-info is a truncated
+ * binary plist), "deep-plist" (1000 nested arrays), "huge-body" (/info and
+ * /playback-info announce 64 MiB), "bad-block" and "huge-block" (any
+ * request on an encrypted connection: a block whose tag does not verify,
+ * or a header announcing 65535 bytes, then the connection closes). */
+int fake_airplay_hostile(struct fake_airplay *ap, const char *mode, struct atv_err *err);
+const char *fake_airplay_hostile_names(void);
+
+/* Close every AirPlay connection; returns how many there were. */
+size_t fake_airplay_drop(struct fake_airplay *ap);
+
+/* Forget every AirPlay pairing (and rewrite the pairings file); returns
+ * how many there were. */
+size_t fake_airplay_revoke(struct fake_airplay *ap);
+
+/* airplay_port, pairings, pairing_ids, connections (open now),
+ * verified_connections, encrypted_connections (open now), verified,
+ * transient, encrypted (since start), requests (the last 64 "METHOD
+ * /path"), video (null or {url, start, state: loading|playing|paused|ended|
+ * error, position, rate, duration}), hostile, fail_rules, duration,
+ * loading_ms, as a new object.  Moves the video's clock as a request would. */
+json_t *fake_airplay_state(struct fake_airplay *ap);
+
+void fake_airplay_free(struct fake_airplay *ap);
+
 /* ---- the control channel (control.c) ----
  *
  * A unix stream socket for the tests: any number of clients, one command
@@ -315,6 +546,9 @@ int fake_control_new(struct fake_loop *loop, const char *path, struct fake_mrp *
 
 /* Let the control channel reach the DMAP server too (NULL: none). */
 void fake_control_set_dmap(struct fake_control *c, struct fake_dmap *dmap);
+
+/* Let the control channel reach the AirPlay server too (NULL: none). */
+void fake_control_set_airplay(struct fake_control *c, struct fake_airplay *ap);
 
 /* Close the socket and clients, unlink the path, free c (NULL is fine). */
 void fake_control_free(struct fake_control *c);

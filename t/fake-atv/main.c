@@ -25,7 +25,8 @@ static const char usage_text[] =
 	"SYNOPSIS\n"
 	"     fake-atv --device FILE.json [--unicast ADDR[:PORT]]... [--multicast IFADDR]\n"
 	"              [--ready-file PATH] [--hostile MODE] [--sleeping] [--mrp-port N]\n"
-	"              [--dmap-port N] [--pairings FILE] [--control PATH] [-v]\n"
+	"              [--dmap-port N] [--airplay-port N] [--pairings FILE] [--control PATH]\n"
+	"              [-v]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"     fake-atv describes the device in FILE.json over DNS-SD the way an Apple TV's\n"
@@ -75,9 +76,13 @@ static const char usage_text[] =
 	"     -D, --dmap-port N\n"
 	"             Serve DMAP on port N instead of the _touch-able._tcp service's (0: any\n"
 	"             free port); the ready file says \"dmap PORT\".\n"
+	"     -A, --airplay-port N\n"
+	"             Serve AirPlay on port N instead of the _airplay._tcp service's (0: any\n"
+	"             free port); the ready file says \"airplay PORT\".\n"
 	"     -P, --pairings FILE\n"
-	"             Keep paired controllers in FILE (JSON lines {\"id\":HEX,\"ltpk\":HEX})\n"
-	"             as well as in memory, so a restarted fake still knows them.\n"
+	"             Keep paired controllers in FILE as well as in memory, so a restarted\n"
+	"             fake still knows them: JSON lines {\"protocol\":\"mrp\"|\"airplay\",\n"
+	"             \"id\":HEX,\"ltpk\":HEX} (lines without a protocol are MRP's).\n"
 	"     -c, --control PATH\n"
 	"             Listen on the unix stream socket PATH for control commands (see\n"
 	"             CONTROL).\n"
@@ -152,6 +157,34 @@ static const char usage_text[] =
 	"     HOST:PORT or GUID is missing; ok STATUS), hostile-dmap MODE (none,\n"
 	"     lying-length, deep-nesting, truncated, garbage: every later body after\n"
 	"     login), dmap-drop (forget the sessions: ok N).\n"
+	"\n"
+	"AIRPLAY\n"
+	"     With an _airplay._tcp service, HTTP on its port at the MRP address.  The\n"
+	"     pairing identity is TXT pi, the Ed25519 seed the first 32 bytes of\n"
+	"     SHA-512(\"fake-atv-airplay:\" + pi).  GET /info (binary plist: deviceID,\n"
+	"     features, model, name, pi, pk, protocolVersion, sourceVersion,\n"
+	"     statusFlags); POST /pair-pin-start logs \"airplay pin: PIN\"; POST\n"
+	"     /pair-setup (HAP with the PIN, or transient with Flags 0x10 and PIN 3939 up\n"
+	"     to M4 on AirPlay 2 devices whose pairing is optional) and /pair-verify\n"
+	"     (TLV8).  After pair-verify on AirPlay 2 (features bit 38 or 48) and after\n"
+	"     transient M4, both directions are HAP blocks with the Control-Salt keys;\n"
+	"     AirPlay 1 stays plain.  When TXT flags has 0x208 (pairing mandatory),\n"
+	"     anything but /info and pairing needs a verified connection (else 470).\n"
+	"     POST /play (plist Content-Location, Start-Position-Seconds) starts a video:\n"
+	"     loading for loading_ms (300), then playing for duration (2 s) of video,\n"
+	"     then ended; GET /playback-info describes it; POST /scrub?position=S,\n"
+	"     /rate?value=R (0 pauses), /stop.  The device's optional \"airplay\":\n"
+	"     {\"duration\":S, \"loading_ms\":MS, \"error\":\"URL-PART\"} sets the defaults.\n"
+	"     Control: airplay-state (ok {airplay_port, pairings, connections, encrypted,\n"
+	"     requests, video: {url, start, state, position, rate, duration}, ...}; also\n"
+	"     under \"airplay\" in state), airplay-pin PIN, airplay-fail PATH STATUS [N]\n"
+	"     [REASON...] (the next N requests to PATH, * for any, get STATUS and REASON\n"
+	"     as text/plain; airplay-fail clear), airplay-video duration S | loading MS |\n"
+	"     error [URL-PART] (a /play whose URL contains it fails after loading),\n"
+	"     airplay-hostile MODE (until none: plist, deep-plist, huge-body on\n"
+	"     /playback-info; bad-block, huge-block on encrypted connections),\n"
+	"     airplay-drop (close every connection: ok N), airplay-revoke (forget the\n"
+	"     pairings: ok N).\n"
 	"\n"
 	"HOSTILE MODES\n"
 	"     Each is a real reply on the wire, with the query's ID (legacy unicast):\n"
@@ -437,6 +470,7 @@ struct opts {
 	struct fake_mdns_opts mdns;
 	struct fake_mrp_opts mrp;
 	int dmap_port;
+	int airplay_port;
 	int verbose;
 };
 
@@ -446,6 +480,7 @@ struct servers {
 	struct fake_mrp *mrp;
 	struct fake_control *control;
 	struct fake_dmap *dmap;
+	struct fake_airplay *airplay;
 };
 
 static void log_stderr(enum atv_loglevel level, const char *msg, void *ctx)
@@ -496,7 +531,8 @@ static int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs("\nusage: fake-atv --device FILE.json [--unicast ADDR[:PORT]]... "
 	      "[--multicast IFADDR] [--ready-file PATH] [--hostile MODE] [--sleeping] "
-	      "[--mrp-port N] [--dmap-port N] [--pairings FILE] [--control PATH] [-v]\n",
+	      "[--mrp-port N] [--dmap-port N] [--airplay-port N] [--pairings FILE] "
+	      "[--control PATH] [-v]\n",
 	      stderr);
 	return ATV_EXIT_USAGE;
 }
@@ -513,6 +549,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"sleeping", no_argument, NULL, 'S'},
 		{"mrp-port", required_argument, NULL, 'M'},
 		{"dmap-port", required_argument, NULL, 'D'},
+		{"airplay-port", required_argument, NULL, 'A'},
 		{"pairings", required_argument, NULL, 'P'},
 		{"control", required_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -523,7 +560,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	long port;
 	int c, h;
 
-	while ((c = getopt_long(argc, argv, "d:u:m:r:H:SM:D:P:c:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:u:m:r:H:SM:D:A:P:c:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->device = optarg; break;
 		case 'm': o->multicast = optarg; break;
@@ -533,15 +570,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'c': o->control = optarg; break;
 		case 'M':
 		case 'D':
+		case 'A':
 			errno = 0;
 			port = strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end || port < 0 || port > 65535)
 				return usage_error("bad --%s-port \"%s\" (0 to 65535)",
-						   c == 'M' ? "mrp" : "dmap", optarg);
+						   c == 'M'   ? "mrp"
+						   : c == 'D' ? "dmap"
+							      : "airplay",
+						   optarg);
 			if (c == 'M')
 				o->mrp.port = (int)port;
-			else
+			else if (c == 'D')
 				o->dmap_port = (int)port;
+			else
+				o->airplay_port = (int)port;
 			break;
 		case 'v': o->verbose++; break;
 		case 'h': fputs(usage_text, stdout); return fflush(stdout) ? ATV_EXIT_IO : 0;
@@ -610,14 +653,17 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 {
 	struct fake_mrp_opts mo = o->mrp;
 	struct fake_dmap_opts dmo = {NULL, o->dmap_port};
+	struct fake_airplay_opts apo = {NULL, o->airplay_port, o->mrp.pairings};
 	char addr[INET_ADDRSTRLEN], line[32];
 	int r;
 
 	mrp_address(o, dev, addr, sizeof addr);
 	mo.address = addr[0] ? addr : NULL;
 	dmo.address = mo.address;
+	apo.address = mo.address;
 	if ((r = fake_mrp_new(loop, dev, &mo, &sv->mrp, err)) < 0 ||
 	    (r = fake_dmap_new(loop, dev, sv->mrp, &dmo, &sv->dmap, err)) < 0 ||
+	    (r = fake_airplay_new(loop, dev, &apo, &sv->airplay, err)) < 0 ||
 	    (r = start_mdns(loop, o, dev, &sv->mdns, err)) < 0)
 		return r;
 	if (fake_mrp_port(sv->mrp) >= 0) {
@@ -630,20 +676,26 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 		if ((r = fake_loop_note(loop, line, err)) < 0)
 			return r;
 	}
+	if (fake_airplay_port(sv->airplay) >= 0) {
+		snprintf(line, sizeof line, "airplay %d", fake_airplay_port(sv->airplay));
+		if ((r = fake_loop_note(loop, line, err)) < 0)
+			return r;
+	}
 	if (o->control) {
 		if ((r = fake_control_new(loop, o->control, sv->mrp, &sv->control, err)) < 0)
 			return r;
 		fake_control_set_dmap(sv->control, sv->dmap);
+		fake_control_set_airplay(sv->control, sv->airplay);
 	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.device = NULL, .mrp = {.port = -1}, .dmap_port = -1};
+	struct opts o = {.device = NULL, .mrp = {.port = -1}, .dmap_port = -1, .airplay_port = -1};
 	struct fake_loop loop = {.fds = NULL};
 	struct fake_device dev;
-	struct servers sv = {NULL, NULL, NULL, NULL};
+	struct servers sv = {NULL, NULL, NULL, NULL, NULL};
 	struct atv_err err = {0, ""};
 	sigset_t sigs;
 	int sfd = -1, r;
@@ -676,6 +728,7 @@ int main(int argc, char **argv)
 		r = r == -ATV_E_USAGE || r == -ATV_E_INPUT ? ATV_EXIT_USAGE : atv_exit_status(r);
 	}
 	fake_control_free(sv.control);
+	fake_airplay_free(sv.airplay);
 	fake_dmap_free(sv.dmap);
 	fake_mdns_free(sv.mdns);
 	fake_mrp_free(sv.mrp);

@@ -55,7 +55,6 @@
 #define IN_FRAME_MAX ((size_t)256 << 10) /* controllers send small messages */
 #define OUT_MAX ((size_t)8 << 20)        /* queued for a peer that does not read */
 #define READ_ROUNDS 8                    /* reads per wakeup, so one peer cannot starve others */
-#define MAX_PAIRINGS 64
 #define LOG_MAX 256     /* keys and commands kept for `state' */
 #define MAX_PRESSED 16  /* keys one connection may hold down at once */
 #define HOLD_MS 800     /* pyatv holds for 1 s; leave room for scheduling */
@@ -232,26 +231,18 @@ struct conn {
 	size_t n_pressed;
 };
 
-struct pairing {
-	uint8_t id[ATV_HAP_ID_MAX];
-	size_t idlen;
-	uint8_t ltpk[ATV_ED25519_PUB_LEN];
-};
-
 struct fake_mrp {
 	struct fake_loop *loop;
 	struct fake_device *dev;
 	struct fake_service *svc; /* NULL: no MRP service, only the player */
 	char *unique_id, *build, *model;
 	uint8_t seed[ATV_ED25519_SEED_LEN];
-	char *pairings_path;
 	struct in_addr addr;
 	int lfd, port;
 	struct conn *conns;
 	int reap_timer;
 	char pin[FAKE_MAX_PIN + 1];
-	struct pairing pairings[MAX_PAIRINGS];
-	size_t n_pairings;
+	struct fake_pairings pairings; /* ours: "protocol":"mrp" */
 
 	bool power;
 	int volume;
@@ -474,166 +465,23 @@ int fake_mrp_set_field(struct fake_mrp *m, const char *name, const char *value, 
 
 /* ---- pairings ---- */
 
-static void hex_encode(char *out, const uint8_t *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int hex_decode(const char *s, uint8_t *out, size_t max, size_t *outlen)
-{
-	size_t n = strlen(s);
-
-	if (n % 2 || n / 2 > max)
-		return -1;
-	for (size_t i = 0; i < n; i += 2) {
-		unsigned v;
-
-		if (sscanf(s + i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", s[i]) ||
-		    !strchr("0123456789abcdefABCDEF", s[i + 1]))
-			return -1;
-		out[i / 2] = (uint8_t)v;
-	}
-	*outlen = n / 2;
-	return 0;
-}
-
-/* A pairing identifier for logs and `state': the text when it is printable
- * ASCII (controllers use UUIDs), else hex. */
-static void id_text(char *out, size_t size, const uint8_t *id, size_t n)
-{
-	bool text = n > 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (id[i] < 0x20 || id[i] > 0x7e)
-			text = false;
-	if (text && n < size) {
-		memcpy(out, id, n);
-		out[n] = '\0';
-	} else if (2 * n < size) {
-		hex_encode(out, id, n);
-	} else {
-		snprintf(out, size, "(%zu bytes)", n);
-	}
-}
-
-static void save_pairings(struct fake_mrp *m)
-{
-	char tmp[4096], id[2 * ATV_HAP_ID_MAX + 1], pk[2 * ATV_ED25519_PUB_LEN + 1];
-	FILE *f;
-	int ok;
-
-	if (!m->pairings_path)
-		return;
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", m->pairings_path) >= sizeof tmp) {
-		atv_warn("pairings file path too long");
-		return;
-	}
-	f = fopen(tmp, "w");
-	if (!f) {
-		atv_warn("unable to write %s: %s", tmp, strerror(errno));
-		return;
-	}
-	fchmod(fileno(f), 0600);
-	for (size_t i = 0; i < m->n_pairings; i++) {
-		hex_encode(id, m->pairings[i].id, m->pairings[i].idlen);
-		hex_encode(pk, m->pairings[i].ltpk, sizeof m->pairings[i].ltpk);
-		fprintf(f, "{\"id\":\"%s\",\"ltpk\":\"%s\"}\n", id, pk);
-	}
-	ok = !ferror(f);
-	/* readers see the old file or the new one, never a part */
-	if (fclose(f) == EOF || !ok || rename(tmp, m->pairings_path) < 0)
-		atv_warn("unable to write %s: %s", m->pairings_path, strerror(errno));
-}
-
-static int load_pairings(struct fake_mrp *m, struct atv_err *err)
-{
-	struct atv_buf line;
-	FILE *f = fopen(m->pairings_path, "r");
-	int r = 0, n = 0;
-
-	if (!f)
-		return errno == ENOENT ? 0
-				       : atv_err_sys(err, ATV_E_INPUT, errno, "unable to open %s",
-						     m->pairings_path);
-	atv_buf_init(&line, 4096);
-	while ((r = atv_jsonl_read(f, &line, err)) > 0) {
-		struct pairing *p = &m->pairings[m->n_pairings];
-		json_t *o = NULL;
-		const char *id, *pk;
-		size_t pklen;
-
-		n++;
-		if (line.len == 0)
-			continue;
-		if (m->n_pairings == MAX_PAIRINGS) {
-			r = atv_err_set(err, ATV_E_INPUT, "more than %d pairings", MAX_PAIRINGS);
-			break;
-		}
-		r = atv_jsonl_parse((const char *)line.data, line.len, &o, err);
-		id = r == 0 ? atv_json_str(o, "id") : NULL;
-		pk = r == 0 ? atv_json_str(o, "ltpk") : NULL;
-		if (r == 0 && (!id || !pk || hex_decode(id, p->id, sizeof p->id, &p->idlen) < 0 ||
-			       p->idlen == 0 ||
-			       hex_decode(pk, p->ltpk, sizeof p->ltpk, &pklen) < 0 ||
-			       pklen != sizeof p->ltpk))
-			r = atv_err_set(err, ATV_E_INPUT, "not {\"id\":HEX,\"ltpk\":HEX}");
-		json_decref(o);
-		if (r < 0)
-			break;
-		m->n_pairings++;
-	}
-	if (r < 0)
-		atv_err_prefix(err, "%s, line %d", m->pairings_path, n);
-	atv_buf_release(&line);
-	fclose(f);
-	return r < 0 ? r : 0;
-}
-
-static int lookup_pairing(void *arg, const uint8_t *id, size_t idlen,
-			  uint8_t ltpk[ATV_ED25519_PUB_LEN])
-{
-	const struct fake_mrp *m = arg;
-
-	for (size_t i = 0; i < m->n_pairings; i++) {
-		if (m->pairings[i].idlen == idlen && memcmp(m->pairings[i].id, id, idlen) == 0) {
-			memcpy(ltpk, m->pairings[i].ltpk, ATV_ED25519_PUB_LEN);
-			return 0;
-		}
-	}
-	return -1;
-}
-
 static void add_pairing(struct fake_mrp *m, const struct atv_hap_peer *peer)
 {
-	size_t i;
+	struct atv_err err = {0, ""};
 
-	/* the same controller pairing again replaces its key */
-	for (i = 0; i < m->n_pairings; i++)
-		if (m->pairings[i].idlen == peer->idlen &&
-		    memcmp(m->pairings[i].id, peer->id, peer->idlen) == 0)
-			break;
-	if (i == MAX_PAIRINGS)
-		return; /* refused at M1 already */
-	if (i == m->n_pairings)
-		m->n_pairings++;
-	memcpy(m->pairings[i].id, peer->id, peer->idlen);
-	m->pairings[i].idlen = peer->idlen;
-	memcpy(m->pairings[i].ltpk, peer->ltpk, sizeof peer->ltpk);
-	save_pairings(m);
+	/* the same controller pairing again replaces its key; a full store
+	 * was refused at M1 already */
+	if (fake_pairings_add(&m->pairings, peer->id, peer->idlen, peer->ltpk, &err) < 0)
+		atv_warn("mrp: %s", err.msg);
 }
 
 void fake_mrp_revoke(struct fake_mrp *m)
 {
-	atv_info("mrp: forgetting %zu pairings", m->n_pairings);
-	memset(m->pairings, 0, sizeof m->pairings);
-	m->n_pairings = 0;
-	save_pairings(m);
+	struct atv_err err = {0, ""};
+
+	atv_info("mrp: forgetting %zu pairings", m->pairings.n);
+	if (fake_pairings_forget(&m->pairings, &err) < 0)
+		atv_warn("mrp: %s", err.msg);
 }
 
 int fake_mrp_set_pin(struct fake_mrp *m, const char *pin, struct atv_err *err)
@@ -1215,7 +1063,7 @@ static void pairing_done(struct conn *c)
 	if (c->exch == X_SETUP) {
 		if (atv_hap_setup_server_peer(c->setup, &peer, &err) == 0) {
 			add_pairing(m, &peer);
-			id_text(id, sizeof id, peer.id, peer.idlen);
+			fake_pairing_id_text(id, sizeof id, peer.id, peer.idlen);
 			atv_info("mrp %s: paired with controller %s", c->name, id);
 		}
 	} else if (atv_hap_verify_server_peer(c->verify, &peer, &err) < 0 ||
@@ -1227,7 +1075,7 @@ static void pairing_done(struct conn *c)
 		/* M4 is queued in the clear already; from here on both ways
 		 * are encrypted (pyatv enables its cipher after M4) */
 		c->encrypted = true;
-		id_text(id, sizeof id, peer.id, peer.idlen);
+		fake_pairing_id_text(id, sizeof id, peer.id, peer.idlen);
 		atv_info("mrp %s: verified controller %s", c->name, id);
 	}
 	exch_free(c);
@@ -1258,8 +1106,9 @@ static void on_pairing(struct conn *c, const Mrp__ProtocolMessage *req)
 	atv_buf_init(&out, ATV_HAP_MSG_MAX);
 	if (state == 1) {
 		exch_free(c);
-		if (method && m->n_pairings == MAX_PAIRINGS) {
-			atv_info("mrp %s: pair-setup refused: %d pairings", c->name, MAX_PAIRINGS);
+		if (method && m->pairings.n == m->pairings.max) {
+			atv_info("mrp %s: pair-setup refused: %zu pairings", c->name,
+				 m->pairings.n);
 			if (atv_hap_error_message(&out, 2, ATV_TLV8_ERR_MAX_PEERS, 0, &err) == 0)
 				send_pairing(c, &out);
 			goto out;
@@ -1270,8 +1119,8 @@ static void on_pairing(struct conn *c, const Mrp__ProtocolMessage *req)
 			/* a real device shows the PIN now; the tests know it */
 			atv_info("mrp %s: pair-setup started, showing the pin", c->name);
 		} else {
-			c->verify = atv_hap_verify_server_new(m->unique_id, m->seed,
-							      lookup_pairing, m, &err);
+			c->verify = atv_hap_verify_server_new(
+			    m->unique_id, m->seed, fake_pairings_lookup, &m->pairings, &err);
 			c->exch = c->verify ? X_VERIFY : X_NONE;
 		}
 		if (c->exch == X_NONE) {
@@ -1970,8 +1819,8 @@ json_t *fake_mrp_state(const struct fake_mrp *m)
 	for (const struct conn *c = m->conns; c; c = c->next)
 		if (!c->dead && c->subscribed)
 			subscribed++;
-	for (size_t i = 0; i < m->n_pairings; i++) {
-		id_text(id, sizeof id, m->pairings[i].id, m->pairings[i].idlen);
+	for (size_t i = 0; i < m->pairings.n; i++) {
+		fake_pairing_id_text(id, sizeof id, m->pairings.p[i].id, m->pairings.p[i].idlen);
 		json_array_append_new(ids, json_string(id));
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++)
@@ -1986,7 +1835,7 @@ json_t *fake_mrp_state(const struct fake_mrp *m)
 	json_object_set_new(o, "connections", json_integer((json_int_t)live_conns(m, false)));
 	json_object_set_new(o, "verified", json_integer((json_int_t)live_conns(m, true)));
 	json_object_set_new(o, "subscribed", json_integer((json_int_t)subscribed));
-	json_object_set_new(o, "pairings", json_integer((json_int_t)m->n_pairings));
+	json_object_set_new(o, "pairings", json_integer((json_int_t)m->pairings.n));
 	json_object_set_new(o, "pairing_ids", ids);
 	json_object_set_new(o, "mrp_port", m->svc ? json_integer(m->port) : json_null());
 	return o;
@@ -2037,12 +1886,8 @@ static int setup_service(struct fake_mrp *m, const struct fake_mrp_opts *o, stru
 		return atv_err_set(err, ATV_E_USAGE, "mrp: no IPv4 address to listen on");
 	if ((r = derive_seed(m, err)) < 0)
 		return r;
-	if (o->pairings) {
-		if (!(m->pairings_path = strdup(o->pairings)))
-			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-		if ((r = load_pairings(m, err)) < 0)
-			return r;
-	}
+	if (o->pairings && (r = fake_pairings_load(&m->pairings, o->pairings, err)) < 0)
+		return r;
 	return listen_on(m, o->port < 0 ? m->svc->port : o->port, err);
 }
 
@@ -2059,6 +1904,7 @@ int fake_mrp_new(struct fake_loop *loop, struct fake_device *dev, const struct f
 	m->dev = dev;
 	m->lfd = -1;
 	m->port = -1;
+	fake_pairings_init(&m->pairings, "mrp", FAKE_MAX_PAIRINGS);
 	snprintf(m->pin, sizeof m->pin, "%s", dev->pin ? dev->pin : FAKE_DEFAULT_PIN);
 	atv_buf_init(&m->in, ATV_MRP_MAX_FRAME);
 	atv_buf_init(&m->pt, ATV_MRP_MAX_FRAME);
@@ -2096,7 +1942,7 @@ void fake_mrp_free(struct fake_mrp *m)
 	free(m->unique_id);
 	free(m->build);
 	free(m->model);
-	free(m->pairings_path);
+	fake_pairings_release(&m->pairings);
 	atv_crypto_wipe(m, sizeof *m);
 	free(m);
 }

@@ -290,6 +290,131 @@ static void test_setup_device_error(void **state)
 	atv_buf_release(&a);
 }
 
+/* ---- transient pair-setup ---- */
+
+/* M1 {Method 0, State 1, Flags 0x10}, PIN 3939 whatever the accessory's
+ * own PIN is, both sides done after M4 with the same K, and ciphers from
+ * HKDF(K, "Control-Salt", ...) that talk to each other. */
+static void test_setup_transient(void **state)
+{
+	static const uint8_t m1[] = {0x00, 0x01, 0x00, 0x06, 0x01, 0x01, 0x13, 0x01, 0x10};
+	struct atv_hap_setup *c = atv_hap_setup_client_new_transient(NULL);
+	struct atv_hap_setup *s = atv_hap_setup_server_new_flags(
+	    PIN, ATV_ID, atv_seed, ATV_HAP_SETUP_ALLOW_TRANSIENT, NULL);
+	struct atv_hap_cipher cc, sc;
+	struct atv_hap_creds creds;
+	struct atv_hap_peer peer;
+	struct atv_buf a, b;
+	uint8_t w[32];
+	size_t consumed;
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(s);
+	assert_int_equal(atv_hap_setup_transient(c), 1);
+	assert_int_equal(atv_hap_setup_transient(s), 0);
+	atv_buf_init(&a, ATV_HAP_MSG_MAX);
+	atv_buf_init(&b, ATV_HAP_MSG_MAX);
+	assert_int_equal(atv_hap_setup_step(c, NULL, 0, &a, NULL), ATV_HAP_CONTINUE);
+	assert_int_equal(a.len, sizeof m1);
+	assert_memory_equal(a.data, m1, sizeof m1);
+	assert_int_equal(atv_hap_setup_step(s, a.data, a.len, &b, NULL), ATV_HAP_CONTINUE);
+	assert_int_equal(atv_hap_setup_transient(s), 1);
+	assert_int_equal(atv_hap_setup_step(c, b.data, b.len, &a, NULL), ATV_HAP_CONTINUE);
+	assert_null(atv_hap_setup_srp_key(s));
+	assert_int_equal(atv_hap_setup_cipher(s, "Control-Salt", "Control-Write-Encryption-Key",
+					      "Control-Read-Encryption-Key", &sc, NULL),
+			 -ATV_E_USAGE);
+	/* M3 -> M4 ends the accessory's part, M4 the controller's */
+	assert_int_equal(atv_hap_setup_step(s, a.data, a.len, &b, NULL), ATV_HAP_DONE);
+	assert_true(b.len > 0);
+	assert_int_equal(atv_hap_setup_step(c, b.data, b.len, &a, NULL), ATV_HAP_DONE);
+	assert_int_equal(a.len, 0);
+	assert_non_null(atv_hap_setup_srp_key(c));
+	assert_memory_equal(atv_hap_setup_srp_key(c), atv_hap_setup_srp_key(s), ATV_SRP_KEY_LEN);
+	/* nothing long-term came of it */
+	assert_int_equal(atv_hap_setup_client_creds(c, &creds, NULL), -ATV_E_USAGE);
+	assert_int_equal(atv_hap_setup_server_peer(s, &peer, NULL), -ATV_E_USAGE);
+	assert_int_equal(atv_hap_setup_step(s, a.data, a.len, &b, NULL), -ATV_E_USAGE);
+	/* the keys: the controller writes with Control-Write, the accessory
+	 * reads with it */
+	assert_int_equal(atv_hap_setup_cipher(c, "Control-Salt", "Control-Write-Encryption-Key",
+					      "Control-Read-Encryption-Key", &cc, NULL),
+			 0);
+	assert_int_equal(atv_hap_setup_cipher(s, "Control-Salt", "Control-Write-Encryption-Key",
+					      "Control-Read-Encryption-Key", &sc, NULL),
+			 0);
+	assert_int_equal(atv_hkdf(atv_hap_setup_srp_key(c), ATV_SRP_KEY_LEN, "Control-Salt",
+				  "Control-Write-Encryption-Key", w, NULL),
+			 0);
+	assert_memory_equal(cc.out_key, w, 32);
+	assert_memory_equal(sc.in_key, w, 32);
+	assert_memory_equal(cc.in_key, sc.out_key, 32);
+	assert_memory_not_equal(cc.in_key, cc.out_key, 32);
+	atv_buf_reset(&a);
+	atv_buf_reset(&b);
+	assert_int_equal(atv_hap_cipher_seal_blocks(&sc, (const uint8_t *)"HTTP/1.1 200 OK", 15,
+						    &a, NULL),
+			 0);
+	assert_int_equal(atv_hap_cipher_open_blocks(&cc, a.data, a.len, &consumed, &b, NULL), 0);
+	assert_int_equal(consumed, a.len);
+	assert_int_equal(b.len, 15);
+	assert_memory_equal(b.data, "HTTP/1.1 200 OK", 15);
+	atv_hap_cipher_wipe(&cc);
+	atv_hap_cipher_wipe(&sc);
+	atv_buf_release(&a);
+	atv_buf_release(&b);
+	atv_hap_setup_free(c);
+	atv_hap_setup_free(s);
+}
+
+/* An accessory that does not allow it refuses transient M1 (the
+ * controller hears Error Unknown: refused); one that allows it still
+ * pairs normally with its own PIN. */
+static void test_setup_transient_refused(void **state)
+{
+	struct atv_hap_setup *c = atv_hap_setup_client_new_transient(NULL);
+	struct atv_hap_setup *s = atv_hap_setup_server_new(PIN, ATV_ID, atv_seed, NULL);
+	struct atv_hap_cipher cc;
+	struct atv_hap_creds creds;
+	struct atv_err cerr, serr;
+	int crc, src;
+
+	(void)state;
+	exchange(setup_step, c, s, &crc, &src, &cerr, &serr);
+	assert_int_equal(src, -ATV_E_UNSUPPORTED);
+	assert_int_equal(crc, -ATV_E_REFUSED);
+	atv_hap_setup_free(c);
+	atv_hap_setup_free(s);
+
+	c = atv_hap_setup_client_new(PIN, CLIENT_ID, NULL, NULL);
+	s = atv_hap_setup_server_new_flags(PIN, ATV_ID, atv_seed, ATV_HAP_SETUP_ALLOW_TRANSIENT,
+					   NULL);
+	exchange(setup_step, c, s, &crc, &src, &cerr, &serr);
+	assert_int_equal(src, ATV_HAP_DONE);
+	assert_int_equal(crc, ATV_HAP_DONE);
+	assert_int_equal(atv_hap_setup_transient(s), 0);
+	assert_int_equal(atv_hap_setup_client_creds(c, &creds, NULL), 0);
+	assert_int_equal(atv_hap_setup_cipher(c, "Control-Salt", "Control-Write-Encryption-Key",
+					      "Control-Read-Encryption-Key", &cc, NULL),
+			 -ATV_E_USAGE);
+	atv_hap_creds_wipe(&creds);
+	atv_hap_setup_free(c);
+	atv_hap_setup_free(s);
+
+	/* a transient controller with a wrong PIN on the accessory's side is
+	 * impossible: 3939 is fixed; but a normal controller with 3939 on a
+	 * device whose PIN is 1234 fails as ever */
+	c = atv_hap_setup_client_new(ATV_HAP_TRANSIENT_PIN, CLIENT_ID, NULL, NULL);
+	s = atv_hap_setup_server_new_flags(PIN, ATV_ID, atv_seed, ATV_HAP_SETUP_ALLOW_TRANSIENT,
+					   NULL);
+	exchange(setup_step, c, s, &crc, &src, &cerr, &serr);
+	assert_int_equal(src, -ATV_E_AUTH);
+	assert_int_equal(crc, -ATV_E_AUTH);
+	atv_hap_setup_free(c);
+	atv_hap_setup_free(s);
+}
+
 /* ---- pair-verify ---- */
 
 static void test_verify(void **state)
@@ -731,6 +856,8 @@ int main(void)
 		cmocka_unit_test(test_setup_wrong_pin),
 		cmocka_unit_test(test_setup_tampered_m6),
 		cmocka_unit_test(test_setup_device_error),
+		cmocka_unit_test(test_setup_transient),
+		cmocka_unit_test(test_setup_transient_refused),
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_verify_unknown),
 		cmocka_unit_test(test_verify_tampered_m2),

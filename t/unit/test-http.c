@@ -2,7 +2,11 @@
  * DMAP body with the Remote headers checked, keep-alive, POST, a 503, an
  * oversized body (declared and chunked), a server that stalls before and
  * during the body, a refused connection, and a long poll cancelled through
- * the cancel fd (cmocka). */
+ * the cancel fd; then every request through a channel (channel.h) on a
+ * TCP connection the test makes: plain to the server, and encrypted
+ * through a second channel whose local end the server gets with
+ * MHD_add_connection, per-request headers, a device that closes after a
+ * complete response, a block that does not authenticate (cmocka). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -22,6 +26,8 @@
 #include <cmocka.h>
 #include <microhttpd.h>
 
+#include "channel.h"
+#include "hap.h"
 #include "http.h"
 
 /* mlog{mstt=200, mlid=0x1234abcd} */
@@ -44,6 +50,7 @@ struct server {
 	pthread_mutex_t lock;
 	unsigned connections; /* TCP connections accepted */
 	char daap_version[32], user_agent[64], viewer_only[8], content_type[64];
+	char hkp[16], xreq[32];
 	char post_body[64];
 	size_t post_len;
 };
@@ -129,6 +136,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	copy_header(c, "User-Agent", srv->user_agent, sizeof srv->user_agent);
 	copy_header(c, "Viewer-Only-Client", srv->viewer_only, sizeof srv->viewer_only);
 	copy_header(c, "Content-Type", srv->content_type, sizeof srv->content_type);
+	copy_header(c, "X-Apple-HKP", srv->hkp, sizeof srv->hkp);
+	copy_header(c, "X-Req", srv->xreq, sizeof srv->xreq);
 	pthread_mutex_unlock(&srv->lock);
 
 	if (strcmp(url, "/login") == 0)
@@ -137,6 +146,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return reply(c, 204, NULL, 0);
 	if (strcmp(url, "/busy") == 0)
 		return reply(c, 503, "busy", 4);
+	if (strcmp(url, "/close") == 0) {
+		/* the whole response, then the server closes */
+		r = MHD_create_response_from_buffer(sizeof login_body, (void *)login_body,
+						    MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(r, "Connection", "close");
+		ret = MHD_queue_response(c, 200, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	if (strcmp(url, "/big") == 0) {
 		static char big[BIG_LEN];
 
@@ -197,8 +215,10 @@ static int setup(void **state)
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	srv->d =
-	    MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
-			     NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+	    /* ITC: connections the channel tests add with MHD_add_connection */
+	    MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+				 MHD_USE_ITC,
+			     0, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
 			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
 	assert_non_null(srv->d);
 	info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -508,13 +528,398 @@ static void test_api(void **state)
 	free(e);
 }
 
+/* ---- through a channel ---- */
+
+static const uint8_t key_cs[ATV_AEAD_KEY_LEN] = {0xc5, 1, 2, 3}; /* controller -> server */
+static const uint8_t key_sc[ATV_AEAD_KEY_LEN] = {0x5c, 3, 2, 1}; /* server -> controller */
+
+/* A TCP connection to port on 127.0.0.1 (0: to a listener of our own,
+ * whose accepted socket goes to *accepted). */
+static int tcp_connect(unsigned short port, int *accepted)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t sl = sizeof sa;
+	int fd, l = -1;
+
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons(port);
+	if (!port) {
+		l = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(l >= 0);
+		assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+		assert_int_equal(listen(l, 1), 0);
+		assert_int_equal(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
+	}
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	if (!port) {
+		*accepted = accept(l, NULL, NULL);
+		assert_true(*accepted >= 0);
+		close(l);
+	}
+	return fd;
+}
+
+/* A client handle speaking through ch, with AirPlay's User-Agent. */
+static struct atv_http *channel_client(struct atv_channel *ch)
+{
+	struct atv_err err = {0};
+	struct atv_http *h = atv_http_new(srv->base, &err);
+
+	assert_non_null(h);
+	assert_int_equal(atv_http_add_header(h, "User-Agent: AirPlay/320.20", &err), 0);
+	assert_int_equal(atv_http_add_header(h, "Connection: keep-alive", &err), 0);
+	atv_http_set_channel(h, ch);
+	return h;
+}
+
+static void get_login(struct atv_http *h)
+{
+	struct atv_err err = {0};
+	struct atv_buf body;
+	long status;
+
+	atv_buf_init(&body, 1024);
+	if (atv_http_get(h, "/login", &status, &body, &err) < 0)
+		fail_msg("GET /login: %s", err.msg);
+	assert_int_equal(status, 200);
+	assert_int_equal(body.len, sizeof login_body);
+	assert_memory_equal(body.data, login_body, sizeof login_body);
+	atv_buf_release(&body);
+}
+
+static void test_channel_plain(void **state)
+{
+	static const char *const hkp[] = {"X-Apple-HKP: 3", "X-Req: one", NULL};
+	static const char *const ct[] = {"Content-Type: application/octet-stream", NULL};
+	struct atv_err err = {0};
+	struct atv_channel *ch;
+	struct atv_http *h;
+	struct atv_buf body;
+	unsigned before = connections();
+	long status;
+
+	(void)state;
+	ch = atv_channel_new(tcp_connect(srv->port, NULL), &err);
+	assert_non_null(ch);
+	h = channel_client(ch);
+	atv_buf_init(&body, 1024);
+	for (int i = 0; i < 3; i++)
+		get_login(h);
+	/* the User-Agent line replaces curl's (which it does not send) */
+	pthread_mutex_lock(&srv->lock);
+	assert_string_equal(srv->user_agent, "AirPlay/320.20");
+	assert_string_equal(srv->hkp, "");
+	pthread_mutex_unlock(&srv->lock);
+	/* per-request headers, on this request only */
+	{
+		struct atv_http_req req = {.path = "/login", .headers = hkp};
+
+		assert_int_equal(atv_http_request(h, &req, &status, &body, &err), 0);
+		assert_int_equal(status, 200);
+	}
+	pthread_mutex_lock(&srv->lock);
+	assert_string_equal(srv->hkp, "3");
+	assert_string_equal(srv->xreq, "one");
+	pthread_mutex_unlock(&srv->lock);
+	get_login(h);
+	pthread_mutex_lock(&srv->lock);
+	assert_string_equal(srv->hkp, "");
+	assert_string_equal(srv->user_agent, "AirPlay/320.20");
+	pthread_mutex_unlock(&srv->lock);
+	/* a Content-Type line stands for content_type */
+	{
+		struct atv_http_req req = {
+		    .method = "POST", .path = "/post", .body = "M1", .body_len = 2, .headers = ct};
+
+		pthread_mutex_lock(&srv->lock);
+		srv->post_len = 0;
+		pthread_mutex_unlock(&srv->lock);
+		atv_buf_reset(&body);
+		assert_int_equal(atv_http_request(h, &req, &status, &body, &err), 0);
+		assert_int_equal(status, 204);
+	}
+	pthread_mutex_lock(&srv->lock);
+	assert_string_equal(srv->content_type, "application/octet-stream");
+	assert_int_equal(srv->post_len, 2);
+	assert_memory_equal(srv->post_body, "M1", 2);
+	pthread_mutex_unlock(&srv->lock);
+	/* all of it on the one connection the test made */
+	assert_int_equal(connections() - before, 1);
+
+	/* a request that fails halfway makes libcurl drop the connection:
+	 * the channel is that connection, there is no other */
+	{
+		struct atv_http_req req = {.path = "/slow-head", .timeout_ms = 200};
+
+		assert_int_equal(atv_http_request(h, &req, &status, &body, &err),
+				 -ATV_E_UNREACHABLE);
+		if (!strstr(err.msg, "timed out"))
+			fail_msg("%s", err.msg);
+	}
+	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), -ATV_E_UNREACHABLE);
+	assert_non_null(strstr(err.msg, "/login: connection closed"));
+	assert_int_equal(connections() - before, 1);
+	atv_buf_release(&body);
+	atv_http_free(h);
+	atv_channel_free(ch);
+}
+
+/* The device closes right after a complete response: that request
+ * succeeds, the next one fails. */
+static void test_channel_device_closes(void **state)
+{
+	struct atv_err err = {0};
+	struct atv_channel *ch;
+	struct atv_http *h;
+	struct atv_buf body;
+	long status;
+
+	(void)state;
+	ch = atv_channel_new(tcp_connect(srv->port, NULL), &err);
+	assert_non_null(ch);
+	h = channel_client(ch);
+	atv_buf_init(&body, 1024);
+	get_login(h);
+	assert_int_equal(atv_http_get(h, "/close", &status, &body, &err), 0);
+	assert_int_equal(status, 200);
+	assert_int_equal(body.len, sizeof login_body);
+	atv_buf_reset(&body);
+	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), -ATV_E_UNREACHABLE);
+	assert_non_null(strstr(err.msg, "connection closed"));
+	atv_buf_release(&body);
+	atv_http_free(h);
+	atv_channel_free(ch);
+}
+
+/* The server's side of an encrypted connection: a channel whose local end
+ * MHD serves, pumped by a thread that turns encrypted on command. */
+struct server_side {
+	struct atv_channel *ch;
+	pthread_t thread;
+	int cmd[2], ack[2];
+	int bad_out; /* seal with a wrong key */
+};
+
+static void *server_pump(void *arg)
+{
+	struct server_side *ss = arg;
+	int dead = 0;
+
+	for (;;) {
+		struct pollfd pfd[3];
+		size_t n = dead ? 0 : atv_channel_pollfds(ss->ch, pfd);
+		char c = 0;
+
+		pfd[n++] = (struct pollfd){ss->cmd[0], POLLIN, 0};
+		if (poll(pfd, n, -1) < 0)
+			continue;
+		if (pfd[n - 1].revents && read(ss->cmd[0], &c, 1) == 1) {
+			struct atv_hap_cipher ci;
+			uint8_t bad[ATV_AEAD_KEY_LEN] = {0xba, 0xd};
+
+			if (c == 'q')
+				break;
+			atv_hap_cipher_init(&ci, ss->bad_out ? bad : key_sc, key_cs);
+			c = atv_channel_encrypt(ss->ch, &ci, NULL) == 0 ? 'y' : 'n';
+			atv_hap_cipher_wipe(&ci);
+			if (write(ss->ack[1], &c, 1) != 1)
+				break;
+		}
+		if (!dead && atv_channel_pump(ss->ch, NULL) < 0)
+			dead = 1;
+	}
+	return NULL;
+}
+
+/* Connect a client channel to a new server side; returns the client's. */
+static struct atv_channel *server_side_start(struct server_side *ss, int bad_out)
+{
+	struct sockaddr_in peer = {0};
+	struct atv_err err = {0};
+	struct atv_channel *ch;
+	int sfd, cfd;
+
+	memset(ss, 0, sizeof *ss);
+	ss->bad_out = bad_out;
+	cfd = tcp_connect(0, &sfd);
+	ch = atv_channel_new(cfd, &err);
+	assert_non_null(ch);
+	ss->ch = atv_channel_new(sfd, &err);
+	assert_non_null(ss->ch);
+	assert_int_equal(pipe(ss->cmd), 0);
+	assert_int_equal(pipe(ss->ack), 0);
+	peer.sin_family = AF_INET;
+	peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(MHD_add_connection(srv->d, atv_channel_take_local(ss->ch),
+					    (struct sockaddr *)&peer, sizeof peer),
+			 MHD_YES);
+	assert_int_equal(pthread_create(&ss->thread, NULL, server_pump, ss), 0);
+	return ch;
+}
+
+/* Both sides encrypted from the next byte on (as after pair-verify M4). */
+static void encrypt_both(struct server_side *ss, struct atv_channel *ch)
+{
+	struct atv_hap_cipher ci;
+	char c;
+
+	assert_int_equal(write(ss->cmd[1], "e", 1), 1);
+	assert_int_equal(read(ss->ack[0], &c, 1), 1);
+	assert_int_equal(c, 'y');
+	atv_hap_cipher_init(&ci, key_cs, key_sc);
+	assert_int_equal(atv_channel_encrypt(ch, &ci, NULL), 0);
+	atv_hap_cipher_wipe(&ci);
+}
+
+static void server_side_stop(struct server_side *ss)
+{
+	assert_int_equal(write(ss->cmd[1], "q", 1), 1);
+	assert_int_equal(pthread_join(ss->thread, NULL), 0);
+	atv_channel_free(ss->ch);
+	close(ss->cmd[0]);
+	close(ss->cmd[1]);
+	close(ss->ack[0]);
+	close(ss->ack[1]);
+}
+
+static void test_channel_encrypted(void **state)
+{
+	static const char *const hdr[] = {"X-Req: sealed", NULL};
+	struct server_side ss;
+	struct atv_err err = {0};
+	struct atv_channel *ch;
+	struct atv_http *h;
+	struct atv_buf body;
+	unsigned before = connections();
+	long status;
+
+	(void)state;
+	ch = server_side_start(&ss, 0);
+	h = channel_client(ch);
+	/* plain first (pair-verify), then sealed both ways */
+	get_login(h);
+	encrypt_both(&ss, ch);
+	get_login(h);
+	{
+		struct atv_http_req req = {.method = "POST",
+					   .path = "/post",
+					   .body = "sealed body",
+					   .body_len = 11,
+					   .content_type = "application/x-apple-binary-plist",
+					   .headers = hdr};
+
+		pthread_mutex_lock(&srv->lock);
+		srv->post_len = 0;
+		pthread_mutex_unlock(&srv->lock);
+		atv_buf_init(&body, 1024);
+		assert_int_equal(atv_http_request(h, &req, &status, &body, &err), 0);
+		assert_int_equal(status, 204);
+		pthread_mutex_lock(&srv->lock);
+		assert_int_equal(srv->post_len, 11);
+		assert_memory_equal(srv->post_body, "sealed body", 11);
+		assert_string_equal(srv->xreq, "sealed");
+		assert_string_equal(srv->content_type, "application/x-apple-binary-plist");
+		pthread_mutex_unlock(&srv->lock);
+		atv_buf_release(&body);
+	}
+	/* many blocks, and a chunked body */
+	atv_buf_init(&body, BIG_LEN);
+	assert_int_equal(atv_http_get(h, "/big", &status, &body, &err), 0);
+	assert_int_equal(body.len, BIG_LEN);
+	atv_buf_reset(&body);
+	assert_int_equal(atv_http_get(h, "/chunked", &status, &body, &err), 0);
+	assert_int_equal(body.len, BIG_LEN);
+	atv_buf_release(&body);
+	get_login(h);
+	assert_int_equal(connections() - before, 1);
+	/* a complete response, then the server closes */
+	atv_buf_init(&body, 1024);
+	assert_int_equal(atv_http_get(h, "/close", &status, &body, &err), 0);
+	assert_int_equal(status, 200);
+	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), -ATV_E_UNREACHABLE);
+	atv_buf_release(&body);
+	atv_http_free(h);
+	atv_channel_free(ch);
+	server_side_stop(&ss);
+}
+
+static void test_channel_bad_block(void **state)
+{
+	struct server_side ss;
+	struct atv_err err = {0};
+	struct atv_channel *ch;
+	struct atv_http *h;
+	struct atv_buf body;
+	long status;
+
+	(void)state;
+	ch = server_side_start(&ss, 1);
+	h = channel_client(ch);
+	encrypt_both(&ss, ch);
+	/* the server reads the request but seals its response with a key
+	 * we do not have */
+	atv_buf_init(&body, 1024);
+	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), -ATV_E_AUTH);
+	assert_int_equal(err.code, ATV_E_AUTH);
+	assert_non_null(strstr(err.msg, "GET http://127.0.0.1:"));
+	assert_non_null(strstr(err.msg, "/login: encrypted block from the peer"));
+	/* and the channel stays dead */
+	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), -ATV_E_AUTH);
+	atv_buf_release(&body);
+	atv_http_free(h);
+	atv_channel_free(ch);
+	server_side_stop(&ss);
+}
+
+static void test_req_headers_checked(void **state)
+{
+	static const char *const crlf[] = {"X-Ok: 1", "X-Bad: 1\r\nX-Injected: 1", NULL};
+	static const char *const nocolon[] = {"NoColon", NULL};
+	const char *many[ATV_HTTP_MAX_HEADERS + 2];
+	struct atv_err err = {0};
+	struct atv_http *h;
+	struct atv_buf body;
+	long status;
+
+	(void)state;
+	h = atv_http_new("http://127.0.0.1:1", &err);
+	assert_non_null(h);
+	atv_buf_init(&body, 16);
+	{
+		struct atv_http_req req = {.path = "/", .headers = crlf};
+
+		assert_int_equal(atv_http_request(h, &req, &status, &body, &err), -ATV_E_USAGE);
+		req.headers = nocolon;
+		assert_int_equal(atv_http_request(h, &req, &status, &body, &err), -ATV_E_USAGE);
+		for (size_t i = 0; i < ATV_HTTP_MAX_HEADERS + 1; i++)
+			many[i] = "X-Many: 1";
+		many[ATV_HTTP_MAX_HEADERS + 1] = NULL;
+		req.headers = many;
+		assert_int_equal(atv_http_request(h, &req, &status, &body, &err), -ATV_E_LIMIT);
+	}
+	atv_buf_release(&body);
+	atv_http_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_api),	      cmocka_unit_test(test_dmap_body_keepalive),
-	    cmocka_unit_test(test_post),      cmocka_unit_test(test_status_503),
-	    cmocka_unit_test(test_oversized), cmocka_unit_test(test_timeouts),
-	    cmocka_unit_test(test_cancel),    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_api),
+	    cmocka_unit_test(test_dmap_body_keepalive),
+	    cmocka_unit_test(test_post),
+	    cmocka_unit_test(test_status_503),
+	    cmocka_unit_test(test_oversized),
+	    cmocka_unit_test(test_timeouts),
+	    cmocka_unit_test(test_cancel),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_req_headers_checked),
+	    cmocka_unit_test(test_channel_plain),
+	    cmocka_unit_test(test_channel_device_closes),
+	    cmocka_unit_test(test_channel_encrypted),
+	    cmocka_unit_test(test_channel_bad_block),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,99 @@
+/* channel.h - a TCP connection behind a local socket pair, plain at first
+ * and HAP-encrypted once pair-verify (or transient pair-setup) finished.
+ *
+ * AirPlay keeps speaking HTTP on the connection it paired on, but every
+ * byte after the pairing is sealed in HAP blocks (hap.h: 2-byte
+ * little-endian length, also the AAD, then ciphertext and a 16-byte tag).
+ * HTTP libraries cannot do that, so they talk to the "local" end of a
+ * socketpair(AF_UNIX, SOCK_STREAM) instead: libmicrohttpd in the fake
+ * Apple TV (MHD_add_connection), or a socket of its own the HTTP library
+ * connected and the channel was given the other end of (atv_channel_attach:
+ * libcurl on the controller, http.h atv_http_set_channel).  The channel
+ * moves bytes between that local side and the TCP socket: as they are
+ * while plain, sealed (local -> TCP) and opened (TCP -> local) once
+ * atv_channel_encrypt() ran.
+ *
+ * Single-threaded and non-blocking: the owner polls the fds
+ * atv_channel_pollfds() names and calls atv_channel_pump() whenever one of
+ * them is ready (or simply after every wakeup).  Both directions are
+ * buffered with caps (ATV_CHANNEL_BUF_MAX each; a full buffer stops
+ * reading from its source until it drains), so a peer that never reads
+ * cannot make us grow.
+ *
+ * Ending: when the TCP peer closes, what was received is delivered and
+ * the local end is shut down for writing (the HTTP library sees EOF), then
+ * pump returns -ATV_E_UNREACHABLE.  When the local side closes (the HTTP
+ * library dropped the connection), queued bytes are sent and TCP is shut
+ * down for writing; pump returns -ATV_E_UNREACHABLE too.  A block that
+ * does not authenticate is -ATV_E_AUTH, a malformed one -ATV_E_PROTO (as
+ * is a peer that closes in the middle of a block); the channel is dead
+ * after any error (later pumps return the same error). */
+#ifndef ATV_CHANNEL_H
+#define ATV_CHANNEL_H
+
+#include <poll.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "hap.h"
+
+#define ATV_CHANNEL_BUF_MAX (256 * 1024) /* bytes queued per direction */
+
+struct atv_channel;
+
+/* A channel for the connected TCP socket tcp_fd, which it owns from now
+ * on (set non-blocking and close-on-exec; closed by atv_channel_free, also
+ * when this fails).  NULL with err set on failure (-ATV_E_IO, _NOMEM). */
+struct atv_channel *atv_channel_new(int tcp_fd, struct atv_err *err);
+
+/* The local end for the HTTP library (non-blocking, close-on-exec).  The
+ * channel closes it in atv_channel_free unless atv_channel_take_local()
+ * handed it over. */
+int atv_channel_local_fd(const struct atv_channel *ch);
+
+/* Hand the local end over to the caller (libmicrohttpd closes the sockets
+ * it is given): the channel will not close it.  Returns the fd. */
+int atv_channel_take_local(struct atv_channel *ch);
+
+/* Pump between TCP and fd instead of the socket pair: fd is our end of a
+ * connected stream socket whose other end the HTTP library made itself.
+ * (libcurl 7.88.x calls connect() even on a socket it was told is
+ * connected, curl issue #10626, so http.c lets it connect to a listener
+ * of its own and attaches the accepted socket.)  What the old local end
+ * wrote is queued first, as atv_channel_encrypt does; what it did not read
+ * yet is lost, so attach before anyone else used it.  Both ends of the
+ * socket pair are closed (atv_channel_local_fd is -1 afterwards).  The
+ * channel owns fd from now on (non-blocking, close-on-exec; closed also
+ * when this fails).  Errors as atv_channel_pump's. */
+int atv_channel_attach(struct atv_channel *ch, int fd, struct atv_err *err);
+
+/* The TCP socket (for logging the peer, or to poll it). */
+int atv_channel_tcp_fd(const struct atv_channel *ch);
+
+/* The fds to wait for and their events (POLLIN while there is room to
+ * read into, POLLOUT while bytes wait to be written) into pfd[0..2);
+ * returns how many entries were filled (0 once the channel is dead or
+ * finished). */
+size_t atv_channel_pollfds(const struct atv_channel *ch, struct pollfd pfd[2]);
+
+/* Move what can move without blocking, in both directions.  0 while the
+ * connection lives; errors as described above. */
+int atv_channel_pump(struct atv_channel *ch, struct atv_err *err);
+
+/* From now on seal what the local side writes and open what the peer
+ * sends, with c's keys and counters (copied; c->out_key seals, c->in_key
+ * opens).  Whatever the local side wrote before this call (e.g. the fake's
+ * pair-verify M4 response, still in the socket pair) is first queued
+ * plain, so call it once the last plain message has been written locally
+ * (controller: after the M4 reply came back; accessory: when the M4
+ * response is complete).  -ATV_E_USAGE when already encrypted. */
+int atv_channel_encrypt(struct atv_channel *ch, const struct atv_hap_cipher *c,
+			struct atv_err *err);
+
+/* 1 once atv_channel_encrypt() ran. */
+int atv_channel_encrypted(const struct atv_channel *ch);
+
+/* Close the fds it owns and wipe the keys (NULL is fine). */
+void atv_channel_free(struct atv_channel *ch);
+
+#endif
