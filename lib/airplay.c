@@ -60,6 +60,8 @@ struct atv_airplay {
 struct atv_airplay_pairing {
 	struct atv_airplay *a;
 	char pairing_id[ATV_MRP_UUID_SIZE];
+	char name[96]; /* "X-Apple-Client-Name: ..." */
+	const char *headers[4];
 	bool used;
 };
 
@@ -384,6 +386,17 @@ const char *atv_airplay_auth(const struct atv_airplay *a)
 
 /* ---- pairing ---- */
 
+/* The X-Apple-Client-Name header line for name: printable ASCII only (a
+ * header line cannot hold CR or LF), cut to fit. */
+static void client_name(const char *name, char *out, size_t size)
+{
+	size_t n = (size_t)snprintf(out, size, "X-Apple-Client-Name: ");
+
+	for (const char *c = name; *c && n + 1 < size; c++)
+		out[n++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';
+	out[n] = '\0';
+}
+
 int atv_airplay_pair_begin(const char *host, int port, const struct atv_airplay_info *info,
 			   const struct atv_airplay_opts *o, struct atv_airplay_pairing **out,
 			   struct atv_err *err)
@@ -401,11 +414,16 @@ int atv_airplay_pair_begin(const char *host, int port, const struct atv_airplay_
 	if (!p)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 	atv_buf_init(&reply, ATV_HAP_MSG_MAX);
+	client_name(o && o->name ? o->name : "atv-tools", p->name, sizeof p->name);
+	p->headers[0] = pair_headers[0];
+	p->headers[1] = pair_headers[1];
+	p->headers[2] = p->name;
 	r = atv_mrp_uuid(p->pairing_id, err);
 	if (r == 0)
 		r = ap_connect(host, port, o, &p->a, err);
 	if (r == 0)
-		r = request_ok(p->a, "POST", "/pair-pin-start", NULL, 0, NULL, &reply, err);
+		r = request_ok(p->a, "POST", "/pair-pin-start", NULL, 0, p->headers + 2, &reply,
+			       err);
 	atv_buf_release(&reply);
 	if (r < 0) {
 		atv_airplay_pair_free(p);
@@ -429,7 +447,7 @@ int atv_airplay_pair_finish(struct atv_airplay_pairing *p, const char *pin, char
 	h = atv_hap_setup_client_new(pin, p->pairing_id, NULL, err);
 	if (!h)
 		return -err->code;
-	r = hap_run(p->a, "/pair-setup", pair_headers, setup_step, h, &e);
+	r = hap_run(p->a, "/pair-setup", p->headers, setup_step, h, &e);
 	if (r == -ATV_E_AUTH) {
 		r = atv_err_set(err, ATV_E_AUTH, "%s: %s", p->a->device, e.msg);
 		goto out;

@@ -42,6 +42,7 @@ struct atv_airplay;
 struct atv_airplay_opts {
 	int timeout_ms;	    /* connect and each request (default 5000) */
 	const char *device; /* the device's name for messages */
+	const char *name;   /* pairing: our name the device shows (X-Apple-Client-Name) */
 };
 
 /* Connect to host:port (the _airplay._tcp service, facts parsed from its

@@ -150,6 +150,7 @@ static int airplay_begin(const struct atv_device *d, const struct atv_pair_opts 
 	atv_buf_init(&p->m2, 0);
 	ao.timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	ao.device = name;
+	ao.name = o && o->name ? o->name : "atv-tools";
 	r = atv_airplay_pair_begin(d->address, svc->port, &info, &ao, &p->ap, err);
 	if (r < 0) {
 		atv_pair_free(p);

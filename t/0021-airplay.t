@@ -64,8 +64,9 @@ test_expect_success 'pair with a wrong pin: exit 4, nothing stored' '
 '
 
 test_expect_success 'pair: pin-start shows the pin, credentials stored for airplay' '
-	timeout $T atv-pair -p airplay --pin $PIN < lr.json > paired.json 2> err &&
-	grep -q "airplay pin: $PIN" lr.log &&
+	timeout $T atv-pair -p airplay --pin $PIN --name "Shell Remote" < lr.json \
+		> paired.json 2> err &&
+	grep -q "airplay pin: $PIN (for Shell Remote)" lr.log &&
 	ap < paired.json > paired.ap &&
 	test_jq ".credentials | test(\"^[0-9a-f]+:[0-9a-f]+:[0-9a-f]+:[0-9a-f]+$\")" paired.ap &&
 	test "$(stat -c %a "$ATV_CREDENTIALS")" = 600 &&
@@ -146,6 +147,15 @@ for mode in plist deep-plist huge-body bad-block huge-block; do
 		ctl lr airplay-hostile none
 	"
 done
+
+test_expect_success 'play_url next to mrp: other commands over mrp, the video over airplay' '
+	ctl lr pin $PIN &&
+	timeout $T atv-pair --pin $PIN < lr.json > /dev/null &&
+	send lr.json playing play_url=$URL &&
+	head -n 1 send.out > first && test_jq ".playing.title != null" first &&
+	tail -n 1 send.out > last && test_jq ".state == \"playing\"" last &&
+	st lr ".video.url == \"$URL\""
+'
 
 test_expect_success 'transient pairing: a speaker plays without credentials' '
 	send sp.json play_url=$URL &&

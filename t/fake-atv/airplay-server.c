@@ -563,8 +563,11 @@ static enum MHD_Result do_info(struct fake_airplay *ap, struct MHD_Connection *m
 
 static enum MHD_Result do_pin_start(struct fake_airplay *ap, struct MHD_Connection *mc)
 {
-	/* a real device shows the PIN on screen; the tests read the log */
-	atv_info("airplay pin: %s", ap->pin);
+	const char *who = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Apple-Client-Name");
+
+	/* a real device shows the PIN on screen (and who asks); the tests
+	 * read the log */
+	atv_info("airplay pin: %s (for %.64s)", ap->pin, who ? who : "an unnamed client");
 	return respond_status(mc, MHD_HTTP_OK);
 }
 

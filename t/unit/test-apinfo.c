@@ -3,8 +3,10 @@
  * transient pairing, case-insensitive keys (cmocka). */
 #include "config.h"
 
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +57,13 @@ static void expect_bad(const char *key, const char *value)
 	json_decref(p);
 }
 
+/* Every value of a NULL-ended list must be -ATV_E_INPUT naming key. */
+static void expect_all_bad(const char *key, const char *const *values)
+{
+	for (; *values; values++)
+		expect_bad(key, *values);
+}
+
 /* The TXT record of the fake device's _airplay._tcp service. */
 static json_t *fake_txt(const char *device)
 {
@@ -80,129 +89,141 @@ static json_t *fake_txt(const char *device)
 	return txt;
 }
 
-static void test_fake_livingroom(void **state)
-{
-	json_t *txt = fake_txt("livingroom");
-	struct atv_airplay_info ai;
-	struct atv_err e = {0};
+/* What a fake device's whole record must say; a NULL pairing_id or
+ * public_key is not checked. */
+struct fake_want {
+	const char *device;
+	uint64_t features;
+	uint32_t flags;
+	int version;
+	bool hap, transient, password;
+	enum atv_airplay_pairing_req pairing;
+	const char *pairing_id, *public_key;
+};
 
-	(void)state;
-	/* AppleTV6,2: features 0x4A7FDFD5,0xBC157FDE, flags 0x244 */
-	assert_int_equal(atv_airplay_info_parse(txt, &ai, &e), 0);
-	assert_true(ai.has_features);
-	assert_true(ai.features == UINT64_C(0xBC157FDE4A7FDFD5));
-	assert_true(ai.has_flags);
-	assert_int_equal(ai.flags, 0x244);
-	assert_int_equal(ai.version, 2);
-	assert_true(ai.hap);
-	assert_true(ai.transient);
-	assert_true(atv_airplay_has_feature(&ai, ATV_AP_FEAT_VIDEO_V1));
-	assert_true(atv_airplay_has_feature(&ai, ATV_AP_FEAT_UNIFIED_MEDIA_CONTROL));
-	assert_true(atv_airplay_has_feature(&ai, ATV_AP_FEAT_SYSTEM_PAIRING));
-	assert_true(atv_airplay_has_feature(&ai, ATV_AP_FEAT_HK_PAIRING));
-	assert_true(atv_airplay_has_feature(&ai, ATV_AP_FEAT_COREUTILS_PAIRING));
-	/* 0x200 (legacy pairing) is set */
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_MANDATORY);
-	assert_false(ai.password);
-	assert_string_equal(ai.pairing_id, "C1D2E3F4-0A1B-4C2D-8E3F-405162738495");
-	assert_string_equal(ai.public_key,
-			    "4f1a0c9e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7");
-	json_decref(txt);
-}
-
-static void test_fake_kitchen(void **state)
-{
-	json_t *txt = fake_txt("kitchen");
-	struct atv_airplay_info ai;
-	struct atv_err e = {0};
-
-	(void)state;
+/* clang-format off */
+static const struct fake_want fakes[] = {
+	/* AppleTV6,2: features 0x4A7FDFD5,0xBC157FDE, flags 0x244 (0x200:
+	 * legacy pairing) */
+	{"livingroom", UINT64_C(0xBC157FDE4A7FDFD5), 0x244, 2, true, true, false,
+	 ATV_AP_PAIRING_MANDATORY, "C1D2E3F4-0A1B-4C2D-8E3F-405162738495",
+	 "4f1a0c9e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7"},
 	/* AppleTV3,2: features 0x5A7FFFF7,0x1E, flags 0x44: AirPlay 1 */
-	assert_int_equal(atv_airplay_info_parse(txt, &ai, &e), 0);
-	assert_true(ai.features == UINT64_C(0x0000001E5A7FFFF7));
-	assert_int_equal(ai.flags, 0x44);
-	assert_int_equal(ai.version, 1);
-	assert_false(ai.hap);
-	assert_false(ai.transient);
-	assert_true(atv_airplay_has_feature(&ai, ATV_AP_FEAT_VIDEO_V1));
-	assert_false(atv_airplay_has_feature(&ai, ATV_AP_FEAT_UNIFIED_MEDIA_CONTROL));
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_NOT_NEEDED);
-	assert_false(ai.password);
-	assert_string_equal(ai.pairing_id, "B5A49382-7160-4F5E-8D7C-6B5A49382716");
-	json_decref(txt);
-}
+	{"kitchen", UINT64_C(0x0000001E5A7FFFF7), 0x44, 1, false, false, false,
+	 ATV_AP_PAIRING_NOT_NEEDED, "B5A49382-7160-4F5E-8D7C-6B5A49382716", NULL},
+	/* AppleTV11,1: features 0x4A7FDFD5,0xBC177FDE, flags 0x244 */
+	{"bedroom", UINT64_C(0xBC177FDE4A7FDFD5), 0x244, 2, true, true, false,
+	 ATV_AP_PAIRING_MANDATORY, NULL, NULL},
+};
+/* clang-format on */
 
-static void test_fake_bedroom(void **state)
+/* The bits apinfo.h names; each must read as the features say. */
+static const unsigned named_bits[] = {
+    ATV_AP_FEAT_VIDEO_V1,   ATV_AP_FEAT_UNIFIED_MEDIA_CONTROL, ATV_AP_FEAT_SYSTEM_PAIRING,
+    ATV_AP_FEAT_HK_PAIRING, ATV_AP_FEAT_COREUTILS_PAIRING,
+};
+
+/* Parse a fake device's TXT record (the state: its fakes[] entry) and
+ * compare all of it. */
+static void test_fake(void **state)
 {
-	json_t *txt = fake_txt("bedroom");
+	const struct fake_want *w = *state;
+	json_t *txt = fake_txt(w->device);
 	struct atv_airplay_info ai;
 	struct atv_err e = {0};
 
-	(void)state;
-	assert_int_equal(atv_airplay_info_parse(txt, &ai, &e), 0);
-	assert_true(ai.features == UINT64_C(0xBC177FDE4A7FDFD5));
-	assert_int_equal(ai.version, 2);
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_MANDATORY);
+	if (atv_airplay_info_parse(txt, &ai, &e) != 0)
+		fail_msg("%s: %s", w->device, e.msg);
+	assert_true(ai.has_features);
+	assert_true(ai.features == w->features);
+	assert_true(ai.has_flags);
+	assert_int_equal(ai.flags, w->flags);
+	assert_int_equal(ai.version, w->version);
+	assert_int_equal(ai.hap, w->hap);
+	assert_int_equal(ai.transient, w->transient);
+	for (size_t i = 0; i < sizeof named_bits / sizeof named_bits[0]; i++)
+		assert_int_equal(atv_airplay_has_feature(&ai, named_bits[i]),
+				 (w->features >> named_bits[i]) & 1);
+	assert_int_equal(ai.pairing, w->pairing);
+	assert_int_equal(ai.password, w->password);
+	if (w->pairing_id)
+		assert_string_equal(ai.pairing_id, w->pairing_id);
+	if (w->public_key)
+		assert_string_equal(ai.public_key, w->public_key);
 	json_decref(txt);
+}
+
+/* A record of key=value alone that must parse, and the features (key
+ * "features" or "ft") or flags (any other key) it gives. */
+struct good {
+	const char *key, *value;
+	uint64_t want;
+};
+
+static void expect_all_good(const struct good *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct atv_airplay_info ai;
+		uint64_t got;
+		bool has;
+
+		PARSE_OK(&ai, g[i].key, g[i].value);
+		if (strcmp(g[i].key, "features") == 0 || strcmp(g[i].key, "ft") == 0) {
+			has = ai.has_features;
+			got = ai.features;
+		} else {
+			has = ai.has_flags;
+			got = ai.flags;
+		}
+		if (!has || got != g[i].want)
+			fail_msg("%s=%s: has %d, 0x%" PRIx64 ", want 0x%" PRIx64, g[i].key,
+				 g[i].value, has, got, g[i].want);
+	}
 }
 
 static void test_features_syntax(void **state)
 {
+	static const struct good good[] = {
+	    /* 32 bits only: the upper half is 0 */
+	    {"features", "0x5A7FFFF7", UINT64_C(0x5A7FFFF7)},
+	    {"features", "0x1", 1},
+	    {"features", "0xffffffff,0xffffffff", UINT64_MAX},
+	    {"features", "0x00000000,0x1", UINT64_C(1) << 32},
+	};
+	/* "0x123456789": 9 digits */
+	static const char *const bad[] = {
+	    "0x",   "0xZZ",   "5A7FFFF7", "0x123456789", "0x1,0x123456789",
+	    "0x1,", "0x1,0x", "0x1,1E",	  "0x1,0x2,0x3", "0x1 ",
+	    " 0x1", "-0x1",   "0x1;0x2",  NULL};
 	struct atv_airplay_info ai;
 
 	(void)state;
-	/* 32 bits only: the upper half is 0 */
+	expect_all_good(good, sizeof good / sizeof good[0]);
 	PARSE_OK(&ai, "features", "0x5A7FFFF7");
-	assert_true(ai.has_features);
-	assert_true(ai.features == UINT64_C(0x5A7FFFF7));
 	assert_int_equal(ai.version, 1);
-	PARSE_OK(&ai, "features", "0x1");
-	assert_true(ai.features == 1);
 	PARSE_OK(&ai, "features", "0xffffffff,0xffffffff");
-	assert_true(ai.features == UINT64_MAX);
 	assert_true(atv_airplay_has_feature(&ai, 63));
 	assert_false(atv_airplay_has_feature(&ai, 64));
 	assert_false(atv_airplay_has_feature(&ai, 1000));
-	PARSE_OK(&ai, "features", "0x00000000,0x1");
-	assert_true(ai.features == UINT64_C(1) << 32);
-
-	expect_bad("features", "0x");
-	expect_bad("features", "0xZZ");
-	expect_bad("features", "5A7FFFF7");
-	expect_bad("features", "0x123456789"); /* 9 digits */
-	expect_bad("features", "0x1,0x123456789");
-	expect_bad("features", "0x1,");
-	expect_bad("features", "0x1,0x");
-	expect_bad("features", "0x1,1E");
-	expect_bad("features", "0x1,0x2,0x3");
-	expect_bad("features", "0x1 ");
-	expect_bad("features", " 0x1");
-	expect_bad("features", "-0x1");
-	expect_bad("features", "0x1;0x2");
+	expect_all_bad("features", bad);
 	expect_bad("ft", "0xG");
 }
 
 static void test_flags_syntax(void **state)
 {
-	struct atv_airplay_info ai;
+	static const struct good good[] = {
+	    {"flags", "0x244", 0x244},
+	    /* Python's int(s, 16) takes it without "0x" and with leading zeros */
+	    {"flags", "244", 0x244},
+	    {"flags", "0x0000000000044", 0x44},
+	    {"flags", "0xFFFFFFFF", 0xFFFFFFFF},
+	};
+	/* "0x100000000": past 32 bits */
+	static const char *const bad[] = {"0x100000000", "0x", "0xG", "0x44 ", "0x44,0x1", NULL};
 
 	(void)state;
-	PARSE_OK(&ai, "flags", "0x244");
-	assert_true(ai.has_flags);
-	assert_int_equal(ai.flags, 0x244);
-	/* Python's int(s, 16) takes it without "0x" and with leading zeros */
-	PARSE_OK(&ai, "flags", "244");
-	assert_int_equal(ai.flags, 0x244);
-	PARSE_OK(&ai, "flags", "0x0000000000044");
-	assert_int_equal(ai.flags, 0x44);
-	PARSE_OK(&ai, "flags", "0xFFFFFFFF");
-	assert_int_equal(ai.flags, 0xFFFFFFFF);
-
-	expect_bad("flags", "0x100000000"); /* past 32 bits */
-	expect_bad("flags", "0x");
-	expect_bad("flags", "0xG");
-	expect_bad("flags", "0x44 ");
-	expect_bad("flags", "0x44,0x1");
+	expect_all_good(good, sizeof good / sizeof good[0]);
+	expect_all_bad("flags", bad);
 	expect_bad("sf", "yes");
 }
 
@@ -259,65 +280,75 @@ static void test_not_a_string(void **state)
 	json_decref(p);
 }
 
+static const char *const pairing_names[] = {
+    [ATV_AP_PAIRING_NOT_NEEDED] = "not_needed",	  [ATV_AP_PAIRING_OPTIONAL] = "optional",
+    [ATV_AP_PAIRING_MANDATORY] = "mandatory",	  [ATV_AP_PAIRING_DISABLED] = "disabled",
+    [ATV_AP_PAIRING_UNSUPPORTED] = "unsupported",
+};
+
+/* A record of one or two keys (kv[2] may be NULL), and the pairing
+ * requirement and password it must give. */
+struct rec {
+	const char *kv[4];
+	enum atv_airplay_pairing_req pairing;
+	bool password;
+};
+
+static void expect_recs(const struct rec *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct atv_airplay_info ai;
+
+		PARSE_OK(&ai, r[i].kv[0], r[i].kv[1], r[i].kv[2], r[i].kv[3]);
+		if (ai.pairing != r[i].pairing || ai.password != r[i].password)
+			fail_msg("case %zu (%s=%s): %s password %d, want %s password %d", i,
+				 r[i].kv[0], r[i].kv[1], pairing_names[ai.pairing], ai.password,
+				 pairing_names[r[i].pairing], r[i].password);
+	}
+}
+
 static void test_pairing(void **state)
 {
-	struct atv_airplay_info ai;
+	static const struct rec cases[] = {
+	    /* flags 0x8 (PIN required) or 0x200 (legacy pairing) */
+	    {{"flags", "0x8"}, ATV_AP_PAIRING_MANDATORY, false},
+	    {{"flags", "0x200"}, ATV_AP_PAIRING_MANDATORY, false},
+	    {{"flags", "0x44"}, ATV_AP_PAIRING_NOT_NEEDED, false},
+	    /* acl=1 disables pairing whatever the flags say */
+	    {{"acl", "1", "flags", "0x244"}, ATV_AP_PAIRING_DISABLED, false},
+	    {{"acl", "0", "flags", "0x244"}, ATV_AP_PAIRING_MANDATORY, false},
+	    {{"acl", "01"}, ATV_AP_PAIRING_NOT_NEEDED, false},
+	    /* Macs (^Mac\d+,\d+$) are unsupported, before the flags */
+	    {{"model", "Mac14,3", "flags", "0x8"}, ATV_AP_PAIRING_UNSUPPORTED, false},
+	    {{"model", "MacBookPro18,1"}, ATV_AP_PAIRING_NOT_NEEDED, false},
+	    {{"model", "Mac14,"}, ATV_AP_PAIRING_NOT_NEEDED, false},
+	    /* act=2 ("current user") is unsupported, after the flags */
+	    {{"act", "2"}, ATV_AP_PAIRING_UNSUPPORTED, false},
+	    {{"act", "2", "flags", "0x200"}, ATV_AP_PAIRING_MANDATORY, false},
+	};
 
 	(void)state;
-	/* flags 0x8 (PIN required) or 0x200 (legacy pairing) */
-	PARSE_OK(&ai, "flags", "0x8");
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_MANDATORY);
-	PARSE_OK(&ai, "flags", "0x200");
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_MANDATORY);
-	PARSE_OK(&ai, "flags", "0x44");
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_NOT_NEEDED);
-	/* acl=1 disables pairing whatever the flags say */
-	PARSE_OK(&ai, "acl", "1", "flags", "0x244");
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_DISABLED);
-	PARSE_OK(&ai, "acl", "0", "flags", "0x244");
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_MANDATORY);
-	PARSE_OK(&ai, "acl", "01");
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_NOT_NEEDED);
-	/* Macs (^Mac\d+,\d+$) are unsupported, before the flags */
-	PARSE_OK(&ai, "model", "Mac14,3", "flags", "0x8");
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_UNSUPPORTED);
-	PARSE_OK(&ai, "model", "MacBookPro18,1");
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_NOT_NEEDED);
-	PARSE_OK(&ai, "model", "Mac14,");
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_NOT_NEEDED);
-	/* act=2 ("current user") is unsupported, after the flags */
-	PARSE_OK(&ai, "act", "2");
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_UNSUPPORTED);
-	PARSE_OK(&ai, "act", "2", "flags", "0x200");
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_MANDATORY);
-
-	assert_string_equal(atv_airplay_pairing_name(ATV_AP_PAIRING_NOT_NEEDED), "not_needed");
-	assert_string_equal(atv_airplay_pairing_name(ATV_AP_PAIRING_OPTIONAL), "optional");
-	assert_string_equal(atv_airplay_pairing_name(ATV_AP_PAIRING_MANDATORY), "mandatory");
-	assert_string_equal(atv_airplay_pairing_name(ATV_AP_PAIRING_DISABLED), "disabled");
-	assert_string_equal(atv_airplay_pairing_name(ATV_AP_PAIRING_UNSUPPORTED), "unsupported");
+	expect_recs(cases, sizeof cases / sizeof cases[0]);
+	for (size_t p = 0; p < sizeof pairing_names / sizeof pairing_names[0]; p++)
+		assert_string_equal(atv_airplay_pairing_name(p), pairing_names[p]);
 }
 
 static void test_password(void **state)
 {
-	struct atv_airplay_info ai;
+	/* pw=true (any case) or 1, or flags 0x80, and the password flag says
+	 * nothing about pairing */
+	enum atv_airplay_pairing_req none = ATV_AP_PAIRING_NOT_NEEDED;
+	/* clang-format off */
+	const struct rec cases[] = {
+	    {{"pw", "true"}, none, true},  {{"pw", "TRUE"}, none, true},
+	    {{"pw", "1"}, none, true},     {{"pw", "false"}, none, false},
+	    {{"pw", "yes"}, none, false},  {{"flags", "0x80"}, none, true},
+	    {{"sf", "0x84", "pw", "false"}, none, true},
+	};
+	/* clang-format on */
 
 	(void)state;
-	PARSE_OK(&ai, "pw", "true");
-	assert_true(ai.password);
-	PARSE_OK(&ai, "pw", "TRUE");
-	assert_true(ai.password);
-	PARSE_OK(&ai, "pw", "1");
-	assert_true(ai.password);
-	PARSE_OK(&ai, "pw", "false");
-	assert_false(ai.password);
-	PARSE_OK(&ai, "pw", "yes");
-	assert_false(ai.password);
-	PARSE_OK(&ai, "flags", "0x80");
-	assert_true(ai.password);
-	assert_int_equal(ai.pairing, ATV_AP_PAIRING_NOT_NEEDED);
-	PARSE_OK(&ai, "sf", "0x84", "pw", "false");
-	assert_true(ai.password);
+	expect_recs(cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_case_insensitive(void **state)
@@ -364,33 +395,34 @@ static void test_key_precedence(void **state)
 
 static void test_version_and_transient(void **state)
 {
+	static const struct {
+		const char *features;
+		int version;
+		bool hap, transient;
+	} cases[] = {
+	    /* bit 38 alone: AirPlay 2 (HAP), but no transient pairing */
+	    {"0x0,0x40", 2, true, false},
+	    /* bit 48 alone: AirPlay 2 and transient */
+	    {"0x0,0x10000", 2, true, true},
+	    /* bit 43 alone: transient, yet AirPlay 1 */
+	    {"0x0,0x800", 1, false, true},
+	    /* bit 46 alone decides nothing */
+	    {"0x0,0x4000", 1, false, false},
+	    /* the same bits in the lower word are other features */
+	    {"0x10840", 1, false, false},
+	};
 	struct atv_airplay_info ai;
 
 	(void)state;
-	/* bit 38 alone: AirPlay 2 (HAP), but no transient pairing */
-	PARSE_OK(&ai, "features", "0x0,0x40");
-	assert_int_equal(ai.version, 2);
-	assert_true(ai.hap);
-	assert_false(ai.transient);
-	/* bit 48 alone: AirPlay 2 and transient */
-	PARSE_OK(&ai, "features", "0x0,0x10000");
-	assert_int_equal(ai.version, 2);
-	assert_true(ai.hap);
-	assert_true(ai.transient);
-	/* bit 43 alone: transient, yet AirPlay 1 */
-	PARSE_OK(&ai, "features", "0x0,0x800");
-	assert_int_equal(ai.version, 1);
-	assert_false(ai.hap);
-	assert_true(ai.transient);
-	/* bit 46 alone decides nothing */
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		PARSE_OK(&ai, "features", cases[i].features);
+		if (ai.version != cases[i].version || ai.hap != cases[i].hap ||
+		    ai.transient != cases[i].transient)
+			fail_msg("features=%s: version %d hap %d transient %d", cases[i].features,
+				 ai.version, ai.hap, ai.transient);
+	}
 	PARSE_OK(&ai, "features", "0x0,0x4000");
-	assert_int_equal(ai.version, 1);
-	assert_false(ai.transient);
 	assert_true(atv_airplay_has_feature(&ai, ATV_AP_FEAT_HK_PAIRING));
-	/* the same bits in the lower word are other features */
-	PARSE_OK(&ai, "features", "0x10840");
-	assert_int_equal(ai.version, 1);
-	assert_false(ai.transient);
 }
 
 /* A config as atv-scan writes it keeps the AirPlay members, in their
@@ -429,9 +461,10 @@ static void test_config_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fake_livingroom),
-	    cmocka_unit_test(test_fake_kitchen),
-	    cmocka_unit_test(test_fake_bedroom),
+	    /* one test a fake device, named after it */
+	    {"test_fake_livingroom", test_fake, NULL, NULL, (void *)&fakes[0]},
+	    {"test_fake_kitchen", test_fake, NULL, NULL, (void *)&fakes[1]},
+	    {"test_fake_bedroom", test_fake, NULL, NULL, (void *)&fakes[2]},
 	    cmocka_unit_test(test_features_syntax),
 	    cmocka_unit_test(test_flags_syntax),
 	    cmocka_unit_test(test_missing),

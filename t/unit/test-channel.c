@@ -129,6 +129,31 @@ static void recv_expect(int fd, const void *p, size_t len)
 	assert_memory_equal(b, p, len);
 }
 
+/* fd is at its end: a read gets 0 at once. */
+static void expect_eof(int fd)
+{
+	char c;
+
+	assert_int_equal(recv(fd, &c, 1, MSG_DONTWAIT), 0);
+}
+
+/* Wait until fd has something to read (or its end). */
+static void wait_in(int fd)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+
+	assert_true(poll(&p, 1, WAIT_MS) > 0);
+}
+
+/* Wait on whatever the channel itself waits for. */
+static void wait_channel(struct atv_channel *ch)
+{
+	struct pollfd p[2];
+	size_t np = atv_channel_pollfds(ch, p);
+
+	assert_true(poll(p, np, WAIT_MS) > 0);
+}
+
 /* Exchange a message each way between two back-to-back channels. */
 static void exchange(struct atv_channel *a, struct atv_channel *b, const char *ping,
 		     const char *pong)
@@ -178,6 +203,28 @@ static uint8_t pattern(size_t i)
 	return (uint8_t)(i * 7 + i / 251);
 }
 
+/* Offer the next (up to 64 KiB) bytes of the pattern stream to fd without
+ * blocking; *wrote counts what it took.  Returns what send() did. */
+static ssize_t send_pattern(int fd, uint8_t *buf, size_t *wrote, size_t total)
+{
+	size_t n = total - *wrote < 64 * 1024 ? total - *wrote : 64 * 1024;
+	ssize_t w;
+
+	for (size_t i = 0; i < n; i++)
+		buf[i] = pattern(*wrote + i);
+	w = send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	assert_true(w > 0 || errno == EAGAIN);
+	if (w > 0)
+		*wrote += (size_t)w;
+	return w;
+}
+
+static void pump_both(struct atv_channel *a, struct atv_channel *b)
+{
+	assert_int_equal(atv_channel_pump(a, NULL), 0);
+	assert_int_equal(atv_channel_pump(b, NULL), 0);
+}
+
 static void test_large_backpressure(void **state)
 {
 	const size_t total = 4 * 1024 * 1024;
@@ -198,19 +245,11 @@ static void test_large_backpressure(void **state)
 	lb = atv_channel_local_fd(b);
 	/* the reader does nothing: the writer must come to a stop */
 	for (;;) {
-		size_t n = total - wrote < 64 * 1024 ? total - wrote : 64 * 1024;
 		struct pollfd pfd[5];
 		size_t np = 0;
-		ssize_t w;
+		ssize_t w = send_pattern(la, buf, &wrote, total);
 
-		for (size_t i = 0; i < n; i++)
-			buf[i] = pattern(wrote + i);
-		w = send(la, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-		assert_true(w > 0 || errno == EAGAIN);
-		if (w > 0)
-			wrote += (size_t)w;
-		assert_int_equal(atv_channel_pump(a, NULL), 0);
-		assert_int_equal(atv_channel_pump(b, NULL), 0);
+		pump_both(a, b);
 		if (w < 0) {
 			/* stuck once nothing can move any more */
 			np += atv_channel_pollfds(a, pfd + np);
@@ -233,19 +272,9 @@ static void test_large_backpressure(void **state)
 		size_t np = 0;
 		ssize_t r;
 
-		if (wrote < total) {
-			size_t n = total - wrote < 64 * 1024 ? total - wrote : 64 * 1024;
-			ssize_t w;
-
-			for (size_t i = 0; i < n; i++)
-				buf[i] = pattern(wrote + i);
-			w = send(la, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-			assert_true(w > 0 || errno == EAGAIN);
-			if (w > 0)
-				wrote += (size_t)w;
-		}
-		assert_int_equal(atv_channel_pump(a, NULL), 0);
-		assert_int_equal(atv_channel_pump(b, NULL), 0);
+		if (wrote < total)
+			send_pattern(la, buf, &wrote, total);
+		pump_both(a, b);
 		r = recv(lb, in, sizeof in, MSG_DONTWAIT);
 		if (r > 0) {
 			for (ssize_t i = 0; i < r; i++)
@@ -287,21 +316,81 @@ static void raw_setup(struct raw *r, int encrypted)
 		encrypt(r->ch, key_ab, key_ba);
 }
 
+/* The peer closes its end (once). */
+static void raw_close_peer(struct raw *r)
+{
+	if (r->peer >= 0)
+		close(r->peer);
+	r->peer = -1;
+}
+
 static void raw_teardown(struct raw *r)
 {
 	atv_channel_free(r->ch);
-	if (r->peer >= 0)
-		close(r->peer);
+	raw_close_peer(r);
 	atv_hap_cipher_wipe(&r->c);
 }
 
 /* Wait until the channel's TCP socket has what the peer sent, then pump. */
 static int raw_pump(struct raw *r, struct atv_err *err)
 {
-	struct pollfd p = {atv_channel_tcp_fd(r->ch), POLLIN, 0};
-
-	assert_true(poll(&p, 1, WAIT_MS) > 0);
+	wait_in(atv_channel_tcp_fd(r->ch));
 	return atv_channel_pump(r->ch, err);
+}
+
+/* Pump the channel (it may not fail) and collect what reaches the peer,
+ * chunk bytes at a time, until wire holds want bytes and not one more. */
+static void raw_collect(struct raw *r, struct atv_buf *wire, size_t want, size_t chunk)
+{
+	struct atv_err err = {0};
+
+	while (wire->len < want) {
+		ssize_t n;
+
+		assert_int_equal(atv_channel_pump(r->ch, &err), 0);
+		wait_in(r->peer);
+		assert_int_equal(atv_buf_reserve(wire, chunk, NULL), 0);
+		n = recv(r->peer, wire->data + wire->len, chunk, MSG_DONTWAIT);
+		if (n > 0)
+			wire->len += (size_t)n;
+	}
+	assert_int_equal(wire->len, want);
+}
+
+/* Append s sealed as the peer would to b (which the caller set up). */
+static void raw_seal(struct raw *r, struct atv_buf *b, const char *s)
+{
+	assert_int_equal(atv_hap_cipher_seal_blocks(&r->c, (const uint8_t *)s, strlen(s), b, NULL),
+			 0);
+}
+
+/* An encrypted channel, and in b the peer's first block: s sealed. */
+static void raw_setup_sealed(struct raw *r, struct atv_buf *b, const char *s)
+{
+	raw_setup(r, 1);
+	atv_buf_init(b, 1024);
+	raw_seal(r, b, s);
+}
+
+/* Give the channel the next len bytes of a sealed stream: nothing may come
+ * out of the local side until a block is whole. */
+static void raw_feed_partial(struct raw *r, const uint8_t *p, size_t len)
+{
+	struct atv_err err = {0};
+
+	send_all(r->peer, p, len);
+	assert_int_equal(raw_pump(r, &err), 0);
+	assert_int_equal(readable(atv_channel_local_fd(r->ch)), 0);
+}
+
+/* Offer the rest of data to the peer without blocking; *sent counts it. */
+static ssize_t raw_offer(struct raw *r, const uint8_t *data, size_t len, size_t *sent)
+{
+	ssize_t w = send(r->peer, data + *sent, len - *sent, MSG_DONTWAIT);
+
+	if (w > 0)
+		*sent += (size_t)w;
+	return w;
 }
 
 static void test_wire_framing(void **state)
@@ -320,18 +409,7 @@ static void test_wire_framing(void **state)
 		big[i] = pattern(i);
 	send_all(atv_channel_local_fd(r.ch), big, sizeof big);
 	/* 1024 + 1024 + 452 bytes of plaintext, 18 bytes more each */
-	while (wire.len < sizeof big + 3 * 18) {
-		struct pollfd p = {r.peer, POLLIN, 0};
-		ssize_t n;
-
-		assert_int_equal(atv_channel_pump(r.ch, &err), 0);
-		assert_true(poll(&p, 1, WAIT_MS) > 0);
-		assert_int_equal(atv_buf_reserve(&wire, 4096, NULL), 0);
-		n = recv(r.peer, wire.data + wire.len, 4096, MSG_DONTWAIT);
-		if (n > 0)
-			wire.len += (size_t)n;
-	}
-	assert_int_equal(wire.len, sizeof big + 3 * 18);
+	raw_collect(&r, &wire, sizeof big + 3 * 18, 4096);
 	assert_int_equal(atv_get_le16(wire.data), ATV_HAP_BLOCK_MAX);
 	assert_int_equal(atv_get_le16(wire.data + 2 * (1024 + 18)), 452);
 	assert_int_equal(
@@ -350,13 +428,9 @@ static void test_tampered(void **state)
 	struct atv_err err = {0};
 	struct atv_buf b;
 	struct raw r;
-	uint8_t c;
 
 	(void)state;
-	raw_setup(&r, 1);
-	atv_buf_init(&b, 1024);
-	assert_int_equal(atv_hap_cipher_seal_blocks(&r.c, (const uint8_t *)"hello", 5, &b, NULL),
-			 0);
+	raw_setup_sealed(&r, &b, "hello");
 	b.data[4] ^= 0x40;
 	send_all(r.peer, b.data, b.len);
 	assert_int_equal(raw_pump(&r, &err), -ATV_E_AUTH);
@@ -368,7 +442,7 @@ static void test_tampered(void **state)
 	assert_int_equal(atv_channel_pump(r.ch, &err), -ATV_E_AUTH);
 	assert_int_equal(err.code, ATV_E_AUTH);
 	assert_int_equal(atv_channel_pollfds(r.ch, pfd), 0);
-	assert_int_equal(recv(atv_channel_local_fd(r.ch), &c, 1, MSG_DONTWAIT), 0);
+	expect_eof(atv_channel_local_fd(r.ch));
 	atv_buf_release(&b);
 	raw_teardown(&r);
 }
@@ -381,22 +455,13 @@ static void test_partial_block(void **state)
 	int local;
 
 	(void)state;
-	raw_setup(&r, 1);
+	raw_setup_sealed(&r, &b, "HTTP/1.1 200 OK\r\n");
 	local = atv_channel_local_fd(r.ch);
-	atv_buf_init(&b, 1024);
-	assert_int_equal(
-	    atv_hap_cipher_seal_blocks(&r.c, (const uint8_t *)"HTTP/1.1 200 OK\r\n", 17, &b, NULL),
-	    0);
+	assert_int_equal(b.len, 17 + 18);
 	/* the length says more than has come: wait */
-	send_all(r.peer, b.data, 1);
-	assert_int_equal(raw_pump(&r, &err), 0);
-	assert_int_equal(readable(local), 0);
-	send_all(r.peer, b.data + 1, 10);
-	assert_int_equal(raw_pump(&r, &err), 0);
-	assert_int_equal(readable(local), 0);
-	send_all(r.peer, b.data + 11, b.len - 12);
-	assert_int_equal(raw_pump(&r, &err), 0);
-	assert_int_equal(readable(local), 0);
+	raw_feed_partial(&r, b.data, 1);
+	raw_feed_partial(&r, b.data + 1, 10);
+	raw_feed_partial(&r, b.data + 11, b.len - 12);
 	/* the last byte completes it */
 	send_all(r.peer, b.data + b.len - 1, 1);
 	assert_int_equal(raw_pump(&r, &err), 0);
@@ -461,41 +526,34 @@ static void test_peer_close(void **state)
 	struct pollfd pfd[2];
 	struct atv_err err = {0};
 	struct raw r;
-	char c;
 
 	(void)state;
 	raw_setup(&r, 0);
 	send_all(r.peer, "bye", 3);
-	close(r.peer);
-	r.peer = -1;
+	raw_close_peer(&r);
 	/* delivered, then the end, then the error */
 	assert_int_equal(raw_pump(&r, &err), -ATV_E_UNREACHABLE);
 	assert_string_equal(err.msg, "connection closed by the peer");
 	recv_expect(atv_channel_local_fd(r.ch), "bye", 3);
-	assert_int_equal(recv(atv_channel_local_fd(r.ch), &c, 1, MSG_DONTWAIT), 0);
+	expect_eof(atv_channel_local_fd(r.ch));
 	assert_int_equal(atv_channel_pump(r.ch, &err), -ATV_E_UNREACHABLE);
 	assert_int_equal(atv_channel_pollfds(r.ch, pfd), 0);
 	raw_teardown(&r);
 
 	/* encrypted, cut in the middle of a block */
-	raw_setup(&r, 1);
 	{
 		struct atv_buf b;
 
-		atv_buf_init(&b, 1024);
-		assert_int_equal(
-		    atv_hap_cipher_seal_blocks(&r.c, (const uint8_t *)"ok", 2, &b, NULL), 0);
-		assert_int_equal(
-		    atv_hap_cipher_seal_blocks(&r.c, (const uint8_t *)"cut", 3, &b, NULL), 0);
+		raw_setup_sealed(&r, &b, "ok");
+		raw_seal(&r, &b, "cut");
 		send_all(r.peer, b.data, b.len - 5);
 		atv_buf_release(&b);
 	}
-	close(r.peer);
-	r.peer = -1;
+	raw_close_peer(&r);
 	assert_int_equal(raw_pump(&r, &err), -ATV_E_PROTO);
 	assert_non_null(strstr(err.msg, "inside an encrypted block"));
 	recv_expect(atv_channel_local_fd(r.ch), "ok", 2);
-	assert_int_equal(recv(atv_channel_local_fd(r.ch), &c, 1, MSG_DONTWAIT), 0);
+	expect_eof(atv_channel_local_fd(r.ch));
 	raw_teardown(&r);
 }
 
@@ -518,10 +576,8 @@ static void test_peer_close_later_read(void **state)
 	while (sent < sizeof data) {
 		struct pollfd p[3];
 		size_t np;
-		ssize_t w = send(r.peer, data + sent, sizeof data - sent, MSG_DONTWAIT);
+		ssize_t w = raw_offer(&r, data, sizeof data, &sent);
 
-		if (w > 0)
-			sent += (size_t)w;
 		assert_int_equal(atv_channel_pump(r.ch, &err), 0);
 		if (w > 0)
 			continue;
@@ -536,14 +592,9 @@ static void test_peer_close_later_read(void **state)
 		ssize_t k;
 
 		if (sent < sizeof data) {
-			ssize_t w = send(r.peer, data + sent, sizeof data - sent, MSG_DONTWAIT);
-
-			if (w > 0)
-				sent += (size_t)w;
-			if (sent == sizeof data) {
-				close(r.peer);
-				r.peer = -1;
-			}
+			raw_offer(&r, data, sizeof data, &sent);
+			if (sent == sizeof data)
+				raw_close_peer(&r);
 		}
 		if (rc == 0)
 			rc = atv_channel_pump(r.ch, &err);
@@ -563,24 +614,14 @@ static void test_peer_close_later_read(void **state)
 			assert_true(poll(p, np, WAIT_MS) > 0);
 		}
 	}
-	if (r.peer >= 0) {
-		close(r.peer);
-		r.peer = -1;
-	}
+	raw_close_peer(&r);
 	/* the end comes after the last byte */
 	while (rc == 0) {
-		struct pollfd p[2];
-		size_t np = atv_channel_pollfds(r.ch, p);
-
-		assert_true(poll(p, np, WAIT_MS) > 0);
+		wait_channel(r.ch);
 		rc = atv_channel_pump(r.ch, &err);
 	}
 	assert_int_equal(rc, -ATV_E_UNREACHABLE);
-	{
-		char c;
-
-		assert_int_equal(recv(local, &c, 1, MSG_DONTWAIT), 0);
-	}
+	expect_eof(local);
 	raw_teardown(&r);
 }
 
@@ -589,7 +630,6 @@ static void test_local_close(void **state)
 	struct atv_err err = {0};
 	struct raw r;
 	int local;
-	char c;
 
 	(void)state;
 	raw_setup(&r, 0);
@@ -600,18 +640,10 @@ static void test_local_close(void **state)
 	assert_int_equal(atv_channel_pump(r.ch, &err), -ATV_E_UNREACHABLE);
 	assert_string_equal(err.msg, "connection closed locally");
 	/* sent, then the end */
-	{
-		struct pollfd p = {r.peer, POLLIN, 0};
-
-		assert_true(poll(&p, 1, WAIT_MS) > 0);
-	}
+	wait_in(r.peer);
 	recv_expect(r.peer, "last", 4);
-	{
-		struct pollfd p = {r.peer, POLLIN, 0};
-
-		assert_true(poll(&p, 1, WAIT_MS) > 0);
-	}
-	assert_int_equal(recv(r.peer, &c, 1, MSG_DONTWAIT), 0);
+	wait_in(r.peer);
+	expect_eof(r.peer);
 	raw_teardown(&r);
 }
 
@@ -635,18 +667,7 @@ static void test_encrypt_drains(void **state)
 	/* ... and the next one is written after the switch */
 	send_all(local, "sealed", 6);
 	want = strlen(plain) + 6 + 18;
-	while (wire.len < want) {
-		struct pollfd p = {r.peer, POLLIN, 0};
-		ssize_t n;
-
-		assert_int_equal(atv_channel_pump(r.ch, &err), 0);
-		assert_true(poll(&p, 1, WAIT_MS) > 0);
-		assert_int_equal(atv_buf_reserve(&wire, 1024, NULL), 0);
-		n = recv(r.peer, wire.data + wire.len, 1024, MSG_DONTWAIT);
-		if (n > 0)
-			wire.len += (size_t)n;
-	}
-	assert_int_equal(wire.len, want);
+	raw_collect(&r, &wire, want, 1024);
 	assert_memory_equal(wire.data, plain, strlen(plain));
 	assert_int_equal(atv_hap_cipher_open_blocks(&r.c, wire.data + strlen(plain), 6 + 18,
 						    &consumed, &pt, &err),
@@ -677,10 +698,8 @@ static void test_attach(void **state)
 	assert_int_equal(atv_channel_local_fd(r.ch), -1);
 	send_all(sp[0], "new", 3);
 	while (readable(r.peer) < 7) {
-		struct pollfd p = {r.peer, POLLIN, 0};
-
 		assert_int_equal(atv_channel_pump(r.ch, &err), 0);
-		assert_true(poll(&p, 1, WAIT_MS) > 0);
+		wait_in(r.peer);
 	}
 	recv_expect(r.peer, "old new", 7);
 	send_all(r.peer, "reply", 5);
@@ -688,12 +707,7 @@ static void test_attach(void **state)
 	recv_expect(sp[0], "reply", 5);
 	/* closing it is the local side closing */
 	close(sp[0]);
-	{
-		struct pollfd p[2];
-		size_t np = atv_channel_pollfds(r.ch, p);
-
-		assert_true(poll(p, np, WAIT_MS) > 0);
-	}
+	wait_channel(r.ch);
 	assert_int_equal(atv_channel_pump(r.ch, &err), -ATV_E_UNREACHABLE);
 	assert_string_equal(err.msg, "connection closed locally");
 	raw_teardown(&r);

@@ -292,6 +292,28 @@ static void test_setup_device_error(void **state)
 
 /* ---- transient pair-setup ---- */
 
+/* The AirPlay control channel's cipher from a finished pair-setup (HKDF
+ * of K with "Control-Salt"; the controller writes with the Write key). */
+static int control_cipher(struct atv_hap_setup *st, struct atv_hap_cipher *ci)
+{
+	return atv_hap_setup_cipher(st, "Control-Salt", "Control-Write-Encryption-Key",
+				    "Control-Read-Encryption-Key", ci, NULL);
+}
+
+/* Run pair-setup between c and s until it ends: each side's result must
+ * be the one given. */
+static void setup_expect(struct atv_hap_setup *c, struct atv_hap_setup *s, int want_c, int want_s)
+{
+	struct atv_err cerr, serr;
+	int crc, src;
+
+	assert_non_null(c);
+	assert_non_null(s);
+	exchange(setup_step, c, s, &crc, &src, &cerr, &serr);
+	assert_int_equal(src, want_s);
+	assert_int_equal(crc, want_c);
+}
+
 /* M1 {Method 0, State 1, Flags 0x10}, PIN 3939 whatever the accessory's
  * own PIN is, both sides done after M4 with the same K, and ciphers from
  * HKDF(K, "Control-Salt", ...) that talk to each other. */
@@ -322,9 +344,7 @@ static void test_setup_transient(void **state)
 	assert_int_equal(atv_hap_setup_transient(s), 1);
 	assert_int_equal(atv_hap_setup_step(c, b.data, b.len, &a, NULL), ATV_HAP_CONTINUE);
 	assert_null(atv_hap_setup_srp_key(s));
-	assert_int_equal(atv_hap_setup_cipher(s, "Control-Salt", "Control-Write-Encryption-Key",
-					      "Control-Read-Encryption-Key", &sc, NULL),
-			 -ATV_E_USAGE);
+	assert_int_equal(control_cipher(s, &sc), -ATV_E_USAGE);
 	/* M3 -> M4 ends the accessory's part, M4 the controller's */
 	assert_int_equal(atv_hap_setup_step(s, a.data, a.len, &b, NULL), ATV_HAP_DONE);
 	assert_true(b.len > 0);
@@ -338,12 +358,8 @@ static void test_setup_transient(void **state)
 	assert_int_equal(atv_hap_setup_step(s, a.data, a.len, &b, NULL), -ATV_E_USAGE);
 	/* the keys: the controller writes with Control-Write, the accessory
 	 * reads with it */
-	assert_int_equal(atv_hap_setup_cipher(c, "Control-Salt", "Control-Write-Encryption-Key",
-					      "Control-Read-Encryption-Key", &cc, NULL),
-			 0);
-	assert_int_equal(atv_hap_setup_cipher(s, "Control-Salt", "Control-Write-Encryption-Key",
-					      "Control-Read-Encryption-Key", &sc, NULL),
-			 0);
+	assert_int_equal(control_cipher(c, &cc), 0);
+	assert_int_equal(control_cipher(s, &sc), 0);
 	assert_int_equal(atv_hkdf(atv_hap_setup_srp_key(c), ATV_SRP_KEY_LEN, "Control-Salt",
 				  "Control-Write-Encryption-Key", w, NULL),
 			 0);
@@ -377,27 +393,19 @@ static void test_setup_transient_refused(void **state)
 	struct atv_hap_setup *s = atv_hap_setup_server_new(PIN, ATV_ID, atv_seed, NULL);
 	struct atv_hap_cipher cc;
 	struct atv_hap_creds creds;
-	struct atv_err cerr, serr;
-	int crc, src;
 
 	(void)state;
-	exchange(setup_step, c, s, &crc, &src, &cerr, &serr);
-	assert_int_equal(src, -ATV_E_UNSUPPORTED);
-	assert_int_equal(crc, -ATV_E_REFUSED);
+	setup_expect(c, s, -ATV_E_REFUSED, -ATV_E_UNSUPPORTED);
 	atv_hap_setup_free(c);
 	atv_hap_setup_free(s);
 
 	c = atv_hap_setup_client_new(PIN, CLIENT_ID, NULL, NULL);
 	s = atv_hap_setup_server_new_flags(PIN, ATV_ID, atv_seed, ATV_HAP_SETUP_ALLOW_TRANSIENT,
 					   NULL);
-	exchange(setup_step, c, s, &crc, &src, &cerr, &serr);
-	assert_int_equal(src, ATV_HAP_DONE);
-	assert_int_equal(crc, ATV_HAP_DONE);
+	setup_expect(c, s, ATV_HAP_DONE, ATV_HAP_DONE);
 	assert_int_equal(atv_hap_setup_transient(s), 0);
 	assert_int_equal(atv_hap_setup_client_creds(c, &creds, NULL), 0);
-	assert_int_equal(atv_hap_setup_cipher(c, "Control-Salt", "Control-Write-Encryption-Key",
-					      "Control-Read-Encryption-Key", &cc, NULL),
-			 -ATV_E_USAGE);
+	assert_int_equal(control_cipher(c, &cc), -ATV_E_USAGE);
 	atv_hap_creds_wipe(&creds);
 	atv_hap_setup_free(c);
 	atv_hap_setup_free(s);
@@ -408,9 +416,7 @@ static void test_setup_transient_refused(void **state)
 	c = atv_hap_setup_client_new(ATV_HAP_TRANSIENT_PIN, CLIENT_ID, NULL, NULL);
 	s = atv_hap_setup_server_new_flags(PIN, ATV_ID, atv_seed, ATV_HAP_SETUP_ALLOW_TRANSIENT,
 					   NULL);
-	exchange(setup_step, c, s, &crc, &src, &cerr, &serr);
-	assert_int_equal(src, -ATV_E_AUTH);
-	assert_int_equal(crc, -ATV_E_AUTH);
+	setup_expect(c, s, -ATV_E_AUTH, -ATV_E_AUTH);
 	atv_hap_setup_free(c);
 	atv_hap_setup_free(s);
 }

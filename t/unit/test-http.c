@@ -590,108 +590,31 @@ static void get_login(struct atv_http *h)
 	atv_buf_release(&body);
 }
 
-static void test_channel_plain(void **state)
+/* A header line the server saw on the last request ("" when absent);
+ * field is one of srv's, read under its lock. */
+static void seen(const char *field, const char *want)
 {
-	static const char *const hkp[] = {"X-Apple-HKP: 3", "X-Req: one", NULL};
-	static const char *const ct[] = {"Content-Type: application/octet-stream", NULL};
-	struct atv_err err = {0};
-	struct atv_channel *ch;
-	struct atv_http *h;
-	struct atv_buf body;
-	unsigned before = connections();
-	long status;
-
-	(void)state;
-	ch = atv_channel_new(tcp_connect(srv->port, NULL), &err);
-	assert_non_null(ch);
-	h = channel_client(ch);
-	atv_buf_init(&body, 1024);
-	for (int i = 0; i < 3; i++)
-		get_login(h);
-	/* the User-Agent line replaces curl's (which it does not send) */
 	pthread_mutex_lock(&srv->lock);
-	assert_string_equal(srv->user_agent, "AirPlay/320.20");
-	assert_string_equal(srv->hkp, "");
+	assert_string_equal(field, want);
 	pthread_mutex_unlock(&srv->lock);
-	/* per-request headers, on this request only */
-	{
-		struct atv_http_req req = {.path = "/login", .headers = hkp};
-
-		assert_int_equal(atv_http_request(h, &req, &status, &body, &err), 0);
-		assert_int_equal(status, 200);
-	}
-	pthread_mutex_lock(&srv->lock);
-	assert_string_equal(srv->hkp, "3");
-	assert_string_equal(srv->xreq, "one");
-	pthread_mutex_unlock(&srv->lock);
-	get_login(h);
-	pthread_mutex_lock(&srv->lock);
-	assert_string_equal(srv->hkp, "");
-	assert_string_equal(srv->user_agent, "AirPlay/320.20");
-	pthread_mutex_unlock(&srv->lock);
-	/* a Content-Type line stands for content_type */
-	{
-		struct atv_http_req req = {
-		    .method = "POST", .path = "/post", .body = "M1", .body_len = 2, .headers = ct};
-
-		pthread_mutex_lock(&srv->lock);
-		srv->post_len = 0;
-		pthread_mutex_unlock(&srv->lock);
-		atv_buf_reset(&body);
-		assert_int_equal(atv_http_request(h, &req, &status, &body, &err), 0);
-		assert_int_equal(status, 204);
-	}
-	pthread_mutex_lock(&srv->lock);
-	assert_string_equal(srv->content_type, "application/octet-stream");
-	assert_int_equal(srv->post_len, 2);
-	assert_memory_equal(srv->post_body, "M1", 2);
-	pthread_mutex_unlock(&srv->lock);
-	/* all of it on the one connection the test made */
-	assert_int_equal(connections() - before, 1);
-
-	/* a request that fails halfway makes libcurl drop the connection:
-	 * the channel is that connection, there is no other */
-	{
-		struct atv_http_req req = {.path = "/slow-head", .timeout_ms = 200};
-
-		assert_int_equal(atv_http_request(h, &req, &status, &body, &err),
-				 -ATV_E_UNREACHABLE);
-		if (!strstr(err.msg, "timed out"))
-			fail_msg("%s", err.msg);
-	}
-	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), -ATV_E_UNREACHABLE);
-	assert_non_null(strstr(err.msg, "/login: connection closed"));
-	assert_int_equal(connections() - before, 1);
-	atv_buf_release(&body);
-	atv_http_free(h);
-	atv_channel_free(ch);
 }
 
-/* The device closes right after a complete response: that request
- * succeeds, the next one fails. */
-static void test_channel_device_closes(void **state)
+/* A POST that the server answers 204 and whose body it received whole. */
+static void post_ok(struct atv_http *h, const struct atv_http_req *req, struct atv_buf *body)
 {
 	struct atv_err err = {0};
-	struct atv_channel *ch;
-	struct atv_http *h;
-	struct atv_buf body;
 	long status;
 
-	(void)state;
-	ch = atv_channel_new(tcp_connect(srv->port, NULL), &err);
-	assert_non_null(ch);
-	h = channel_client(ch);
-	atv_buf_init(&body, 1024);
-	get_login(h);
-	assert_int_equal(atv_http_get(h, "/close", &status, &body, &err), 0);
-	assert_int_equal(status, 200);
-	assert_int_equal(body.len, sizeof login_body);
-	atv_buf_reset(&body);
-	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), -ATV_E_UNREACHABLE);
-	assert_non_null(strstr(err.msg, "connection closed"));
-	atv_buf_release(&body);
-	atv_http_free(h);
-	atv_channel_free(ch);
+	pthread_mutex_lock(&srv->lock);
+	srv->post_len = 0;
+	pthread_mutex_unlock(&srv->lock);
+	atv_buf_reset(body);
+	assert_int_equal(atv_http_request(h, req, &status, body, &err), 0);
+	assert_int_equal(status, 204);
+	pthread_mutex_lock(&srv->lock);
+	assert_int_equal(srv->post_len, req->body_len);
+	assert_memory_equal(srv->post_body, req->body, req->body_len);
+	pthread_mutex_unlock(&srv->lock);
 }
 
 /* The server's side of an encrypted connection: a channel whose local end
@@ -785,24 +708,136 @@ static void server_side_stop(struct server_side *ss)
 	close(ss->ack[1]);
 }
 
-static void test_channel_encrypted(void **state)
-{
-	static const char *const hdr[] = {"X-Req: sealed", NULL};
-	struct server_side ss;
-	struct atv_err err = {0};
+/* How a channel test reaches the server. */
+enum route {
+	ROUTE_DIRECT,	   /* a plain TCP connection to its port */
+	ROUTE_SERVER_SIDE, /* through a server side that can turn encrypted */
+	ROUTE_BAD_KEY,	   /* likewise, but it seals with a key we do not have */
+};
+
+/* What every channel test holds: the client's channel and handle, a
+ * 1024-byte body buffer and the connection count at the start. */
+struct chan_test {
+	enum route route;
+	struct server_side ss; /* not with ROUTE_DIRECT */
 	struct atv_channel *ch;
 	struct atv_http *h;
 	struct atv_buf body;
-	unsigned before = connections();
+	struct atv_err err;
 	long status;
+	unsigned before;
+};
+
+static void chan_test_start(struct chan_test *t, enum route route)
+{
+	memset(t, 0, sizeof *t);
+	t->route = route;
+	t->before = connections();
+	if (route == ROUTE_DIRECT)
+		t->ch = atv_channel_new(tcp_connect(srv->port, NULL), &t->err);
+	else
+		t->ch = server_side_start(&t->ss, route == ROUTE_BAD_KEY);
+	assert_non_null(t->ch);
+	t->h = channel_client(t->ch);
+	atv_buf_init(&t->body, 1024);
+}
+
+static void chan_test_end(struct chan_test *t)
+{
+	atv_buf_release(&t->body);
+	atv_http_free(t->h);
+	atv_channel_free(t->ch);
+	if (t->route != ROUTE_DIRECT)
+		server_side_stop(&t->ss);
+}
+
+/* GET path through t: its return value, with the status and body in t. */
+static int chan_get(struct chan_test *t, const char *path)
+{
+	atv_buf_reset(&t->body);
+	return atv_http_get(t->h, path, &t->status, &t->body, &t->err);
+}
+
+static void test_channel_plain(void **state)
+{
+	static const char *const hkp[] = {"X-Apple-HKP: 3", "X-Req: one", NULL};
+	static const char *const ct[] = {"Content-Type: application/octet-stream", NULL};
+	struct chan_test t;
 
 	(void)state;
-	ch = server_side_start(&ss, 0);
-	h = channel_client(ch);
+	chan_test_start(&t, ROUTE_DIRECT);
+	for (int i = 0; i < 3; i++)
+		get_login(t.h);
+	/* the User-Agent line replaces curl's (which it does not send) */
+	seen(srv->user_agent, "AirPlay/320.20");
+	seen(srv->hkp, "");
+	/* per-request headers, on this request only */
+	{
+		struct atv_http_req req = {.path = "/login", .headers = hkp};
+
+		assert_int_equal(atv_http_request(t.h, &req, &t.status, &t.body, &t.err), 0);
+		assert_int_equal(t.status, 200);
+	}
+	seen(srv->hkp, "3");
+	seen(srv->xreq, "one");
+	get_login(t.h);
+	seen(srv->hkp, "");
+	seen(srv->user_agent, "AirPlay/320.20");
+	/* a Content-Type line stands for content_type */
+	{
+		struct atv_http_req req = {
+		    .method = "POST", .path = "/post", .body = "M1", .body_len = 2, .headers = ct};
+
+		post_ok(t.h, &req, &t.body);
+	}
+	seen(srv->content_type, "application/octet-stream");
+	/* all of it on the one connection the test made */
+	assert_int_equal(connections() - t.before, 1);
+
+	/* a request that fails halfway makes libcurl drop the connection:
+	 * the channel is that connection, there is no other */
+	{
+		struct atv_http_req req = {.path = "/slow-head", .timeout_ms = 200};
+
+		assert_int_equal(atv_http_request(t.h, &req, &t.status, &t.body, &t.err),
+				 -ATV_E_UNREACHABLE);
+		if (!strstr(t.err.msg, "timed out"))
+			fail_msg("%s", t.err.msg);
+	}
+	assert_int_equal(chan_get(&t, "/login"), -ATV_E_UNREACHABLE);
+	assert_non_null(strstr(t.err.msg, "/login: connection closed"));
+	assert_int_equal(connections() - t.before, 1);
+	chan_test_end(&t);
+}
+
+/* The device closes right after a complete response: that request
+ * succeeds, the next one fails. */
+static void test_channel_device_closes(void **state)
+{
+	struct chan_test t;
+
+	(void)state;
+	chan_test_start(&t, ROUTE_DIRECT);
+	get_login(t.h);
+	assert_int_equal(chan_get(&t, "/close"), 0);
+	assert_int_equal(t.status, 200);
+	assert_int_equal(t.body.len, sizeof login_body);
+	assert_int_equal(chan_get(&t, "/login"), -ATV_E_UNREACHABLE);
+	assert_non_null(strstr(t.err.msg, "connection closed"));
+	chan_test_end(&t);
+}
+
+static void test_channel_encrypted(void **state)
+{
+	static const char *const hdr[] = {"X-Req: sealed", NULL};
+	struct chan_test t;
+
+	(void)state;
+	chan_test_start(&t, ROUTE_SERVER_SIDE);
 	/* plain first (pair-verify), then sealed both ways */
-	get_login(h);
-	encrypt_both(&ss, ch);
-	get_login(h);
+	get_login(t.h);
+	encrypt_both(&t.ss, t.ch);
+	get_login(t.h);
 	{
 		struct atv_http_req req = {.method = "POST",
 					   .path = "/post",
@@ -811,67 +846,48 @@ static void test_channel_encrypted(void **state)
 					   .content_type = "application/x-apple-binary-plist",
 					   .headers = hdr};
 
-		pthread_mutex_lock(&srv->lock);
-		srv->post_len = 0;
-		pthread_mutex_unlock(&srv->lock);
-		atv_buf_init(&body, 1024);
-		assert_int_equal(atv_http_request(h, &req, &status, &body, &err), 0);
-		assert_int_equal(status, 204);
-		pthread_mutex_lock(&srv->lock);
-		assert_int_equal(srv->post_len, 11);
-		assert_memory_equal(srv->post_body, "sealed body", 11);
-		assert_string_equal(srv->xreq, "sealed");
-		assert_string_equal(srv->content_type, "application/x-apple-binary-plist");
-		pthread_mutex_unlock(&srv->lock);
-		atv_buf_release(&body);
+		post_ok(t.h, &req, &t.body);
 	}
+	seen(srv->xreq, "sealed");
+	seen(srv->content_type, "application/x-apple-binary-plist");
 	/* many blocks, and a chunked body */
-	atv_buf_init(&body, BIG_LEN);
-	assert_int_equal(atv_http_get(h, "/big", &status, &body, &err), 0);
-	assert_int_equal(body.len, BIG_LEN);
-	atv_buf_reset(&body);
-	assert_int_equal(atv_http_get(h, "/chunked", &status, &body, &err), 0);
-	assert_int_equal(body.len, BIG_LEN);
-	atv_buf_release(&body);
-	get_login(h);
-	assert_int_equal(connections() - before, 1);
+	{
+		static const char *const paths[] = {"/big", "/chunked"};
+		struct atv_buf big;
+
+		atv_buf_init(&big, BIG_LEN);
+		for (size_t i = 0; i < 2; i++) {
+			atv_buf_reset(&big);
+			assert_int_equal(atv_http_get(t.h, paths[i], &t.status, &big, &t.err), 0);
+			assert_int_equal(big.len, BIG_LEN);
+		}
+		atv_buf_release(&big);
+	}
+	get_login(t.h);
+	assert_int_equal(connections() - t.before, 1);
 	/* a complete response, then the server closes */
-	atv_buf_init(&body, 1024);
-	assert_int_equal(atv_http_get(h, "/close", &status, &body, &err), 0);
-	assert_int_equal(status, 200);
-	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), -ATV_E_UNREACHABLE);
-	atv_buf_release(&body);
-	atv_http_free(h);
-	atv_channel_free(ch);
-	server_side_stop(&ss);
+	assert_int_equal(chan_get(&t, "/close"), 0);
+	assert_int_equal(t.status, 200);
+	assert_int_equal(chan_get(&t, "/login"), -ATV_E_UNREACHABLE);
+	chan_test_end(&t);
 }
 
 static void test_channel_bad_block(void **state)
 {
-	struct server_side ss;
-	struct atv_err err = {0};
-	struct atv_channel *ch;
-	struct atv_http *h;
-	struct atv_buf body;
-	long status;
+	struct chan_test t;
 
 	(void)state;
-	ch = server_side_start(&ss, 1);
-	h = channel_client(ch);
-	encrypt_both(&ss, ch);
+	chan_test_start(&t, ROUTE_BAD_KEY);
+	encrypt_both(&t.ss, t.ch);
 	/* the server reads the request but seals its response with a key
 	 * we do not have */
-	atv_buf_init(&body, 1024);
-	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), -ATV_E_AUTH);
-	assert_int_equal(err.code, ATV_E_AUTH);
-	assert_non_null(strstr(err.msg, "GET http://127.0.0.1:"));
-	assert_non_null(strstr(err.msg, "/login: encrypted block from the peer"));
+	assert_int_equal(chan_get(&t, "/login"), -ATV_E_AUTH);
+	assert_int_equal(t.err.code, ATV_E_AUTH);
+	assert_non_null(strstr(t.err.msg, "GET http://127.0.0.1:"));
+	assert_non_null(strstr(t.err.msg, "/login: encrypted block from the peer"));
 	/* and the channel stays dead */
-	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), -ATV_E_AUTH);
-	atv_buf_release(&body);
-	atv_http_free(h);
-	atv_channel_free(ch);
-	server_side_stop(&ss);
+	assert_int_equal(chan_get(&t, "/login"), -ATV_E_AUTH);
+	chan_test_end(&t);
 }
 
 static void test_req_headers_checked(void **state)
