@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <plist/plist.h>
 
 #include "airplay.h"
 #include "buf.h"
@@ -27,6 +26,7 @@
 #include "hap.h"
 #include "http.h"
 #include "mrp_msg.h" /* atv_mrp_uuid */
+#include "plist_dl.h"
 #include "tcp.h"
 #include "tlv8.h"
 
@@ -44,6 +44,14 @@ static const char *const pair_headers[] = {
     "Content-Type: application/octet-stream", "X-Apple-HKP: 3", NULL};
 static const char *const transient_headers[] = {
     "Content-Type: application/octet-stream", "X-Apple-HKP: 4", NULL};
+
+/* libplist's functions (lib/plist_dl.h), set by the first plist_api(). */
+static const struct atv_plist *pl;
+
+static int plist_api(struct atv_err *err)
+{
+	return atv_plist_load(&pl, err);
+}
 
 enum auth { AUTH_NONE, AUTH_HAP, AUTH_HAP_PLAIN, AUTH_TRANSIENT };
 
@@ -350,6 +358,11 @@ int atv_airplay_open(const char *host, int port, const struct atv_airplay_info *
 	if (info->password && !creds)
 		return atv_err_set(err, ATV_E_REFUSED,
 				   "airplay on %s is password protected (not supported)", name);
+	if (!creds && info->pairing == ATV_AP_PAIRING_MANDATORY && !info->hap)
+		return atv_err_set(err, ATV_E_UNSUPPORTED,
+				   "%s requires legacy airplay 1 pairing (/pair-setup-pin), which "
+				   "is not supported",
+				   name);
 	if (!creds && info->pairing == ATV_AP_PAIRING_MANDATORY)
 		return atv_err_set(err, ATV_E_AUTH,
 				   "%s requires airplay pairing: pair with atv-pair -p airplay",
@@ -409,6 +422,13 @@ int atv_airplay_pair_begin(const char *host, int port, const struct atv_airplay_
 	if (info->pairing == ATV_AP_PAIRING_DISABLED)
 		return atv_err_set(err, ATV_E_REFUSED,
 				   "airplay is disabled on %s (allow it under AirPlay settings)",
+				   name_of(o, host));
+	/* AirPlay 1 pairs with /pair-setup-pin (SRP-2048/SHA-1, AES-GCM,
+	 * bplist bodies) and verifies with AES-CTR: not implemented */
+	if (!info->hap)
+		return atv_err_set(err, ATV_E_UNSUPPORTED,
+				   "%s speaks airplay 1, whose pairing (/pair-setup-pin) is not "
+				   "supported; it plays without pairing unless it asks for a pin",
 				   name_of(o, host));
 	p = calloc(1, sizeof *p);
 	if (!p)
@@ -489,10 +509,10 @@ static bool number(plist_t n, double *v)
 
 	if (!n)
 		return false;
-	switch (plist_get_node_type(n)) {
-	case PLIST_REAL: plist_get_real_val(n, v); break;
+	switch (pl->get_node_type(n)) {
+	case PLIST_REAL: pl->get_real_val(n, v); break;
 	case PLIST_UINT:
-		plist_get_uint_val(n, &u);
+		pl->get_uint_val(n, &u);
 		*v = (double)(int64_t)u; /* bplist integers are signed 64-bit */
 		break;
 	default: return false;
@@ -509,18 +529,21 @@ static bool number(plist_t n, double *v)
 static int parse_dict(const uint8_t *body, size_t len, plist_t *out, struct atv_err *err)
 {
 	plist_t p = NULL;
+	int r;
 
 	*out = NULL;
+	if ((r = plist_api(err)) < 0)
+		return r;
 	if (len == 0)
 		return atv_err_set(err, ATV_E_PROTO, "empty plist");
 	if (len > ATV_AIRPLAY_BODY_MAX)
 		return atv_err_set(err, ATV_E_LIMIT, "plist of %zu bytes (limit %d)", len,
 				   ATV_AIRPLAY_BODY_MAX);
-	plist_from_memory((const char *)body, (uint32_t)len, &p);
+	pl->from_memory((const char *)body, (uint32_t)len, &p);
 	if (!p)
 		return atv_err_set(err, ATV_E_PROTO, "not a plist");
-	if (plist_get_node_type(p) != PLIST_DICT) {
-		plist_free(p);
+	if (pl->get_node_type(p) != PLIST_DICT) {
+		pl->free(p);
 		return atv_err_set(err, ATV_E_PROTO, "plist is not a dictionary");
 	}
 	*out = p;
@@ -541,15 +564,15 @@ int atv_airplay_parse_playback(const uint8_t *body, size_t len, struct atv_airpl
 		atv_err_prefix(err, "playback-info");
 		return r;
 	}
-	e = plist_dict_get_item(d, "error");
+	e = pl->dict_get_item(d, "error");
 	if (e) {
 		pb->state = ATV_AP_FAILED;
 		snprintf(pb->error, sizeof pb->error, "unknown error");
-		if (plist_get_node_type(e) == PLIST_DICT) {
-			n = plist_dict_get_item(e, "localizedDescription");
-			if (n && plist_get_node_type(n) == PLIST_STRING) {
+		if (pl->get_node_type(e) == PLIST_DICT) {
+			n = pl->dict_get_item(e, "localizedDescription");
+			if (n && pl->get_node_type(n) == PLIST_STRING) {
 				uint64_t sl = 0;
-				const char *s = plist_get_string_ptr(n, &sl);
+				const char *s = pl->get_string_ptr(n, &sl);
 				size_t k = 0;
 
 				for (uint64_t i = 0; s && i < sl && k + 1 < sizeof pb->error; i++)
@@ -557,25 +580,25 @@ int atv_airplay_parse_playback(const uint8_t *body, size_t len, struct atv_airpl
 						pb->error[k++] = s[i];
 				pb->error[k] = '\0';
 			}
-			if (number(plist_dict_get_item(e, "code"), &v) && fabs(v) < 1e15)
+			if (number(pl->dict_get_item(e, "code"), &v) && fabs(v) < 1e15)
 				pb->error_code = (long long)v;
 		}
 		goto out;
 	}
-	if (number(plist_dict_get_item(d, "position"), &v))
+	if (number(pl->dict_get_item(d, "position"), &v))
 		pb->position = v;
-	if (number(plist_dict_get_item(d, "rate"), &v))
+	if (number(pl->dict_get_item(d, "rate"), &v))
 		pb->rate = v;
-	if (number(plist_dict_get_item(d, "duration"), &v)) {
+	if (number(pl->dict_get_item(d, "duration"), &v)) {
 		pb->has_duration = true;
 		pb->duration = v;
 		pb->state = pb->rate == 0 ? ATV_AP_PAUSED : ATV_AP_PLAYING;
-	} else if (plist_dict_get_size(d) > 0) {
+	} else if (pl->dict_get_size(d) > 0) {
 		/* a video is there but has no duration yet: loading */
 		pb->state = ATV_AP_LOADING;
 	}
 out:
-	plist_free(d);
+	pl->free(d);
 	return 0;
 }
 
@@ -600,20 +623,24 @@ int atv_airplay_playback(struct atv_airplay *a, struct atv_airplay_playback *pb,
 static int play_body(const char *url, double start, const char *session, char **bin,
 		     uint32_t *len, struct atv_err *err)
 {
-	plist_t d = plist_new_dict();
+	plist_t d;
+	int r;
 
 	*bin = NULL;
 	*len = 0;
+	if ((r = plist_api(err)) < 0)
+		return r;
+	d = pl->new_dict();
 	if (!d)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-	plist_dict_set_item(d, "Content-Location", plist_new_string(url));
-	plist_dict_set_item(d, "Start-Position-Seconds", plist_new_real(start));
-	plist_dict_set_item(d, "uuid", plist_new_string(session));
-	plist_dict_set_item(d, "streamType", plist_new_uint(1));
-	plist_dict_set_item(d, "mediaType", plist_new_string("file"));
-	plist_dict_set_item(d, "volume", plist_new_real(1.0));
-	plist_to_bin(d, bin, len);
-	plist_free(d);
+	pl->dict_set_item(d, "Content-Location", pl->new_string(url));
+	pl->dict_set_item(d, "Start-Position-Seconds", pl->new_real(start));
+	pl->dict_set_item(d, "uuid", pl->new_string(session));
+	pl->dict_set_item(d, "streamType", pl->new_uint(1));
+	pl->dict_set_item(d, "mediaType", pl->new_string("file"));
+	pl->dict_set_item(d, "volume", pl->new_real(1.0));
+	pl->to_bin(d, bin, len);
+	pl->free(d);
 	if (!*bin || !*len)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 	return 0;
@@ -664,7 +691,8 @@ static int post_play(struct atv_airplay *a, const char *url, double start, struc
 		a->played = true;
 	atv_buf_release(&reply);
 out:
-	plist_to_bin_free(bin);
+	if (bin)
+		pl->to_bin_free(bin);
 	return r;
 }
 

@@ -1,17 +1,11 @@
-/* curl_dl.c - load libcurl on first use.
- *
- * RTLD_NOW: every undefined reference in libcurl and below is bound at
- * dlopen, so a broken installation fails here with dlerror's reason, not
- * in the middle of a request.  RTLD_LOCAL: the curl, gnutls, krb5, ...
- * symbols stay out of the global namespace, so they cannot interpose on
- * OpenSSL or anything else loaded later. */
+/* curl_dl.c - load libcurl on first use (lib/dl.h says how and why). */
 #include "config.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdio.h>
 
 #include "curl_dl.h"
+#include "dl.h"
 #include "err.h"
 
 /* The soname of the ABI <curl/curl.h> describes (libcurl >= 7.16). */
@@ -22,34 +16,25 @@ static struct atv_curl curl_dl_api;
 static int curl_dl_rc;
 static char curl_dl_error[ATV_ERR_MSGLEN];
 
-static void curl_dl_fail(void)
-{
-	const char *why = dlerror();
-
-	snprintf(curl_dl_error, sizeof curl_dl_error, "unable to load %s: %s", CURL_DL_SONAME,
-		 why ? why : "unknown error");
-	curl_dl_rc = -ATV_E_UNREACHABLE;
-}
-
 static void curl_dl_init(void)
 {
 	struct atv_curl api = {0};
-	void *h;
+	void *h, *p;
 
-	h = dlopen(CURL_DL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	h = atv_dl_open(CURL_DL_SONAME, curl_dl_error, sizeof curl_dl_error);
 	if (!h) {
-		curl_dl_fail();
+		curl_dl_rc = -ATV_E_UNREACHABLE;
 		return;
 	}
 	/* dlsym's void * to a function pointer: POSIX guarantees this
 	 * conversion works (dlsym could not be used otherwise). */
 #define CURL_DL_LOOKUP(name)                                                                       \
-	dlerror();                                                                                 \
-	api.name = (__typeof__(api.name))dlsym(h, "curl_" #name);                                  \
-	if (!api.name) {                                                                           \
-		curl_dl_fail();                                                                    \
+	p = atv_dl_sym(h, CURL_DL_SONAME, "curl_", #name, curl_dl_error, sizeof curl_dl_error);   \
+	if (!p) {                                                                                  \
+		curl_dl_rc = -ATV_E_UNREACHABLE;                                                   \
 		goto out;                                                                          \
-	}
+	}                                                                                          \
+	api.name = (__typeof__(api.name))p;
 	ATV_CURL_FUNCS(CURL_DL_LOOKUP)
 #undef CURL_DL_LOOKUP
 	curl_dl_api = api;

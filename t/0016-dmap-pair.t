@@ -214,7 +214,12 @@ else
 		wait_for_grep out11.err "published _touch-remote._tcp" $PAIR_PID &&
 		! grep -q warning out11.err &&
 		PORT=$(sed -n "s/.* on port \([0-9][0-9]*\)$/\1/p" out11.err | head -n 1) &&
-		netns_b timeout $T avahi-browse -rpt _touch-remote._tcp > browse &&
+		# "published" is what the local daemon says; the other namespace
+		# may not have the announcement yet when busy: browse until it has
+		for try in 1 2 3 4 5 6 7 8 9 10; do
+			netns_b timeout $T avahi-browse -rpt _touch-remote._tcp > browse
+			grep "^=;.*;IPv4;" browse > found && break
+		done &&
 		grep "^=;.*;IPv4;" browse > found &&
 		test $(wc -l < found) -eq 1 &&
 		txt=$(cut -d";" -f10- found) &&

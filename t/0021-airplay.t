@@ -168,6 +168,11 @@ test_expect_success 'airplay 1 (kitchen): no pairing, plain http' '
 	st ki ".video.url == \"$URL\" and .encrypted == 0"
 '
 
+test_expect_success 'airplay 1 pairing (legacy /pair-setup-pin) is refused clearly' '
+	test_must_fail 1 timeout $T atv-pair -p airplay --pin 1111 < ki.json > out 2> err &&
+	grep -q "pair-setup-pin" err && test ! -s out
+'
+
 test_expect_success 'a malformed play_url: usage errors, nothing sent' '
 	test_must_fail 2 atv-send play_url < ki.json &&
 	test_must_fail 2 timeout $T atv-send "play_url=$URL begin=3" < ki.json > out &&
