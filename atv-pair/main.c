@@ -262,7 +262,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "i:s:t:c:p:vhV", longopts, NULL)) != -1) {
 		switch (atv_cli_target_opt(c, optarg, &pr.t, &hosts, &cred_opt)) {
 		case 1: timeout_set |= c == 't'; continue;
-		case -1: free(hosts); return ATV_EXIT_USAGE;
+		case -1: status = ATV_EXIT_USAGE; goto early;
 		}
 		switch (c) {
 		case 'p': pr.protocol = optarg; break;
@@ -271,28 +271,36 @@ int main(int argc, char **argv)
 		case 'N': pr.po.name = optarg; break;
 		case 'G': pr.po.pairing_guid = optarg; break;
 		case 'O':
-			if (port_arg(optarg, &pr.po.port) < 0)
-				return ATV_EXIT_USAGE;
+			if (port_arg(optarg, &pr.po.port) < 0) {
+				status = ATV_EXIT_USAGE;
+				goto early;
+			}
 			break;
 		case 'v': verbose++; break;
-		case 'h': usage(stdout); return atv_cli_finish(ATV_EXIT_OK);
-		case 'V': atv_cli_version(); return atv_cli_finish(ATV_EXIT_OK);
-		default: usage(stderr); return ATV_EXIT_USAGE;
+		case 'h': usage(stdout); status = atv_cli_finish(ATV_EXIT_OK); goto early;
+		case 'V': atv_cli_version(); status = atv_cli_finish(ATV_EXIT_OK); goto early;
+		default: usage(stderr); status = ATV_EXIT_USAGE; goto early;
 		}
 	}
 	if (optind < argc) {
 		atv_cli_error("unexpected argument '%s'", argv[optind]);
 		usage(stderr);
-		return ATV_EXIT_USAGE;
+		status = ATV_EXIT_USAGE;
+		goto early;
 	}
 	if (pr.pin && pr.pin_file) {
 		atv_cli_error("--pin and --pin-file exclude each other");
-		return ATV_EXIT_USAGE;
+		status = ATV_EXIT_USAGE;
+		goto early;
 	}
-	if (dmap_options(&pr) < 0)
-		return ATV_EXIT_USAGE;
-	if (pr.pin && atv_cli_pin_check(pr.pin, &err) < 0)
-		return atv_cli_fail(&err);
+	if (dmap_options(&pr) < 0) {
+		status = ATV_EXIT_USAGE;
+		goto early;
+	}
+	if (pr.pin && atv_cli_pin_check(pr.pin, &err) < 0) {
+		status = atv_cli_fail(&err);
+		goto early;
+	}
 	atv_cli_verbose(verbose);
 	pr.t.creds = &creds;
 	pr.po.timeout_ms = pr.t.timeout_ms;
@@ -317,4 +325,8 @@ int main(int argc, char **argv)
 	atv_creds_release(&creds);
 	free(hosts);
 	return atv_cli_finish(status);
+early:
+	/* an option error, or --help/--version, before anything was opened */
+	free(hosts);
+	return status;
 }

@@ -192,6 +192,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	static const char *const protocols[] = {"mrp", "dmap", "airplay", NULL};
 	static const struct option longopts[] = {
 	    {"id", required_argument, NULL, 'i'},
 	    {"hosts", required_argument, NULL, 's'},
@@ -227,20 +228,19 @@ int main(int argc, char **argv)
 		case 'A': r.action = optarg; break;
 		case 'W': r.o.wait = true; break;
 		case 'v': verbose++; break;
-		case 'h': usage(stdout); return atv_cli_finish(ATV_EXIT_OK);
-		case 'V': atv_cli_version(); return atv_cli_finish(ATV_EXIT_OK);
-		default: usage(stderr); return ATV_EXIT_USAGE;
+		case 'h': usage(stdout); free(hosts); return atv_cli_finish(ATV_EXIT_OK);
+		case 'V': atv_cli_version(); free(hosts); return atv_cli_finish(ATV_EXIT_OK);
+		default: usage(stderr); free(hosts); return ATV_EXIT_USAGE;
 		}
 	}
-	if (r.o.protocol && strcmp(r.o.protocol, "mrp") && strcmp(r.o.protocol, "dmap") &&
-	    strcmp(r.o.protocol, "airplay")) {
-		atv_cli_error("unknown protocol '%s' (mrp, dmap or airplay)", r.o.protocol);
+	if (atv_cli_protocol(r.o.protocol, protocols) < 0) {
 		free(hosts);
 		return ATV_EXIT_USAGE;
 	}
 	if (r.action && strcmp(r.action, "tap") && strcmp(r.action, "double_tap") &&
 	    strcmp(r.action, "hold")) {
 		atv_cli_error("unknown action '%s' (tap, double_tap or hold)", r.action);
+		free(hosts);
 		return ATV_EXIT_USAGE;
 	}
 	/* "play_url=URL start=S" may come as two arguments: one item */

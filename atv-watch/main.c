@@ -52,6 +52,7 @@ static int check_dir(const char *dir)
 
 int main(int argc, char **argv)
 {
+	static const char *const protocols[] = {"mrp", "dmap", NULL};
 	static const struct option longopts[] = {
 	    {"id", required_argument, NULL, 'i'},
 	    {"hosts", required_argument, NULL, 's'},
@@ -85,22 +86,25 @@ int main(int argc, char **argv)
 		case 'A': w.o.artwork_dir = optarg; break;
 		case 'E': until_eof = 1; break;
 		case 'v': verbose++; break;
-		case 'h': usage(stdout); return atv_cli_finish(ATV_EXIT_OK);
-		case 'V': atv_cli_version(); return atv_cli_finish(ATV_EXIT_OK);
-		default: usage(stderr); return ATV_EXIT_USAGE;
+		case 'h': usage(stdout); free(hosts); return atv_cli_finish(ATV_EXIT_OK);
+		case 'V': atv_cli_version(); free(hosts); return atv_cli_finish(ATV_EXIT_OK);
+		default: usage(stderr); free(hosts); return ATV_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		atv_cli_error("unexpected argument '%s'", argv[optind]);
 		usage(stderr);
+		free(hosts);
 		return ATV_EXIT_USAGE;
 	}
-	if (w.o.protocol && strcmp(w.o.protocol, "mrp") && strcmp(w.o.protocol, "dmap")) {
-		atv_cli_error("unknown protocol '%s' (mrp or dmap)", w.o.protocol);
+	if (atv_cli_protocol(w.o.protocol, protocols) < 0) {
+		free(hosts);
 		return ATV_EXIT_USAGE;
 	}
-	if (w.o.artwork_dir && check_dir(w.o.artwork_dir) < 0)
+	if (w.o.artwork_dir && check_dir(w.o.artwork_dir) < 0) {
+		free(hosts);
 		return ATV_EXIT_IO;
+	}
 	atv_cli_verbose(verbose);
 	w.t.creds = &creds;
 	w.o.timeout_ms = w.t.timeout_ms;

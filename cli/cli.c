@@ -121,3 +121,20 @@ int atv_cli_finish(int status)
 	}
 	return status;
 }
+
+int atv_cli_protocol(const char *p, const char *const *known)
+{
+	char list[128] = "";
+	size_t n = 0, len = 0;
+
+	if (!p)
+		return 0;
+	for (; known[n]; n++)
+		if (strcmp(p, known[n]) == 0)
+			return 0;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(list + len, len < sizeof list ? sizeof list - len : 0, "%s%s",
+					i == 0 ? "" : i + 1 == n ? " or " : ", ", known[i]);
+	atv_cli_error("unknown protocol '%s' (%s)", p, list);
+	return -1;
+}

@@ -26,6 +26,11 @@ void atv_cli_verbose(int verbosity);
 /* Parse a timeout in seconds (decimal allowed, > 0, <= 3600) into ms. */
 int atv_cli_timeout(const char *s, int *ms);
 
+/* -p: 0 when p is NULL (the tool picks) or one of the NULL-terminated
+ * known names; else prints "unknown protocol 'P' (a, b or c)" and returns
+ * -1 (exit with usage). */
+int atv_cli_protocol(const char *p, const char *const *known);
+
 /* Parse "-s H[:P],H[:P]..." appending to *hosts (realloc'd). */
 int atv_cli_hosts(const char *s, struct atv_hostport **hosts, size_t *n);
 
