@@ -747,18 +747,22 @@ struct set_state {
 	char item_id[32], art_id[32];
 };
 
+/* Our SH_* and RP_* values (the index) as MRP's enums, both ways. */
+static const Mrp__ShuffleMode shuffle_wire[] = {MRP__SHUFFLE_MODE__SHUFFLE_OFF,
+						 MRP__SHUFFLE_MODE__SHUFFLE_SONGS,
+						 MRP__SHUFFLE_MODE__SHUFFLE_ALBUMS};
+static const Mrp__RepeatMode repeat_wire[] = {MRP__REPEAT_MODE__REPEAT_OFF,
+					      MRP__REPEAT_MODE__REPEAT_ONE,
+					      MRP__REPEAT_MODE__REPEAT_ALL};
+
 static Mrp__ShuffleMode shuffle_mode(int s)
 {
-	return s == SH_SONGS    ? MRP__SHUFFLE_MODE__SHUFFLE_SONGS
-	       : s == SH_ALBUMS ? MRP__SHUFFLE_MODE__SHUFFLE_ALBUMS
-				: MRP__SHUFFLE_MODE__SHUFFLE_OFF;
+	return s >= SH_OFF && s <= SH_ALBUMS ? shuffle_wire[s] : shuffle_wire[SH_OFF];
 }
 
 static Mrp__RepeatMode repeat_mode(int r)
 {
-	return r == RP_TRACK ? MRP__REPEAT_MODE__REPEAT_ONE
-	       : r == RP_ALL ? MRP__REPEAT_MODE__REPEAT_ALL
-			     : MRP__REPEAT_MODE__REPEAT_OFF;
+	return r >= RP_OFF && r <= RP_ALL ? repeat_wire[r] : repeat_wire[RP_OFF];
 }
 
 static void fill_commands(const struct fake_mrp *m, struct set_state *s)
@@ -1229,22 +1233,20 @@ static Mrp__HandlerStatus run_command(struct fake_mrp *m, size_t k, const Mrp__C
 		seek(p, o->playbackposition);
 		break;
 	case C_SHUFFLE:
-		v = !o || !o->has_shufflemode ? -1
-		    : o->shufflemode == MRP__SHUFFLE_MODE__SHUFFLE_OFF    ? SH_OFF
-		    : o->shufflemode == MRP__SHUFFLE_MODE__SHUFFLE_SONGS  ? SH_SONGS
-		    : o->shufflemode == MRP__SHUFFLE_MODE__SHUFFLE_ALBUMS ? SH_ALBUMS
-									  : -1;
+		v = -1;
+		for (int i = SH_OFF; o && o->has_shufflemode && i <= SH_ALBUMS; i++)
+			if (shuffle_wire[i] == o->shufflemode)
+				v = i;
 		if (v < 0)
 			return failed;
 		p->shuffle = v;
 		snprintf(entry, size, "set_shuffle=%s", shuffle_names[v]);
 		break;
 	case C_REPEAT:
-		v = !o || !o->has_repeatmode ? -1
-		    : o->repeatmode == MRP__REPEAT_MODE__REPEAT_OFF ? RP_OFF
-		    : o->repeatmode == MRP__REPEAT_MODE__REPEAT_ONE ? RP_TRACK
-		    : o->repeatmode == MRP__REPEAT_MODE__REPEAT_ALL ? RP_ALL
-								    : -1;
+		v = -1;
+		for (int i = RP_OFF; o && o->has_repeatmode && i <= RP_ALL; i++)
+			if (repeat_wire[i] == o->repeatmode)
+				v = i;
 		if (v < 0)
 			return failed;
 		p->repeat = v;
@@ -1967,15 +1969,11 @@ int fake_mrp_command(struct fake_mrp *m, const char *name, double value, struct 
 		break;
 	case C_SHUFFLE:
 		o.has_shufflemode = 1;
-		o.shufflemode = value == SH_OFF ? MRP__SHUFFLE_MODE__SHUFFLE_OFF
-				: value == SH_SONGS ? MRP__SHUFFLE_MODE__SHUFFLE_SONGS
-						    : MRP__SHUFFLE_MODE__SHUFFLE_ALBUMS;
+		o.shufflemode = shuffle_mode((int)value);
 		break;
 	case C_REPEAT:
 		o.has_repeatmode = 1;
-		o.repeatmode = value == RP_OFF ? MRP__REPEAT_MODE__REPEAT_OFF
-			       : value == RP_TRACK ? MRP__REPEAT_MODE__REPEAT_ONE
-						   : MRP__REPEAT_MODE__REPEAT_ALL;
+		o.repeatmode = repeat_mode((int)value);
 		break;
 	case C_SKIP_FWD:
 	case C_SKIP_BACK:
