@@ -18,80 +18,23 @@
 # (BENCH_STDIN_RUNS the runs of the 500-command batch, BENCH_COMMANDS its size).
 set -u
 
-if [ $# -ne 2 ]; then
-	echo "usage: $0 BUILDDIR SRCDIR" >&2
-	exit 2
-fi
-builddir=$1
-srcdir=$2
-runs=${BENCH_RUNS:-30}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_args "$@"
 stdin_runs=${BENCH_STDIN_RUNS:-5}
 commands=${BENCH_COMMANDS:-500}
 host=127.0.0.3
 pin=1111
-fake=$builddir/t/fake-atv/fake-atv
-scan=$builddir/atv-scan/atv-scan
 pair=$builddir/atv-pair/atv-pair
 send=$builddir/atv-send/atv-send
-measure=$builddir/bench/measure
-device=$srcdir/t/fake-atv/devices/livingroom.json
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
-
-for f in "$fake" "$scan" "$pair" "$send" "$measure"; do
-	[ -x "$f" ] || die "$f is missing; run make first"
-done
-[ -r "$device" ] || die "$device is missing"
-command -v jq > /dev/null 2>&1 || die "jq is needed"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/atv-bench.XXXXXX") || die "unable to create a temporary directory"
-chmod 700 "$tmp"
-fake_pid=
-dmap_pid=
-cleanup() {
-	for p in $fake_pid $dmap_pid; do
-		kill "$p" 2> /dev/null
-		wait "$p" 2> /dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-# Our own credentials file: the user's pairings stay out of it.
-ATV_CREDENTIALS=$tmp/credentials
-export ATV_CREDENTIALS
+bench_setup "$fake" "$scan" "$pair" "$send" "$measure"
 
 # the fake's videos start at once, so airplay_play times the protocol
 jq '. + {airplay: {loading_ms: 0, duration: 600}}' "$device" > "$tmp/device.json" ||
 	die "unable to write the device file"
-"$fake" --device "$tmp/device.json" --unicast "$host:5353" --ready-file "$tmp/ready" \
-	> "$tmp/fake.log" 2>&1 &
-fake_pid=$!
-
-alive() {
-	kill -0 "$1" 2> /dev/null || return 1
-	[ "$(awk '{ print $3 }' "/proc/$1/stat" 2> /dev/null)" != Z ]
-}
-
-# Wait for the ready file, not a fixed time.
-n=500
-while [ ! -s "$tmp/ready" ]; do
-	if ! alive "$fake_pid"; then
-		cat "$tmp/fake.log" >&2
-		die "fake-atv exited before it was ready"
-	fi
-	n=$((n - 1))
-	if [ "$n" -le 0 ]; then
-		cat "$tmp/fake.log" >&2
-		die "fake-atv did not get ready"
-	fi
-	sleep 0.02
-done
-grep -q '^mrp ' "$tmp/ready" || die "this fake-atv has no MRP server"
+start_fake fake "$tmp/device.json" "$host"
+grep -q '^mrp ' "$tmp/fake.ready" || die "this fake-atv has no MRP server"
 
 "$scan" -s "$host" --json > "$tmp/tv.json" 2> "$tmp/err" || {
 	cat "$tmp/err" >&2
@@ -135,16 +78,7 @@ jq -c --argjson n "$commands" '. + {commands: $n,
 
 # DMAP: an Apple TV 3 (the kitchen fake); the scan's Home Sharing id logs in.
 dmap_host=127.0.0.4
-"$fake" --device "$srcdir/t/fake-atv/devices/kitchen.json" --unicast "$dmap_host:5353" \
-	--ready-file "$tmp/dmap.ready" > "$tmp/dmap.log" 2>&1 &
-dmap_pid=$!
-n=500
-while [ ! -s "$tmp/dmap.ready" ]; do
-	alive "$dmap_pid" || { cat "$tmp/dmap.log" >&2; die "the DMAP fake exited"; }
-	n=$((n - 1))
-	[ "$n" -gt 0 ] || die "the DMAP fake did not get ready"
-	sleep 0.02
-done
+start_fake dmap "$srcdir/t/fake-atv/devices/kitchen.json" "$dmap_host"
 dmap_id=$("$scan" -s "$dmap_host" --json | jq -r '.identifier // empty')
 [ -n "$dmap_id" ] || die "the scan found no DMAP device on $dmap_host"
 "$measure" -n "$runs" --name send_dmap -- "$send" -i "$dmap_id" -s "$dmap_host" play \

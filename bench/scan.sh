@@ -8,73 +8,13 @@
 # then a table.  Run by `make bench`; BENCH_RUNS overrides the run count.
 set -u
 
-if [ $# -ne 2 ]; then
-	echo "usage: $0 BUILDDIR SRCDIR" >&2
-	exit 2
-fi
-builddir=$1
-srcdir=$2
-runs=${BENCH_RUNS:-30}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_args "$@"
 host=127.0.0.2
-fake=$builddir/t/fake-atv/fake-atv
-scan=$builddir/atv-scan/atv-scan
-measure=$builddir/bench/measure
-device=$srcdir/t/fake-atv/devices/livingroom.json
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
-
-for f in "$fake" "$scan" "$measure"; do
-	[ -x "$f" ] || die "$f is missing; run make first"
-done
-[ -r "$device" ] || die "$device is missing"
-command -v jq > /dev/null 2>&1 || die "jq is needed"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/atv-bench.XXXXXX") || die "unable to create a temporary directory"
-fake_pid=
-cleanup() {
-	if [ -n "$fake_pid" ]; then
-		kill "$fake_pid" 2> /dev/null
-		wait "$fake_pid" 2> /dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-# The user's own pairings must neither leak into nor slow down the numbers:
-# point every scan at a credentials file that does not exist (an empty set).
-ATV_CREDENTIALS=$tmp/credentials
-export ATV_CREDENTIALS
-
-"$fake" --device "$device" --unicast "$host:5353" --ready-file "$tmp/ready" \
-	> "$tmp/fake.log" 2>&1 &
-fake_pid=$!
-
-# Alive and not a zombie: a dead child stays a zombie until the shell
-# reaps it, and kill -0 still succeeds on a zombie.
-alive() {
-	kill -0 "$1" 2> /dev/null || return 1
-	[ "$(awk '{ print $3 }' "/proc/$1/stat" 2> /dev/null)" != Z ]
-}
-
-# Wait for the fake to say it is ready, not a fixed time; give up after
-# about 10 s or as soon as it has died.
-n=500
-while [ ! -s "$tmp/ready" ]; do
-	if ! alive "$fake_pid"; then
-		cat "$tmp/fake.log" >&2
-		die "fake-atv exited before it was ready"
-	fi
-	n=$((n - 1))
-	if [ "$n" -le 0 ]; then
-		cat "$tmp/fake.log" >&2
-		die "fake-atv did not get ready"
-	fi
-	sleep 0.02
-done
+bench_setup "$fake" "$scan" "$measure"
+start_fake fake "$device" "$host"
 
 "$scan" -s "$host" --json > "$tmp/first.jsonl" 2> "$tmp/first.err" || {
 	cat "$tmp/first.err" >&2
