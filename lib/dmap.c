@@ -12,8 +12,11 @@
 #define UNKNOWN_USE "unknown tag"
 
 /* The tags pyatv knows (tag_definitions.py), sorted by their bytes so that
- * lookups can bisect.  The second group are tags seen from devices whose
- * meaning nobody has worked out; their types are what they look like. */
+ * lookups can bisect.  Some are tags seen from devices whose meaning nobody
+ * has worked out (UNKNOWN_USE); their types are what they look like.  cmgt
+ * and cmvo are not in pyatv's table: they are the DACP answer to
+ * getproperty?properties=dmcp.volume, cmgt{mstt=200 cmvo=N}, cmvo the
+ * volume 0..100 as a 4-byte integer. */
 static const struct atv_dmap_tagdef tags[] = {
     {"aeFP", ATV_DMAP_UINT, "com.apple.itunes.req-fplay"},
     {"aeFR", ATV_DMAP_UINT, UNKNOWN_USE},
@@ -71,6 +74,7 @@ static const struct atv_dmap_tagdef tags[] = {
     {"cmce", ATV_DMAP_STRING, UNKNOWN_USE},
     {"cmcp", ATV_DMAP_CONTAINER, "dmcp.controlprompt"},
     {"cmcv", ATV_DMAP_IGNORE, UNKNOWN_USE},
+    {"cmgt", ATV_DMAP_CONTAINER, "dmcp.getpropertyresponse"},
     {"cmik", ATV_DMAP_UINT, UNKNOWN_USE},
     {"cmmk", ATV_DMAP_UINT, "dmcp.mediakind"},
     {"cmnm", ATV_DMAP_STRING, "dacp.devicename"},
@@ -85,6 +89,7 @@ static const struct atv_dmap_tagdef tags[] = {
     {"cmsv", ATV_DMAP_UINT, UNKNOWN_USE},
     {"cmte", ATV_DMAP_STRING, UNKNOWN_USE},
     {"cmty", ATV_DMAP_STRING, "dacp.devicetype"},
+    {"cmvo", ATV_DMAP_UINT, "dmcp.volume"},
     {"mdcl", ATV_DMAP_CONTAINER, "dmap.dictionary"},
     {"miid", ATV_DMAP_UINT, "dmap.itemid"},
     {"minm", ATV_DMAP_STRING, "dmap.itemname"},

@@ -403,23 +403,18 @@ static int get_volume(struct atv_dmap_client *c, struct sess *s, int *vol, struc
 	if (r == 0)
 		r = parse_body(c, &b, &d, err);
 	if (r == 0) {
-		const struct atv_dmap_item *it = atv_dmap_find(&d, NULL, "cmgt");
-		struct atv_dmap in = {0};
+		/* cmgt{mstt cmvo}: the parser has checked every length; the
+		 * getter refuses a cmvo of 0 or more than 8 bytes and a value
+		 * past 32 bits */
+		const struct atv_dmap_item *it = atv_dmap_path(&d, "cmgt/cmvo");
+		struct atv_err e = {0};
 
-		/* cmgt (dmcp.getpropertyresponse) is a container the tag table
-		 * may not list: then its value is parsed on its own */
-		if (it && !it->child && it->len) {
-			r = atv_dmap_parse(&in, it->val, it->len, NULL) < 0
-				? atv_err_set(err, ATV_E_PROTO, "%s sent bad dmap data", c->name)
-				: 0;
-			it = atv_dmap_find(&in, NULL, "cmvo");
-		} else if (it) {
-			it = atv_dmap_find(&d, it, "cmvo");
-		}
-		if (r == 0 && atv_dmap_get_u32(it, &v, NULL) < 0)
-			r = atv_err_set(err, ATV_E_PROTO, "%s sent a volume reply without cmvo",
-					c->name);
-		atv_dmap_release(&in);
+		if (!it)
+			r = atv_err_set(err, ATV_E_PROTO,
+					"%s sent a volume reply without cmgt/cmvo", c->name);
+		else if (atv_dmap_get_u32(it, &v, &e) < 0)
+			r = atv_err_set(err, ATV_E_PROTO, "%s sent a bad volume reply: %s", c->name,
+					e.msg);
 	}
 	if (r == 0)
 		*vol = v > 100 ? 100 : (int)v;

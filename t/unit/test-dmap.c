@@ -51,6 +51,11 @@ static const uint8_t playstatus[] = {
 	U32("cast", 245000),
 };
 
+/* A getproperty?properties=dmcp.volume reply: cmgt{mstt=200, cmvo=30} */
+static const uint8_t volume[] = {
+	T("cmgt"), L(24), U32("mstt", 200), U32("cmvo", 30),
+};
+
 /* Containers four deep, the innermost with an unknown tag:
  * msrv{mlcl{mlit{minm, mdcl{zzzz}}}, mstt} */
 static const uint8_t nested[] = {
@@ -232,6 +237,60 @@ static void test_playstatus(void **state)
 	assert_int_equal(atv_dmap_format(&d, line, 1), 0);
 	assert_string_equal(line, "");
 	atv_dmap_release(&d);
+}
+
+static void test_volume(void **state)
+{
+	/* clang-format off */
+	/* cmgt{cmvo} with cmvo of 0, 9 and 8 bytes (the last too big for 32 bits) */
+	static const uint8_t empty[] = {T("cmgt"), L(8), T("cmvo"), L(0)};
+	static const uint8_t nine[] = {T("cmgt"), L(17), T("cmvo"), L(9), 0, 0, 0, 0, 0, 0, 0, 0, 30};
+	static const uint8_t wide[] = {T("cmgt"), L(16), T("cmvo"), L(8), 0, 0, 0, 1, 0, 0, 0, 30};
+	/* cmvo claims one byte more than cmgt holds */
+	static const uint8_t lying[] = {T("cmgt"), L(12), T("cmvo"), L(5), 0, 0, 0, 30};
+	/* clang-format on */
+	struct atv_err err = {0};
+	const struct atv_dmap_item *it;
+	struct atv_dmap d;
+	uint32_t v = 0;
+	char line[128];
+
+	(void)state;
+	assert_int_equal(atv_dmap_lookup("cmgt")->type, ATV_DMAP_CONTAINER);
+	assert_string_equal(atv_dmap_lookup("cmgt")->name, "dmcp.getpropertyresponse");
+	assert_int_equal(atv_dmap_lookup("cmvo")->type, ATV_DMAP_UINT);
+	assert_string_equal(atv_dmap_lookup("cmvo")->name, "dmcp.volume");
+
+	parse_ok(&d, volume, sizeof volume);
+	assert_int_equal(d.n, 3);
+	it = atv_dmap_path(&d, "cmgt/cmvo");
+	assert_non_null(it);
+	assert_int_equal(it->type, ATV_DMAP_UINT);
+	assert_int_equal(it->depth, 1);
+	assert_int_equal(atv_dmap_get_u32(it, &v, &err), 0);
+	assert_int_equal(v, 30);
+	assert_int_equal(atv_dmap_get_u32(atv_dmap_path(&d, "cmgt/mstt"), &v, &err), 0);
+	assert_int_equal(v, 200);
+	atv_dmap_format(&d, line, sizeof line);
+	assert_string_equal(line, "cmgt{mstt=200 cmvo=30}");
+	atv_dmap_release(&d);
+
+	/* a wrong-length cmvo parses (lengths agree) but is no volume */
+	parse_ok(&d, empty, sizeof empty);
+	assert_int_equal(atv_dmap_get_u32(atv_dmap_path(&d, "cmgt/cmvo"), &v, &err), -ATV_E_PROTO);
+	assert_string_equal(err.msg, "malformed dmap data: integer 'cmvo' has 0 bytes");
+	atv_dmap_release(&d);
+	parse_ok(&d, nine, sizeof nine);
+	assert_int_equal(atv_dmap_get_u32(atv_dmap_path(&d, "cmgt/cmvo"), &v, &err), -ATV_E_PROTO);
+	assert_string_equal(err.msg, "malformed dmap data: integer 'cmvo' has 9 bytes");
+	atv_dmap_release(&d);
+	parse_ok(&d, wide, sizeof wide);
+	assert_int_equal(atv_dmap_get_u32(atv_dmap_path(&d, "cmgt/cmvo"), &v, &err), -ATV_E_PROTO);
+	assert_non_null(strstr(err.msg, "out of range"));
+	atv_dmap_release(&d);
+	/* now that cmgt is a container its contents are checked too */
+	assert_int_equal(parse_copy(lying, sizeof lying, &err), -ATV_E_PROTO);
+	assert_non_null(strstr(err.msg, "'cmvo' at byte 8 claims 5 bytes"));
 }
 
 static void test_nested_unknown(void **state)
@@ -708,6 +767,7 @@ int main(void)
 	    cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_login),
 	    cmocka_unit_test(test_playstatus),
+	    cmocka_unit_test(test_volume),
 	    cmocka_unit_test(test_nested_unknown),
 	    cmocka_unit_test(test_empty_and_odd),
 	    cmocka_unit_test(test_utf8),
