@@ -635,6 +635,28 @@ static int parse_number(const char *item, const char *v, double lo, double hi, d
 	return 0;
 }
 
+/* set_shuffle and set_repeat values: the index in these lists is also
+ * the DACP value and the index of the MRP enum below. */
+static const char *const shuffle_names[] = {"off", "songs", "albums"};
+static const char *const repeat_names[] = {"off", "track", "all"};
+static const Mrp__ShuffleMode shuffle_modes[] = {MRP__SHUFFLE_MODE__SHUFFLE_OFF,
+						  MRP__SHUFFLE_MODE__SHUFFLE_SONGS,
+						  MRP__SHUFFLE_MODE__SHUFFLE_ALBUMS};
+static const Mrp__RepeatMode repeat_modes[] = {
+    MRP__REPEAT_MODE__REPEAT_OFF, MRP__REPEAT_MODE__REPEAT_ONE, MRP__REPEAT_MODE__REPEAT_ALL};
+
+/* The index (0..2) of val among k's (K_SHUFFLE or K_REPEAT) names. */
+static int parse_mode(const struct command *k, const char *val, struct atv_err *err)
+{
+	const char *const *names = k->kind == K_SHUFFLE ? shuffle_names : repeat_names;
+
+	for (int i = 0; i < 3; i++)
+		if (strcmp(val, names[i]) == 0)
+			return i;
+	return atv_err_set(err, ATV_E_USAGE, "%s takes %s, %s or %s", k->name, names[0],
+			   names[1], names[2]);
+}
+
 static int parse_action(const char *s, enum action *a, struct atv_err *err)
 {
 	if (!s || strcmp(s, "tap") == 0)
@@ -672,27 +694,16 @@ static int run(struct atv_conn *c, const struct command *k, const char *item, co
 		opts.position = d;
 		return send_command(c, item, k->cmd, &opts, err);
 	case K_SHUFFLE:
+		if ((r = parse_mode(k, val, err)) < 0)
+			return r;
 		opts.has_shuffle = true;
-		if (strcmp(val, "off") == 0)
-			opts.shuffle = MRP__SHUFFLE_MODE__SHUFFLE_OFF;
-		else if (strcmp(val, "songs") == 0)
-			opts.shuffle = MRP__SHUFFLE_MODE__SHUFFLE_SONGS;
-		else if (strcmp(val, "albums") == 0)
-			opts.shuffle = MRP__SHUFFLE_MODE__SHUFFLE_ALBUMS;
-		else
-			return atv_err_set(err, ATV_E_USAGE,
-					   "set_shuffle takes off, songs or albums");
+		opts.shuffle = shuffle_modes[r];
 		return send_command(c, item, k->cmd, &opts, err);
 	case K_REPEAT:
+		if ((r = parse_mode(k, val, err)) < 0)
+			return r;
 		opts.has_repeat = true;
-		if (strcmp(val, "off") == 0)
-			opts.repeat = MRP__REPEAT_MODE__REPEAT_OFF;
-		else if (strcmp(val, "track") == 0)
-			opts.repeat = MRP__REPEAT_MODE__REPEAT_ONE;
-		else if (strcmp(val, "all") == 0)
-			opts.repeat = MRP__REPEAT_MODE__REPEAT_ALL;
-		else
-			return atv_err_set(err, ATV_E_USAGE, "set_repeat takes off, track or all");
+		opts.repeat = repeat_modes[r];
 		return send_command(c, item, k->cmd, &opts, err);
 	case K_VOLUME:
 		if ((r = parse_number(item, val, 0, 100, &d, err)) < 0)
@@ -819,19 +830,15 @@ static int run_dmap(struct atv_conn *c, const struct command *k, const char *ite
 			return r;
 		return dmap_setprop(c, "dacp.playingtime", (long long)(d * 1000 + 0.5), err);
 	case K_SHUFFLE:
-		if (strcmp(val, "off") && strcmp(val, "songs") && strcmp(val, "albums"))
-			return atv_err_set(err, ATV_E_USAGE,
-					   "set_shuffle takes off, songs or albums");
+		if ((r = parse_mode(k, val, err)) < 0)
+			return r;
 		/* DACP shuffle is on or off: albums is songs */
-		return dmap_setprop(c, "dacp.shufflestate", strcmp(val, "off") != 0, err);
+		return dmap_setprop(c, "dacp.shufflestate", r != 0, err);
 	case K_REPEAT:
-		if (strcmp(val, "off") && strcmp(val, "track") && strcmp(val, "all"))
-			return atv_err_set(err, ATV_E_USAGE, "set_repeat takes off, track or all");
-		return dmap_setprop(c, "dacp.repeatstate",
-				    !strcmp(val, "off")	    ? 0
-				    : !strcmp(val, "track") ? 1
-							    : 2,
-				    err);
+		/* dacp.repeatstate: 0 off, 1 track, 2 all, as our index */
+		if ((r = parse_mode(k, val, err)) < 0)
+			return r;
+		return dmap_setprop(c, "dacp.repeatstate", r, err);
 	case K_VOLUME:
 		if ((r = parse_number(item, val, 0, 100, &d, err)) < 0)
 			return r;
