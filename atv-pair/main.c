@@ -231,10 +231,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"id", required_argument, NULL, 'i'},
-	    {"hosts", required_argument, NULL, 's'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"credentials", required_argument, NULL, 'c'},
+	    ATV_CLI_TARGET_LONGOPTS,
 	    {"protocol", required_argument, NULL, 'p'},
 	    {"pin", required_argument, NULL, 'P'},
 	    {"pin-file", required_argument, NULL, 'F'},

@@ -194,10 +194,7 @@ int main(int argc, char **argv)
 {
 	static const char *const protocols[] = {"mrp", "dmap", "airplay", NULL};
 	static const struct option longopts[] = {
-	    {"id", required_argument, NULL, 'i'},
-	    {"hosts", required_argument, NULL, 's'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"credentials", required_argument, NULL, 'c'},
+	    ATV_CLI_TARGET_LONGOPTS,
 	    {"protocol", required_argument, NULL, 'p'},
 	    {"action", required_argument, NULL, 'A'},
 	    {"wait", no_argument, NULL, 'W'},

@@ -54,10 +54,7 @@ int main(int argc, char **argv)
 {
 	static const char *const protocols[] = {"mrp", "dmap", NULL};
 	static const struct option longopts[] = {
-	    {"id", required_argument, NULL, 'i'},
-	    {"hosts", required_argument, NULL, 's'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"credentials", required_argument, NULL, 'c'},
+	    ATV_CLI_TARGET_LONGOPTS,
 	    {"protocol", required_argument, NULL, 'p'},
 	    {"artwork", required_argument, NULL, 'A'},
 	    {"until-eof", no_argument, NULL, 'E'},

@@ -35,6 +35,12 @@ struct atv_cli_target {
 int atv_cli_target_opt(int c, const char *arg, struct atv_cli_target *t,
 		       struct atv_hostport **hosts, const char **cred);
 
+/* The long options atv_cli_target_opt handles, for a struct option table
+ * (the short ones are "i:s:t:c:"). */
+#define ATV_CLI_TARGET_LONGOPTS                                                                    \
+	{"id", required_argument, NULL, 'i'}, {"hosts", required_argument, NULL, 's'},            \
+	    {"timeout", required_argument, NULL, 't'}, {"credentials", required_argument, NULL, 'c'}
+
 /* Fill d (initialised here; the caller releases it, even on failure) with
  * the device to work on: scanned for by t->id, or the first line of in.
  * -ATV_E_INPUT when stdin has no (valid) config, -ATV_E_NOTFOUND. */
