@@ -188,6 +188,24 @@ static void make_hostile(struct fake_dmap *d, struct atv_buf *b)
 	}
 }
 
+/* The answer for a body built into b (ok false: building it failed, a
+ * 500), made hostile as asked when hostile is set; releases b. */
+static enum MHD_Result respond_built(struct fake_dmap *d, struct MHD_Connection *c,
+				     struct atv_buf *b, bool ok, bool hostile)
+{
+	enum MHD_Result r;
+
+	if (!ok) {
+		r = respond_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
+	} else {
+		if (hostile)
+			make_hostile(d, b);
+		r = respond_dmap(c, b);
+	}
+	atv_buf_release(b);
+	return r;
+}
+
 static uint32_t ms(json_t *v)
 {
 	double x = json_number_value(v) * 1000;
@@ -313,7 +331,7 @@ static enum MHD_Result do_login(struct fake_dmap *d, struct MHD_Connection *c)
 	uint64_t guid;
 	uint32_t id;
 	size_t mark;
-	enum MHD_Result r;
+	bool ok;
 
 	if (!((g && atv_dmap_guid_parse(g, &guid, NULL) == 0 && guid_known(d, guid)) ||
 	      (hs && d->hsgid && strcasecmp(hs, d->hsgid) == 0))) {
@@ -325,14 +343,11 @@ static enum MHD_Result do_login(struct fake_dmap *d, struct MHD_Connection *c)
 		memmove(d->sessions, d->sessions + 1, --d->n_sessions * sizeof d->sessions[0]);
 	d->sessions[d->n_sessions++] = id;
 	atv_buf_init(&b, OUT_MAX);
-	if (atv_dmap_open(&b, "mlog", &mark, NULL) < 0 ||
-	    atv_dmap_add_u32(&b, "mstt", 200, NULL) < 0 ||
-	    atv_dmap_add_u32(&b, "mlid", id, NULL) < 0 || atv_dmap_close(&b, mark, NULL) < 0)
-		r = respond_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
-	else
-		r = respond_dmap(c, &b);
-	atv_buf_release(&b);
-	return r;
+	ok = atv_dmap_open(&b, "mlog", &mark, NULL) == 0 &&
+	     atv_dmap_add_u32(&b, "mstt", 200, NULL) == 0 &&
+	     atv_dmap_add_u32(&b, "mlid", id, NULL) == 0 &&
+	     atv_dmap_close(&b, mark, NULL) == 0;
+	return respond_built(d, c, &b, ok, false);
 }
 
 static enum MHD_Result do_playstatus(struct fake_dmap *d, struct req *rq, struct MHD_Connection *c)
@@ -341,7 +356,6 @@ static enum MHD_Result do_playstatus(struct fake_dmap *d, struct req *rq, struct
 	struct atv_buf b;
 	unsigned long want = 0;
 	char *end;
-	enum MHD_Result r;
 
 	if (rev) {
 		errno = 0;
@@ -366,14 +380,7 @@ static enum MHD_Result do_playstatus(struct fake_dmap *d, struct req *rq, struct
 		return MHD_YES;
 	}
 	atv_buf_init(&b, OUT_MAX);
-	if (playstatus(d, &b) < 0) {
-		r = respond_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
-	} else {
-		make_hostile(d, &b);
-		r = respond_dmap(c, &b);
-	}
-	atv_buf_release(&b);
-	return r;
+	return respond_built(d, c, &b, playstatus(d, &b) == 0, true);
 }
 
 static const struct {
@@ -473,7 +480,7 @@ static enum MHD_Result do_getproperty(struct fake_dmap *d, struct MHD_Connection
 	struct atv_buf b;
 	size_t mark;
 	int vol;
-	enum MHD_Result r;
+	bool ok;
 
 	if (!props || strcmp(props, "dmcp.volume") != 0)
 		return respond_status(c, MHD_HTTP_BAD_REQUEST);
@@ -481,17 +488,11 @@ static enum MHD_Result do_getproperty(struct fake_dmap *d, struct MHD_Connection
 	vol = (int)json_integer_value(json_object_get(st, "volume"));
 	json_decref(st);
 	atv_buf_init(&b, OUT_MAX);
-	if (atv_dmap_open(&b, "cmgt", &mark, NULL) < 0 ||
-	    atv_dmap_add_u32(&b, "mstt", 200, NULL) < 0 ||
-	    atv_dmap_add_u32(&b, "cmvo", (uint32_t)vol, NULL) < 0 ||
-	    atv_dmap_close(&b, mark, NULL) < 0) {
-		r = respond_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
-	} else {
-		make_hostile(d, &b);
-		r = respond_dmap(c, &b);
-	}
-	atv_buf_release(&b);
-	return r;
+	ok = atv_dmap_open(&b, "cmgt", &mark, NULL) == 0 &&
+	     atv_dmap_add_u32(&b, "mstt", 200, NULL) == 0 &&
+	     atv_dmap_add_u32(&b, "cmvo", (uint32_t)vol, NULL) == 0 &&
+	     atv_dmap_close(&b, mark, NULL) == 0;
+	return respond_built(d, c, &b, ok, true);
 }
 
 /* "touchDown&time=0&point=20,275": the kind and the point. */
@@ -584,18 +585,14 @@ static enum MHD_Result do_server_info(struct fake_dmap *d, struct MHD_Connection
 {
 	struct atv_buf b;
 	size_t mark;
-	enum MHD_Result r;
+	bool ok;
 
 	atv_buf_init(&b, OUT_MAX);
-	if (atv_dmap_open(&b, "msrv", &mark, NULL) < 0 ||
-	    atv_dmap_add_u32(&b, "mstt", 200, NULL) < 0 ||
-	    atv_dmap_add_string(&b, "minm", d->dev->name, NULL) < 0 ||
-	    atv_dmap_close(&b, mark, NULL) < 0)
-		r = respond_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
-	else
-		r = respond_dmap(c, &b);
-	atv_buf_release(&b);
-	return r;
+	ok = atv_dmap_open(&b, "msrv", &mark, NULL) == 0 &&
+	     atv_dmap_add_u32(&b, "mstt", 200, NULL) == 0 &&
+	     atv_dmap_add_string(&b, "minm", d->dev->name, NULL) == 0 &&
+	     atv_dmap_close(&b, mark, NULL) == 0;
+	return respond_built(d, c, &b, ok, false);
 }
 
 static enum MHD_Result dispatch(struct fake_dmap *d, struct req *rq, struct MHD_Connection *c,
