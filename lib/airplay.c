@@ -25,7 +25,6 @@
 #include "crypto.h"
 #include "hap.h"
 #include "http.h"
-#include "mrp_msg.h" /* atv_mrp_uuid */
 #include "plist_dl.h"
 #include "tcp.h"
 #include "tlv8.h"
@@ -61,13 +60,13 @@ struct atv_airplay {
 	char *device;
 	int timeout_ms;
 	enum auth auth;
-	char session[ATV_MRP_UUID_SIZE]; /* X-Apple-Session-ID of our /play */
+	char session[ATV_UUID_SIZE]; /* X-Apple-Session-ID of our /play */
 	bool played;			 /* a /play of ours was accepted */
 };
 
 struct atv_airplay_pairing {
 	struct atv_airplay *a;
-	char pairing_id[ATV_MRP_UUID_SIZE];
+	char pairing_id[ATV_UUID_SIZE];
 	char name[96]; /* "X-Apple-Client-Name: ..." */
 	const char *headers[4];
 	bool used;
@@ -438,7 +437,7 @@ int atv_airplay_pair_begin(const char *host, int port, const struct atv_airplay_
 	p->headers[0] = pair_headers[0];
 	p->headers[1] = pair_headers[1];
 	p->headers[2] = p->name;
-	r = atv_mrp_uuid(p->pairing_id, err);
+	r = atv_uuid(p->pairing_id, err);
 	if (r == 0)
 		r = ap_connect(host, port, o, &p->a, err);
 	if (r == 0)
@@ -668,7 +667,7 @@ static int post_play(struct atv_airplay *a, const char *url, double start, struc
 				   ATV_AIRPLAY_URL_MAX);
 	if (!isfinite(start) || start < 0)
 		return atv_err_set(err, ATV_E_USAGE, "start must be a number of seconds >= 0");
-	r = atv_mrp_uuid(a->session, err);
+	r = atv_uuid(a->session, err);
 	if (r == 0)
 		r = play_body(url, start, a->session, &bin, &len, err);
 	if (r < 0)

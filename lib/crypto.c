@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <pthread.h>
@@ -75,6 +76,22 @@ int atv_random(void *p, size_t n, struct atv_err *err)
 		q += r;
 		n -= (size_t)r;
 	}
+	return 0;
+}
+
+int atv_uuid(char out[ATV_UUID_SIZE], struct atv_err *err)
+{
+	uint8_t r[16];
+	int rc = atv_random(r, sizeof r, err);
+
+	if (rc < 0)
+		return rc;
+	r[6] = (uint8_t)((r[6] & 0x0f) | 0x40); /* RFC 4122 4.4: version 4 */
+	r[8] = (uint8_t)((r[8] & 0x3f) | 0x80); /* variant 10xx */
+	snprintf(out, ATV_UUID_SIZE,
+		 "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", r[0], r[1],
+		 r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+		 r[15]);
 	return 0;
 }
 

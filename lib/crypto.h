@@ -37,6 +37,11 @@ int atv_crypto_memcmp(const void *a, const void *b, size_t n);
 /* n cryptographically strong random bytes. */
 int atv_random(void *p, size_t n, struct atv_err *err);
 
+/* A fresh random (version 4, RFC 4122) UUID in upper case, as pairing
+ * identifiers and message ids use them.  0 or -ATV_E_IO. */
+#define ATV_UUID_SIZE 37 /* "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX" and NUL */
+int atv_uuid(char out[ATV_UUID_SIZE], struct atv_err *err);
+
 /* out = SHA-256(p[0..n)) (pyatv's now-playing hash). */
 #define ATV_SHA256_LEN 32
 int atv_sha256(const void *p, size_t n, uint8_t out[ATV_SHA256_LEN], struct atv_err *err);

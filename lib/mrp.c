@@ -29,7 +29,7 @@ struct atv_mrp {
 	int fd;
 	char peer[ATV_TCP_PEERLEN];
 	char *device;
-	char pairing_id[ATV_MRP_UUID_SIZE];
+	char pairing_id[ATV_UUID_SIZE];
 	char *name;
 	int timeout_ms;
 	atv_mrp_push_fn push;
@@ -49,7 +49,7 @@ struct atv_mrp {
 	Mrp__ProtocolMessage *devinfo;
 	int64_t next_hb; /* 0: heartbeat not running */
 	int64_t hb_deadline;
-	char hb_id[ATV_MRP_UUID_SIZE]; /* the heartbeat waiting for its reply, or "" */
+	char hb_id[ATV_UUID_SIZE]; /* the heartbeat waiting for its reply, or "" */
 
 	int dead; /* the sticky error once the session is broken */
 	struct atv_err dead_err;
@@ -436,7 +436,7 @@ int atv_mrp_connect(const char *host, int port, const struct atv_mrp_opts *o, st
 			goto out;
 		}
 		strcpy(s->pairing_id, o->pairing_id);
-	} else if ((r = atv_mrp_uuid(s->pairing_id, err)) < 0) {
+	} else if ((r = atv_uuid(s->pairing_id, err)) < 0) {
 		goto out;
 	}
 	r = atv_tcp_connect(host, port, s->timeout_ms, &s->fd, err);

@@ -1,11 +1,9 @@
 /* mrp_msg.c - building and unpacking MRP ProtocolMessages. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "bytes.h"
 #include "mrp_frame.h"
@@ -35,33 +33,13 @@ static const uint8_t hid_trailer[ATV_MRP_HID_LEN - HID_TRAILER_OFF] = {
 };
 #define HID_TIME_LEN 8
 
-int atv_mrp_uuid(char out[ATV_MRP_UUID_SIZE], struct atv_err *err)
-{
-	uint8_t r[16];
-	ssize_t n;
-
-	do
-		n = getrandom(r, sizeof r, 0);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof r)
-		return atv_err_sys(err, ATV_E_IO, n < 0 ? errno : EIO,
-		                   "unable to get random bytes");
-	r[6] = (uint8_t)((r[6] & 0x0f) | 0x40); /* RFC 4122 4.4: version 4 */
-	r[8] = (uint8_t)((r[8] & 0x3f) | 0x80); /* variant 10xx */
-	snprintf(out, ATV_MRP_UUID_SIZE,
-	         "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", r[0], r[1],
-	         r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
-	         r[15]);
-	return 0;
-}
-
 int atv_mrp_msg_stamp(Mrp__ProtocolMessage *m, struct atv_mrp_ids *ids, const char *identifier,
                       struct atv_err *err)
 {
 	int r;
 
 	if (!identifier) {
-		r = atv_mrp_uuid(ids->identifier, err);
+		r = atv_uuid(ids->identifier, err);
 		if (r < 0)
 			return r;
 	} else if (strlen(identifier) >= sizeof ids->identifier) {
@@ -70,7 +48,7 @@ int atv_mrp_msg_stamp(Mrp__ProtocolMessage *m, struct atv_mrp_ids *ids, const ch
 	} else {
 		memmove(ids->identifier, identifier, strlen(identifier) + 1);
 	}
-	r = atv_mrp_uuid(ids->unique_id, err);
+	r = atv_uuid(ids->unique_id, err);
 	if (r < 0)
 		return r;
 	m->identifier = ids->identifier[0] ? ids->identifier : NULL;
@@ -180,13 +158,13 @@ int atv_mrp_msg_device_info(struct atv_buf *out, struct atv_mrp_ids *ids,
 {
 	Mrp__ProtocolMessage m = MRP__PROTOCOL_MESSAGE__INIT;
 	Mrp__DeviceInfoMessage info = MRP__DEVICE_INFO_MESSAGE__INIT;
-	char uuid[ATV_MRP_UUID_SIZE];
+	char uuid[ATV_UUID_SIZE];
 	int r;
 
 	if (me->unique_id) {
 		info.uniqueidentifier = (char *)me->unique_id;
 	} else {
-		r = atv_mrp_uuid(uuid, err);
+		r = atv_uuid(uuid, err);
 		if (r < 0)
 			return r;
 		info.uniqueidentifier = uuid;

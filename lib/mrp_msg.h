@@ -20,10 +20,10 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "crypto.h"
 #include "err.h"
 #include "mrp_protocol.pb-c.h"
 
-#define ATV_MRP_UUID_SIZE 37 /* "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX" and NUL */
 
 /* Upper bound on what unpacking one message may allocate, whatever its
  * size: protobuf-c allocates a whole C struct for each submessage, so a
@@ -34,8 +34,8 @@
 #define ATV_MRP_HID_LEN 60
 
 struct atv_mrp_ids {
-	char identifier[ATV_MRP_UUID_SIZE]; /* "" when the message has none */
-	char unique_id[ATV_MRP_UUID_SIZE];
+	char identifier[ATV_UUID_SIZE]; /* "" when the message has none */
+	char unique_id[ATV_UUID_SIZE];
 };
 
 /* Who we are, in DEVICE_INFO.  NULL members take the defaults shown. */
@@ -66,9 +66,6 @@ struct atv_mrp_cmd_opts {
 	bool has_repeat;
 	Mrp__RepeatMode repeat; /* ChangeRepeatMode */
 };
-
-/* A fresh random (version 4) UUID in upper case.  0 or -ATV_E_IO. */
-int atv_mrp_uuid(char out[ATV_MRP_UUID_SIZE], struct atv_err *err);
 
 /* Fill m's envelope: a fresh uniqueIdentifier, errorCode 0 (as Apple's
  * clients send it) and the identifier: a fresh UUID when identifier is

@@ -31,7 +31,7 @@
 
 struct atv_pairing {
 	struct atv_mrp *mrp;
-	char pairing_id[ATV_MRP_UUID_SIZE];
+	char pairing_id[ATV_UUID_SIZE];
 	char *device;
 	struct atv_buf m2; /* the device's answer to M1 */
 	bool used;
@@ -205,7 +205,7 @@ int atv_pair_begin(const struct atv_device *d, const char *protocol, const struc
 		goto out;
 	}
 	atv_buf_init(&p->m2, ATV_HAP_MSG_MAX);
-	r = atv_mrp_uuid(p->pairing_id, err);
+	r = atv_uuid(p->pairing_id, err);
 	if (r < 0)
 		goto out;
 	mo.timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;

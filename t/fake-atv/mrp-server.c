@@ -1511,8 +1511,8 @@ static void on_frame(struct conn *c, const uint8_t *p, size_t len)
 	if (!c->encrypted && type != MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_MESSAGE &&
 	    type != MRP__PROTOCOL_MESSAGE__TYPE__CRYPTO_PAIRING_MESSAGE)
 		conn_fail(c, "%s before pair-verify", atv_mrp_msg_type_name(type));
-	else if (req->identifier && strlen(req->identifier) >= ATV_MRP_UUID_SIZE)
-		conn_fail(c, "identifier longer than %d characters", ATV_MRP_UUID_SIZE - 1);
+	else if (req->identifier && strlen(req->identifier) >= ATV_UUID_SIZE)
+		conn_fail(c, "identifier longer than %d characters", ATV_UUID_SIZE - 1);
 	else
 		dispatch(c, req, type);
 	atv_mrp_msg_free(req);
