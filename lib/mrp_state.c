@@ -392,9 +392,12 @@ static int update_items(struct atv_mrp_state *s, const Mrp__UpdateContentItemMes
 	for (size_t i = 0; i < m->n_contentitems; i++) {
 		const Mrp__ContentItem *it = m->contentitems[i];
 
-		/* Items are matched by identifier; only the shown one is kept. */
-		if (!p->has_item || !it || !it->metadata || !it->identifier || !p->item_id ||
-		    strcmp(it->identifier, p->item_id) != 0)
+		/* Items are matched by identifier, an absent one equal to ""
+		 * (pyatv compares the protobuf strings): an update without
+		 * identifier goes to the shown item when it has none either.
+		 * Only the shown item is kept. */
+		if (!p->has_item || !it || !it->metadata ||
+		    strcmp(it->identifier ? it->identifier : "", p->item_id ? p->item_id : "") != 0)
 			continue;
 		if (meta_merge(&p->m, it->metadata) < 0)
 			return atv_err_set(err, ATV_E_NOMEM, "out of memory");

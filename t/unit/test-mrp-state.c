@@ -313,16 +313,27 @@ static void test_zero_and_empty_kept(void **state)
 	atv_mrp_state_free(st);
 }
 
-static void test_position(void **state)
+/* A new cache where Music plays song() as item item_id (NULL: none) of
+ * its default player; s stays usable for more SET_STATEs. */
+static struct atv_mrp_state *music_playing(struct set_state *s, const char *item_id)
 {
 	struct atv_mrp_state *st = atv_mrp_state_new();
+
+	assert_non_null(st);
+	now_playing_client(st, MUSIC, "Music");
+	set_state_init(s, MUSIC, NULL, MRP__PLAYBACK_STATE__PLAYBACK_PLAYING);
+	song(&s->md);
+	s->item.identifier = (char *)item_id;
+	feed(st, s);
+	return st;
+}
+
+static void test_position(void **state)
+{
 	struct set_state s;
+	struct atv_mrp_state *st = music_playing(&s, "item-1");
 
 	(void)state;
-	now_playing_client(st, MUSIC, "Music");
-	set_state_init(&s, MUSIC, NULL, MRP__PLAYBACK_STATE__PLAYBACK_PLAYING);
-	song(&s.md);
-	feed(st, &s);
 	/* elapsedTime + (now - elapsedTimeTimestamp) * playbackRate, Cocoa epoch */
 	assert_int_equal(int_field(st, AT(0), "position"), 10);
 	assert_int_equal(int_field(st, AT(0.9), "position"), 10);
@@ -366,26 +377,47 @@ static void test_position(void **state)
 	atv_mrp_state_free(st);
 }
 
-static void test_update_items(void **state)
+/* An UPDATE_CONTENT_ITEM for MUSIC's default player with n items. */
+static void update_content(struct atv_mrp_state *st, Mrp__ContentItem **items, size_t n)
 {
-	struct atv_mrp_state *st = atv_mrp_state_new();
-	struct set_state s;
 	Mrp__ProtocolMessage m = MRP__PROTOCOL_MESSAGE__INIT;
 	Mrp__UpdateContentItemMessage u = MRP__UPDATE_CONTENT_ITEM_MESSAGE__INIT;
-	Mrp__ContentItem a = MRP__CONTENT_ITEM__INIT, b = MRP__CONTENT_ITEM__INIT, *items[2];
-	Mrp__ContentItemMetadata ma = MRP__CONTENT_ITEM_METADATA__INIT;
-	Mrp__ContentItemMetadata mb = MRP__CONTENT_ITEM_METADATA__INIT;
 	Mrp__PlayerPath path = MRP__PLAYER_PATH__INIT;
 	Mrp__NowPlayingClient c = MRP__NOW_PLAYING_CLIENT__INIT;
 
-	(void)state;
-	now_playing_client(st, MUSIC, "Music");
-	set_state_init(&s, MUSIC, NULL, MRP__PLAYBACK_STATE__PLAYBACK_PLAYING);
-	song(&s.md);
-	feed(st, &s);
-	/* item-1 gets a new title and elapsed time, other-item is not shown */
 	c.bundleidentifier = S(MUSIC);
 	path.client = &c;
+	u.n_contentitems = n;
+	u.contentitems = items;
+	u.playerpath = &path;
+	m.has_type = 1;
+	m.type = MRP__PROTOCOL_MESSAGE__TYPE__UPDATE_CONTENT_ITEM_MESSAGE;
+	m.updatecontentitemmessage = &u;
+	assert_int_equal(atv_mrp_state_update(st, &m, NULL), ATV_MRP_STATE_PLAYING);
+}
+
+/* One item: id (NULL: none) gets the title. */
+static void update_item(struct atv_mrp_state *st, const char *id, const char *title)
+{
+	Mrp__ContentItem it = MRP__CONTENT_ITEM__INIT, *items[1] = {&it};
+	Mrp__ContentItemMetadata md = MRP__CONTENT_ITEM_METADATA__INIT;
+
+	md.title = (char *)title;
+	it.identifier = (char *)id;
+	it.metadata = &md;
+	update_content(st, items, 1);
+}
+
+static void test_update_items(void **state)
+{
+	struct set_state s;
+	struct atv_mrp_state *st = music_playing(&s, "item-1");
+	Mrp__ContentItem a = MRP__CONTENT_ITEM__INIT, b = MRP__CONTENT_ITEM__INIT, *items[2];
+	Mrp__ContentItemMetadata ma = MRP__CONTENT_ITEM_METADATA__INIT;
+	Mrp__ContentItemMetadata mb = MRP__CONTENT_ITEM_METADATA__INIT;
+
+	(void)state;
+	/* item-1 gets a new title and elapsed time, other-item is not shown */
 	ma.title = S("New Title");
 	ma.has_elapsedtime = 1;
 	ma.elapsedtime = 50;
@@ -396,17 +428,42 @@ static void test_update_items(void **state)
 	b.metadata = &mb;
 	items[0] = &b;
 	items[1] = &a;
-	u.n_contentitems = 2;
-	u.contentitems = items;
-	u.playerpath = &path;
-	m.has_type = 1;
-	m.type = MRP__PROTOCOL_MESSAGE__TYPE__UPDATE_CONTENT_ITEM_MESSAGE;
-	m.updatecontentitemmessage = &u;
-	assert_int_equal(atv_mrp_state_update(st, &m, NULL), ATV_MRP_STATE_PLAYING);
+	update_content(st, items, 2);
 	assert_str_field(st, AT(0), "title", "New Title");
 	assert_str_field(st, AT(0), "artist", "Artist"); /* merged, not replaced */
 	assert_int_equal(int_field(st, AT(0), "position"), 50);
 	assert_int_equal(int_field(st, AT(0), "total_time"), 200);
+	atv_mrp_state_free(st);
+}
+
+/* pyatv matches items by identifier with absent equal to "" (protobuf
+ * strings): an update without identifier merges into a shown item that
+ * has none (or ""), and only into such an item. */
+static void test_update_items_without_identifier(void **state)
+{
+	struct set_state s;
+	struct atv_mrp_state *st = music_playing(&s, NULL);
+
+	(void)state;
+	update_item(st, NULL, "Retitled");
+	assert_str_field(st, AT(0), "title", "Retitled");
+	assert_str_field(st, AT(0), "artist", "Artist");
+	update_item(st, "", "Empty identifier");
+	assert_str_field(st, AT(0), "title", "Empty identifier");
+	update_item(st, "item-1", "Someone else's");
+	assert_str_field(st, AT(0), "title", "Empty identifier");
+	/* "" on the shown item, absent on the update */
+	s.item.identifier = S("");
+	feed(st, &s);
+	update_item(st, NULL, "Again");
+	assert_str_field(st, AT(0), "title", "Again");
+	/* an item with an identifier takes no update without one */
+	s.item.identifier = S("item-1");
+	feed(st, &s);
+	update_item(st, NULL, "Not this one");
+	assert_str_field(st, AT(0), "title", "Song");
+	update_item(st, "item-1", "This one");
+	assert_str_field(st, AT(0), "title", "This one");
 	atv_mrp_state_free(st);
 }
 
@@ -644,6 +701,7 @@ int main(void)
 	    cmocka_unit_test(test_zero_and_empty_kept),
 	    cmocka_unit_test(test_position),
 	    cmocka_unit_test(test_update_items),
+	    cmocka_unit_test(test_update_items_without_identifier),
 	    cmocka_unit_test(test_clients_players),
 	    cmocka_unit_test(test_paused_without_item_is_idle),
 	    cmocka_unit_test(test_power_volume),
