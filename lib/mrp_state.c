@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
 #include "mrp_state.h"
+#include "nowplaying.h"
 
 #define DEFAULT_PLAYER "MediaRemote-DefaultPlayer"
 
@@ -61,42 +61,6 @@ struct atv_mrp_state {
 	int power, volume;
 	char *output;
 };
-
-void atv_mrp_state_hash(const char *title, const char *artist, const char *album,
-			long long total_time, char out[65])
-{
-	/* pyatv hashes the concatenation, absent values spelled "None" */
-	const char *parts[3] = {title, artist, album};
-	uint8_t md[ATV_SHA256_LEN];
-	char num[24], *text;
-	size_t len = 0, n;
-
-	if (total_time < 0)
-		snprintf(num, sizeof num, "None");
-	else
-		snprintf(num, sizeof num, "%lld", total_time);
-	n = strlen(num) + 1;
-	for (int i = 0; i < 3; i++)
-		n += strlen(parts[i] ? parts[i] : "None");
-	text = malloc(n);
-	if (!text) {
-		out[0] = '\0';
-		return;
-	}
-	for (int i = 0; i < 3; i++) {
-		const char *s = parts[i] ? parts[i] : "None";
-		memcpy(text + len, s, strlen(s));
-		len += strlen(s);
-	}
-	memcpy(text + len, num, strlen(num));
-	len += strlen(num);
-	if (atv_sha256(text, len, md, NULL) < 0)
-		out[0] = '\0';
-	else
-		for (int i = 0; i < ATV_SHA256_LEN; i++)
-			snprintf(out + 2 * i, 3, "%02x", md[i]);
-	free(text);
-}
 
 /* ---- the cache ---- */
 
@@ -609,62 +573,6 @@ double atv_mrp_state_rate(const struct atv_mrp_state *s)
 	}
 }
 
-/* A JSON string; bytes that are not UTF-8 (peers send what they like)
- * become U+FFFD so the line stays valid JSON. */
-static json_t *jstr(const char *s)
-{
-	json_t *j;
-	char *fixed, *o;
-	const unsigned char *p;
-
-	if (!s)
-		return json_null();
-	if ((j = json_string(s)))
-		return j;
-	fixed = malloc(strlen(s) * 3 + 1);
-	if (!fixed)
-		return NULL;
-	for (p = (const unsigned char *)s, o = fixed; *p;) {
-		size_t n = *p < 0x80		 ? 1
-			   : (*p & 0xe0) == 0xc0 ? 2
-			   : (*p & 0xf0) == 0xe0 ? 3
-			   : (*p & 0xf8) == 0xf0 ? 4
-						 : 0;
-		size_t k;
-
-		for (k = 1; n && k < n; k++)
-			if ((p[k] & 0xc0) != 0x80)
-				n = 0;
-		if (n) {
-			memcpy(o, p, n);
-			/* overlong forms and surrogates still fail: checked below */
-			o[n] = 0;
-			j = json_stringn(o, n);
-			if (j) {
-				json_decref(j);
-				o += n;
-				p += n;
-				continue;
-			}
-		}
-		memcpy(o, "\xef\xbf\xbd", 3);
-		o += 3;
-		p++;
-	}
-	*o = 0;
-	j = json_string(fixed);
-	free(fixed);
-	return j;
-}
-
-/* An integer from a double, or null when it does not fit. */
-static json_t *jint_of(double v)
-{
-	if (!isfinite(v) || v < -9.0e15 || v > 9.0e15)
-		return json_null();
-	return json_integer((json_int_t)v);
-}
-
 static const char *media_type_name(const struct player *p)
 {
 	if (p && p->has_item && p->m.has_media_type) {
@@ -712,8 +620,9 @@ static const char *repeat_name(const struct atv_mrp_state *s, const struct playe
 
 /* Seconds into the item: elapsedTime at elapsedTimeTimestamp (Cocoa
  * epoch) advancing with the rate; never below 0 or past the duration.
- * -1 when there is no elapsed time. */
-static double position(const struct atv_mrp_state *s, const struct player *p, double now)
+ * -1 when there is no elapsed time, or one too large to be a whole number
+ * in JSON. */
+static long long position(const struct atv_mrp_state *s, const struct player *p, double now)
 {
 	double pos;
 
@@ -726,13 +635,8 @@ static double position(const struct atv_mrp_state *s, const struct player *p, do
 		pos = 0;
 	if (p->m.has_duration && p->m.duration > 0 && pos > p->m.duration)
 		pos = p->m.duration;
-	/* whole seconds, as pyatv's int(); a huge value is left to jint_of */
-	return pos < 9.0e15 ? (double)(long long)pos : pos;
-}
-
-static int put(json_t *o, const char *key, json_t *v)
-{
-	return v ? json_object_set_new(o, key, v) : -1;
+	/* whole seconds, as pyatv's int() */
+	return pos < 9.0e15 ? (long long)pos : -1;
 }
 
 json_t *atv_mrp_state_playing(const struct atv_mrp_state *s, double now)
@@ -740,42 +644,30 @@ json_t *atv_mrp_state_playing(const struct atv_mrp_state *s, double now)
 	const struct player *p = playing(s);
 	const struct meta *m = p && p->has_item ? &p->m : NULL;
 	const struct client *cl = p ? client_of(s, p) : s->active;
-	json_t *o = json_object();
-	long long total = -1;
-	double pos = position(s, p, now);
-	char hash[65];
-	int r = 0;
+	struct atv_nowplaying np = {
+	    .media_type = media_type_name(p),
+	    .device_state = dstate_names[device_state(p)],
+	    .total_time = -1,
+	    .position = position(s, p, now),
+	    .shuffle = shuffle_name(s, p),
+	    .repeat = repeat_name(s, p),
+	    .app = cl ? cl->name : NULL,
+	    .app_id = cl && cl->bundle[0] ? cl->bundle : NULL,
+	};
 
-	if (!o)
-		return NULL;
-	if (m && m->has_duration && m->duration >= 0 && m->duration < 9.0e15)
-		total = (long long)m->duration;
-	r |= put(o, "media_type", json_string(media_type_name(p)));
-	r |= put(o, "device_state", json_string(dstate_names[device_state(p)]));
-	r |= put(o, "title", jstr(m ? m->title : NULL));
-	r |= put(o, "artist", jstr(m ? m->artist : NULL));
-	r |= put(o, "album", jstr(m ? m->album : NULL));
-	r |= put(o, "genre", jstr(m ? m->genre : NULL));
-	r |= put(o, "total_time", total >= 0 ? json_integer(total) : json_null());
-	r |= put(o, "position", pos >= 0 ? jint_of(pos) : json_null());
-	r |= put(o, "shuffle", json_string(shuffle_name(s, p)));
-	r |= put(o, "repeat", json_string(repeat_name(s, p)));
-	r |= put(o, "series_name", jstr(m ? m->series : NULL));
-	r |= put(o, "season_number", m && m->has_season ? json_integer(m->season) : json_null());
-	r |= put(o, "episode_number", m && m->has_episode ? json_integer(m->episode) : json_null());
-	r |= put(o, "content_identifier", jstr(m ? m->content_id : NULL));
-	r |= put(o, "app", jstr(cl ? cl->name : NULL));
-	r |= put(o, "app_id", jstr(cl && cl->bundle[0] ? cl->bundle : NULL));
-	if (m && m->content_id && m->content_id[0])
-		r |= put(o, "hash", jstr(m->content_id));
-	else {
-		atv_mrp_state_hash(m ? m->title : NULL, m ? m->artist : NULL, m ? m->album : NULL,
-				   total, hash);
-		r |= put(o, "hash", json_string(hash));
+	if (m) {
+		np.title = m->title;
+		np.artist = m->artist;
+		np.album = m->album;
+		np.genre = m->genre;
+		np.series_name = m->series;
+		np.has_season = m->has_season;
+		np.season = m->season;
+		np.has_episode = m->has_episode;
+		np.episode = m->episode;
+		np.content_id = m->content_id;
+		if (m->has_duration && m->duration >= 0 && m->duration < 9.0e15)
+			np.total_time = (long long)m->duration;
 	}
-	if (r) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return atv_nowplaying_json(&np);
 }
