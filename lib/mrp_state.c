@@ -64,6 +64,33 @@ struct atv_mrp_state {
 
 /* ---- the cache ---- */
 
+/* A copy of s cut to ATV_MRP_STATE_MAX_STRING bytes (at a character
+ * boundary), or NULL when out of memory: what a device can make us keep
+ * stays bounded. */
+static char *copy_str(const char *s)
+{
+	size_t n = strnlen(s, ATV_MRP_STATE_MAX_STRING + 1);
+	char *c;
+
+	if (n > ATV_MRP_STATE_MAX_STRING) {
+		n = ATV_MRP_STATE_MAX_STRING;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if ((c = malloc(n + 1))) {
+		memcpy(c, s, n);
+		c[n] = '\0';
+	}
+	return c;
+}
+
+/* An identifier we key on (bundle, player): longer ones are not kept (a
+ * cut one could stand for two). */
+static bool key_ok(const char *s)
+{
+	return strnlen(s, ATV_MRP_STATE_MAX_STRING + 1) <= ATV_MRP_STATE_MAX_STRING;
+}
+
 static void meta_clear(struct meta *m)
 {
 	free(m->title);
@@ -121,7 +148,7 @@ int atv_mrp_state_set_output(struct atv_mrp_state *s, const char *uid, struct at
 {
 	char *copy = NULL;
 
-	if (uid && !(copy = strdup(uid)))
+	if (uid && !(copy = copy_str(uid)))
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 	free(s->output);
 	s->output = copy;
@@ -151,7 +178,7 @@ static int merge_str(char **dst, const char *src)
 
 	if (!src)
 		return 0;
-	if (!(copy = strdup(src)))
+	if (!(copy = copy_str(src)))
 		return -1;
 	free(*dst);
 	*dst = copy;
@@ -218,7 +245,8 @@ static struct client *find_client(const struct atv_mrp_state *s, const char *bun
 
 /* The client for c (bundle identifier "" when absent), created on first
  * sight; its display name updated when c has one.  NULL when out of memory
- * or when the table is full (*full set). */
+ * or when it cannot be kept: the table is full or the identifier too long
+ * (*full set). */
 static struct client *get_client(struct atv_mrp_state *s, const Mrp__NowPlayingClient *c,
 				 bool *full)
 {
@@ -227,7 +255,7 @@ static struct client *get_client(struct atv_mrp_state *s, const Mrp__NowPlayingC
 
 	*full = false;
 	if (!cl) {
-		if (s->n == ATV_MRP_STATE_MAX_CLIENTS) {
+		if (s->n == ATV_MRP_STATE_MAX_CLIENTS || !key_ok(bundle)) {
 			*full = true;
 			return NULL;
 		}
@@ -272,7 +300,7 @@ static struct player *get_player(struct atv_mrp_state *s, const Mrp__PlayerPath 
 	p = find_player(cl, id, NULL);
 	if (p)
 		return p;
-	if (cl->n == ATV_MRP_STATE_MAX_PLAYERS) {
+	if (cl->n == ATV_MRP_STATE_MAX_PLAYERS || !key_ok(id)) {
 		*full = true;
 		return NULL;
 	}
@@ -285,9 +313,9 @@ static struct player *get_player(struct atv_mrp_state *s, const Mrp__PlayerPath 
 	return p;
 }
 
-/* NULL from get_client/get_player: a full table drops the message (a
- * device with that many apps is hostile or broken), no memory is an
- * error. */
+/* NULL from get_client/get_player: a full table or an over-long
+ * identifier drops the message (a device with that many apps, or such
+ * names, is hostile or broken), no memory is an error. */
 static int lookup_failed(bool full, struct atv_err *err)
 {
 	if (full)
@@ -337,7 +365,7 @@ static int set_state(struct atv_mrp_state *s, const Mrp__SetStateMessage *m, str
 		p->has_item = it != NULL;
 		p->location = loc;
 		if (it) {
-			if ((it->identifier && !(p->item_id = strdup(it->identifier))) ||
+			if ((it->identifier && !(p->item_id = copy_str(it->identifier))) ||
 			    (it->metadata && meta_merge(&p->m, it->metadata) < 0))
 				return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 		}

@@ -13,7 +13,10 @@
  * Only what atv-tools shows is kept, and only the item the queue's
  * location points at, so memory stays bounded whatever the device sends:
  * at most ATV_MRP_STATE_MAX_CLIENTS clients of ATV_MRP_STATE_MAX_PLAYERS
- * players each (more are ignored). */
+ * players each (more are ignored), and strings of at most
+ * ATV_MRP_STATE_MAX_STRING bytes: longer text is cut at a character
+ * boundary, a message naming a client or player by a longer identifier is
+ * ignored.  About 8 MB at worst, whatever the device sends. */
 #ifndef ATV_MRP_STATE_H
 #define ATV_MRP_STATE_H
 
@@ -27,6 +30,7 @@
 
 #define ATV_MRP_STATE_MAX_CLIENTS 32
 #define ATV_MRP_STATE_MAX_PLAYERS 16
+#define ATV_MRP_STATE_MAX_STRING  2048
 
 /* Seconds from the Unix epoch to the Cocoa epoch (2001-01-01 00:00:00 UTC),
  * the origin of MRP timestamps. */

@@ -669,6 +669,56 @@ static void test_hostile_strings_and_caps(void **state)
 	atv_mrp_state_free(st);
 }
 
+/* Strings a device sends are kept to ATV_MRP_STATE_MAX_STRING bytes:
+ * text cut at a character boundary, a client or player named by a longer
+ * identifier not kept at all. */
+static void test_string_caps(void **state)
+{
+	struct atv_mrp_state *st = atv_mrp_state_new();
+	struct set_state s;
+	size_t big = (size_t)ATV_MRP_STATE_MAX_STRING * 4;
+	char *text = malloc(big + 1), *id = malloc(big + 1);
+	json_t *v;
+
+	(void)state;
+	assert_non_null(text);
+	assert_non_null(id);
+	/* "x" then two-byte characters: the cap falls inside one */
+	text[0] = 'x';
+	for (size_t i = 1; i + 1 < big; i += 2)
+		memcpy(text + i, "\xc3\xa9", 2);
+	text[big - 1] = 0;
+	memset(id, 'p', big);
+	id[big] = 0;
+	now_playing_client(st, MUSIC, "Music");
+	set_state_init(&s, MUSIC, NULL, MRP__PLAYBACK_STATE__PLAYBACK_PLAYING);
+	s.md.title = text;
+	s.md.albumname = text;
+	feed(st, &s);
+	v = field(st, AT(0), "title");
+	assert_int_equal(strlen(json_string_value(v)), ATV_MRP_STATE_MAX_STRING - 1);
+	assert_memory_equal(json_string_value(v), text, ATV_MRP_STATE_MAX_STRING - 1);
+	json_decref(v);
+	update_item(st, "item-1", text);
+	v = field(st, AT(0), "title");
+	assert_int_equal(strlen(json_string_value(v)), ATV_MRP_STATE_MAX_STRING - 1);
+	json_decref(v);
+	/* an over-long player or client: the message is dropped */
+	set_state_init(&s, MUSIC, id, MRP__PLAYBACK_STATE__PLAYBACK_PAUSED);
+	assert_int_equal(atv_mrp_state_update(st, &s.m, NULL), 0);
+	set_state_init(&s, id, NULL, MRP__PLAYBACK_STATE__PLAYBACK_PAUSED);
+	assert_int_equal(atv_mrp_state_update(st, &s.m, NULL), 0);
+	assert_str_field(st, AT(0), "app_id", MUSIC);
+	assert_str_field(st, AT(0), "device_state", "playing");
+	/* exactly at the cap is kept */
+	id[ATV_MRP_STATE_MAX_STRING] = 0;
+	now_playing_client(st, id, "Long");
+	assert_str_field(st, AT(0), "app_id", id);
+	free(text);
+	free(id);
+	atv_mrp_state_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -682,6 +732,7 @@ int main(void)
 	    cmocka_unit_test(test_paused_without_item_is_idle),
 	    cmocka_unit_test(test_power_volume),
 	    cmocka_unit_test(test_hostile_strings_and_caps),
+	    cmocka_unit_test(test_string_caps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
