@@ -288,6 +288,10 @@ static void test_flood_pump_process(void **state)
 		assert_int_equal(atv_mrp_process(s, &err), 0);
 		ended_in_time(t0, 0);
 		assert_true(p.pushes > before);
+		assert_true(p.pushes - before <= ATV_MRP_PROCESS_MAX_MSGS);
+		/* stopped with more read: the poll loop is told to come back */
+		if (p.pushes - before == ATV_MRP_PROCESS_MAX_MSGS)
+			assert_int_equal(atv_mrp_timeout_ms(s), 0);
 	}
 	session_end(s, &p);
 }
