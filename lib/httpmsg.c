@@ -176,6 +176,10 @@ static int split_head(struct atv_httpmsg *m, struct atv_err *err)
 		*eol = '\0';
 		if (eol > s && eol[-1] == '\r')
 			eol[-1] = '\0';
+		/* a CR anywhere else could end a line for another parser
+		 * (RFC 9112 §2.2: refuse bare CRs) */
+		if (strchr(s, '\r'))
+			return fail(m, err, ATV_E_PROTO, "a bare CR in a message head");
 		if (!s[0])
 			break; /* the empty line */
 		if (first) {
@@ -276,13 +280,9 @@ static int framing(struct atv_httpmsg *m, struct atv_err *err)
 static int parse_head(struct atv_httpmsg *m, const uint8_t *p, size_t len, size_t *used,
 		      struct atv_err *err)
 {
-	size_t i, line_start;
+	size_t i, line_start = m->line_start;
 	int r;
 
-	/* where the current line began */
-	line_start = m->head.len;
-	while (line_start > 0 && m->head.data[line_start - 1] != '\n')
-		line_start--;
 	for (i = 0; i < len; i++) {
 		uint8_t c = p[i];
 
@@ -307,14 +307,21 @@ static int parse_head(struct atv_httpmsg *m, const uint8_t *p, size_t len, size_
 				atv_buf_reset(&m->head);
 				continue;
 			}
+			m->line_start = 0;
 			*used = i + 1;
-			m->head.data[m->head.len] = '\0'; /* room kept by init's + 1 */
+			/* a NUL after the head (its max keeps room for it) */
+			if (atv_buf_append(&m->head, "", 1, err) < 0) {
+				m->state = S_FAILED;
+				return -err->code;
+			}
+			m->head.len--;
 			if ((r = split_head(m, err)) < 0 || (r = framing(m, err)) < 0)
 				return r;
 			return 1;
 		}
 		line_start = m->head.len;
 	}
+	m->line_start = line_start;
 	*used = len;
 	return 0;
 }

@@ -88,6 +88,7 @@ struct atv_httpmsg {
 	/* private */
 	struct atv_buf head;
 	int state;
+	size_t line_start;   /* where the head's current line began */
 	bool to_close;	     /* the body runs to the end of the stream */
 	uint64_t remaining; /* body bytes still to come */
 };
