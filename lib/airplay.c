@@ -62,6 +62,9 @@ struct atv_airplay {
 	struct atv_channel *ch; /* direct: our HTTP messages (httpmsg.h) go through it */
 	char host[ATV_TCP_PEERLEN + 32]; /* "Host: ..." */
 	int version;			   /* AirPlay 1 or 2 (apinfo.h) */
+	/* an exchange failed halfway (timeout, bad reply): what the device
+	 * sends next may answer the old request, so none goes out any more */
+	bool broken;
 	char *device;
 	int timeout_ms;
 	enum auth auth;
@@ -199,6 +202,10 @@ static int request(struct atv_airplay *a, const char *method, const char *path, 
 	size_t n = 0;
 	int r;
 
+	if (a->broken)
+		return atv_err_set(err, ATV_E_UNREACHABLE,
+				   "%s: %s %.200s: the connection failed on an earlier request",
+				   a->device, method, path);
 	lines[n++] = a->host;
 	if (!headers || !headers[0] || strncmp(headers[0], "User-Agent:", 11) != 0)
 		lines[n++] = AGENT;
@@ -217,8 +224,10 @@ static int request(struct atv_airplay *a, const char *method, const char *path, 
 		*status = msg.status;
 		r = atv_buf_append(reply, msg.body.data, msg.body.len, err);
 	}
-	if (r < 0)
+	if (r < 0) {
+		a->broken = true;
 		atv_err_prefix(err, "%s", a->device);
+	}
 	atv_httpmsg_release(&msg);
 	/* A block whose tag does not verify is the device's doing (hostile
 	 * or broken), not a credentials problem: a protocol error, as MRP. */

@@ -270,6 +270,9 @@ static enum io send_from(int fd, struct atv_buf *b)
 	return sent > 0 ? IO_MOVED : IO_AGAIN;
 }
 
+/* The steps of a pump: each returns 0, or -ATV_E_* with ch->err saying
+ * why; *moved is set when bytes moved. */
+
 /* Local -> out: as is while plain, sealed in blocks once encrypted. */
 static int read_local(struct atv_channel *ch, int *moved)
 {
@@ -299,7 +302,7 @@ static int read_local(struct atv_channel *ch, int *moved)
 		/* room was computed so that the sealed blocks fit */
 		if (atv_hap_cipher_seal_blocks(&ch->c, pt, (size_t)got, &ch->out, &ch->err) < 0) {
 			OPENSSL_cleanse(pt, (size_t)got);
-			return -1;
+			return -ch->err.code;
 		}
 		OPENSSL_cleanse(pt, (size_t)got);
 	}
@@ -308,7 +311,7 @@ done:
 	case IO_AGAIN: break;
 	case IO_MOVED: *moved = 1; break;
 	case IO_EOF: ch->local_eof = 1; break;
-	case IO_NOMEM: atv_err_set(&ch->err, ATV_E_NOMEM, "out of memory"); return -1;
+	case IO_NOMEM: return atv_err_set(&ch->err, ATV_E_NOMEM, "out of memory");
 	case IO_ERRNO:
 		/* the HTTP library reset its end: as good as closed */
 		if (errno == ECONNRESET || errno == EPIPE) {
@@ -316,7 +319,7 @@ done:
 			return 0;
 		}
 		atv_err_sys(&ch->err, ATV_E_IO, errno, "unable to read from the local socket");
-		return -1;
+		return -ch->err.code;
 	}
 	return 0;
 }
@@ -333,7 +336,7 @@ static int write_tcp(struct atv_channel *ch, int *moved)
 		*moved = 1;
 	if (r == IO_ERRNO) {
 		atv_err_sys(&ch->err, ATV_E_UNREACHABLE, errno, "connection lost");
-		return -1;
+		return -ch->err.code;
 	}
 	return 0;
 }
@@ -358,7 +361,7 @@ static int decode(struct atv_channel *ch, int *moved)
 	}
 	if (r < 0) {
 		atv_err_prefix(&ch->err, "encrypted block from the peer");
-		return -1;
+		return -ch->err.code;
 	}
 	return 0;
 }
@@ -378,10 +381,10 @@ static int read_tcp(struct atv_channel *ch, int *moved)
 		ch->tcp_eof = 1;
 	else if (r == IO_NOMEM) {
 		atv_err_set(&ch->err, ATV_E_NOMEM, "out of memory");
-		return -1;
+		return -ch->err.code;
 	} else if (r == IO_ERRNO) {
 		atv_err_sys(&ch->err, ATV_E_UNREACHABLE, errno, "connection lost");
-		return -1;
+		return -ch->err.code;
 	}
 	return 0;
 }
@@ -402,7 +405,7 @@ static int write_local(struct atv_channel *ch, int *moved)
 		else
 			atv_err_sys(&ch->err, ATV_E_IO, errno,
 				    "unable to write to the local socket");
-		return -1;
+		return -ch->err.code;
 	}
 	return 0;
 }

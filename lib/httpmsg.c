@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -22,12 +23,64 @@ static bool clean(const char *s)
 	return s && s[0] && !strpbrk(s, "\r\n");
 }
 
+/* Append "a b c\r\n", then for RTSP the CSeq, the header lines, a
+ * Content-Length when with_length or there is a body, the empty line and
+ * the body.  The parts were checked by the caller. */
+static int emit(struct atv_buf *out, const char *a, const char *b, const char *c, bool rtsp,
+		unsigned cseq, const char *const *headers, const void *body, size_t len,
+		bool with_length, struct atv_err *err)
+{
+	char line[96];
+	int r;
+
+	r = atv_buf_append(out, a, strlen(a), err);
+	if (r == 0)
+		r = atv_buf_append(out, " ", 1, err);
+	if (r == 0)
+		r = atv_buf_append(out, b, strlen(b), err);
+	if (r == 0)
+		r = atv_buf_append(out, " ", 1, err);
+	if (r == 0)
+		r = atv_buf_append(out, c, strlen(c), err);
+	if (r == 0)
+		r = atv_buf_append(out, "\r\n", 2, err);
+	if (r == 0 && rtsp) {
+		snprintf(line, sizeof line, "CSeq: %u\r\n", cseq);
+		r = atv_buf_append(out, line, strlen(line), err);
+	}
+	for (const char *const *h = headers; r == 0 && h && *h; h++) {
+		r = atv_buf_append(out, *h, strlen(*h), err);
+		if (r == 0)
+			r = atv_buf_append(out, "\r\n", 2, err);
+	}
+	if (r == 0 && (len || with_length)) {
+		snprintf(line, sizeof line, "Content-Length: %zu\r\n", len);
+		r = atv_buf_append(out, line, strlen(line), err);
+	}
+	if (r == 0)
+		r = atv_buf_append(out, "\r\n", 2, err);
+	if (r == 0 && len)
+		r = atv_buf_append(out, body, len, err);
+	return r;
+}
+
+/* Header lines and a body as a message may carry them. */
+static int check_parts(const char *const *headers, const void *body, size_t len,
+		       struct atv_err *err)
+{
+	for (const char *const *h = headers; h && *h; h++)
+		if (!clean(*h) || !strstr(*h, ": "))
+			return atv_err_set(err, ATV_E_USAGE, "malformed header line");
+	if (len && !body)
+		return atv_err_set(err, ATV_E_USAGE, "a body length without a body");
+	return 0;
+}
+
 int atv_httpmsg_build(const struct atv_httpmsg_req *req, struct atv_buf *out,
 		      struct atv_err *err)
 {
 	const char *proto = req->proto ? req->proto : "HTTP/1.1";
 	bool rtsp = strcmp(proto, "RTSP/1.0") == 0;
-	char line[96];
 	int r;
 
 	if (!rtsp && strcmp(proto, "HTTP/1.1") != 0)
@@ -35,40 +88,35 @@ int atv_httpmsg_build(const struct atv_httpmsg_req *req, struct atv_buf *out,
 	if (!clean(req->method) || strpbrk(req->method, " ") || !clean(req->uri) ||
 	    strpbrk(req->uri, " "))
 		return atv_err_set(err, ATV_E_USAGE, "a method or uri with a space or line break");
-	for (const char *const *h = req->headers; h && *h; h++)
-		if (!clean(*h) || !strstr(*h, ": "))
-			return atv_err_set(err, ATV_E_USAGE, "malformed header line");
-	if (req->body_len && !req->body)
-		return atv_err_set(err, ATV_E_USAGE, "a body length without a body");
-	r = atv_buf_append(out, req->method, strlen(req->method), err);
-	if (r == 0)
-		r = atv_buf_append(out, " ", 1, err);
-	if (r == 0)
-		r = atv_buf_append(out, req->uri, strlen(req->uri), err);
-	if (r == 0)
-		r = atv_buf_append(out, " ", 1, err);
-	if (r == 0)
-		r = atv_buf_append(out, proto, strlen(proto), err);
-	if (r == 0)
-		r = atv_buf_append(out, "\r\n", 2, err);
-	if (r == 0 && rtsp) {
-		snprintf(line, sizeof line, "CSeq: %u\r\n", req->cseq);
-		r = atv_buf_append(out, line, strlen(line), err);
-	}
-	for (const char *const *h = req->headers; r == 0 && h && *h; h++) {
-		r = atv_buf_append(out, *h, strlen(*h), err);
-		if (r == 0)
-			r = atv_buf_append(out, "\r\n", 2, err);
-	}
-	if (r == 0 && (req->body_len || strcmp(req->method, "POST") == 0)) {
-		snprintf(line, sizeof line, "Content-Length: %zu\r\n", req->body_len);
-		r = atv_buf_append(out, line, strlen(line), err);
-	}
-	if (r == 0)
-		r = atv_buf_append(out, "\r\n", 2, err);
-	if (r == 0 && req->body_len)
-		r = atv_buf_append(out, req->body, req->body_len, err);
-	return r;
+	if ((r = check_parts(req->headers, req->body, req->body_len, err)) < 0)
+		return r;
+	return emit(out, req->method, req->uri, proto, rtsp, req->cseq, req->headers, req->body,
+		    req->body_len, strcmp(req->method, "POST") == 0, err);
+}
+
+int atv_httpmsg_build_reply(const struct atv_httpmsg *request, int status, const char *reason,
+			    const char *const *headers, const void *body, size_t len,
+			    struct atv_buf *out, struct atv_err *err)
+{
+	bool rtsp = strcmp(request->proto, "RTSP/1.0") == 0;
+	const char *cseq = atv_httpmsg_header(request, "CSeq");
+	char code[8];
+	unsigned long n = 0;
+	int r;
+
+	if (status < 100 || status > 999 || !clean(reason))
+		return atv_err_set(err, ATV_E_USAGE, "a status of 100..999 and a one-line reason");
+	if ((r = check_parts(headers, body, len, err)) < 0)
+		return r;
+	/* RTSP replies echo the request's CSeq (RFC 2326 §12.17) */
+	if (rtsp && (!cseq || !cseq[0] || strlen(cseq) > 9 || strspn(cseq, "0123456789") !=
+								  strlen(cseq)))
+		return atv_err_set(err, ATV_E_PROTO, "an RTSP request without a usable CSeq");
+	if (rtsp)
+		n = strtoul(cseq, NULL, 10);
+	snprintf(code, sizeof code, "%d", status);
+	return emit(out, rtsp ? "RTSP/1.0" : "HTTP/1.1", code, reason, rtsp, (unsigned)n, headers,
+		    body, len, true, err);
 }
 
 /* ---- parsing ---- */

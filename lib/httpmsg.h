@@ -22,6 +22,9 @@
  * a connection that closes, the body runs to the close
  * (atv_httpmsg_finish).  A request without Content-Length has no body.
  *
+ * The device's own requests (the AirPlay 2 event channel) parse the same
+ * way (ATV_HTTPMSG_REQUEST) and are answered with atv_httpmsg_build_reply.
+ *
  * Errors: a limit passed is -ATV_E_LIMIT and a malformed message
  * -ATV_E_PROTO, each with a message that names what was wrong; both are
  * the device's fault (exit 5). */
@@ -117,6 +120,15 @@ int atv_httpmsg_finish(struct atv_httpmsg *m, struct atv_err *err);
 
 /* The value of the first header called name (any case), or NULL. */
 const char *atv_httpmsg_header(const struct atv_httpmsg *m, const char *name);
+
+/* Append the reply to request (a parsed REQUEST) to out: "HTTP/1.1" or
+ * "RTSP/1.0" as the request spoke, status and reason, the request's CSeq
+ * for RTSP, headers (as in a request), always a Content-Length, the body.
+ * -ATV_E_USAGE for a bad status, reason or header; -ATV_E_PROTO for an
+ * RTSP request without a numeric CSeq; -ATV_E_LIMIT when out is full. */
+int atv_httpmsg_build_reply(const struct atv_httpmsg *request, int status, const char *reason,
+			    const char *const *headers, const void *body, size_t len,
+			    struct atv_buf *out, struct atv_err *err);
 
 /* ---- one exchange on a channel ---- */
 

@@ -100,7 +100,7 @@ static void child(int l, int reqs, const struct step *script, size_t n)
 			break;
 		if (script[i].huge_header)
 			send_huge_header(fd);
-		else if (send(fd, script[i].p, script[i].len, MSG_NOSIGNAL) < 0)
+		else if (script[i].len && send(fd, script[i].p, script[i].len, MSG_NOSIGNAL) < 0)
 			break;
 	}
 	/* keep the connection open until the client closes it */
@@ -203,6 +203,32 @@ static void test_pin_start_no_length(void **state)
 	assert_non_null(strstr((char *)req.data, "\r\nContent-Length: 0\r\n"));
 	atv_airplay_pair_free(p);
 	atv_buf_release(&req);
+	device_stop(&d);
+}
+
+/* A device that does not answer: the request is named with the time it
+ * had, and the connection is not used again (a late answer would be taken
+ * for the next request's). */
+static void test_no_answer(void **state)
+{
+	static const char late[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	const struct step script[] = {{late, 0, 0}};
+	const struct atv_airplay_opts quick = {.timeout_ms = 300, .device = "Scripted"};
+	struct atv_airplay_info info = {.version = 1, .pairing = ATV_AP_PAIRING_NOT_NEEDED};
+	struct atv_airplay_playback pb;
+	struct atv_err err = {0};
+	struct atv_airplay *a = NULL;
+	struct device d;
+
+	(void)state;
+	device_start(&d, script, 1);
+	assert_int_equal(atv_airplay_open("127.0.0.1", d.port, &info, NULL, &quick, &a, &err), 0);
+	assert_int_equal(atv_airplay_playback(a, &pb, &err), -ATV_E_UNREACHABLE);
+	assert_string_equal(err.msg,
+			    "Scripted: GET /playback-info: no complete answer within 300 ms");
+	assert_int_equal(atv_airplay_stop(a, &err), -ATV_E_UNREACHABLE);
+	assert_non_null(strstr(err.msg, "POST /stop: the connection failed on an earlier request"));
+	atv_airplay_close(a);
 	device_stop(&d);
 }
 
@@ -331,6 +357,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pin_start_no_length),
+	    cmocka_unit_test(test_no_answer),
 	    cmocka_unit_test(test_huge_header),
 	    cmocka_unit_test(test_plist_bomb),
 	    cmocka_unit_test(test_play_airplay1),

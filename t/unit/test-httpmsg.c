@@ -196,6 +196,37 @@ static void test_request(void **state)
 	assert_int_equal(parse_str(&m, "GET /info HTTP/1.1\r\nConnection: close\r\n\r\n", 41, 0, &err),
 			 1);
 	assert_int_equal(m.body.len, 0);
+	/* the reply to it */
+	{
+		static const char *const hdr[] = {"Server: AirTunes/366.0", NULL};
+		const char *want = "RTSP/1.0 200 OK\r\nCSeq: 12\r\nServer: AirTunes/366.0\r\n"
+				   "Content-Length: 0\r\n\r\n";
+		struct atv_httpmsg again;
+		struct atv_buf b;
+
+		atv_httpmsg_reset(&m);
+		assert_int_equal(parse_str(&m, msg, sizeof msg - 1, 0, &err), 1);
+		atv_buf_init(&b, 1024);
+		assert_int_equal(atv_httpmsg_build_reply(&m, 200, "OK", hdr, NULL, 0, &b, &err), 0);
+		assert_int_equal(b.len, strlen(want));
+		assert_memory_equal(b.data, want, b.len);
+		/* and it parses back */
+		atv_httpmsg_init(&again, ATV_HTTPMSG_REPLY, 64);
+		assert_int_equal(parse_str(&again, (const char *)b.data, b.len, 0, &err), 1);
+		assert_int_equal(again.status, 200);
+		atv_httpmsg_release(&again);
+		assert_int_equal(atv_httpmsg_build_reply(&m, 99, "OK", NULL, NULL, 0, &b, &err),
+				 -ATV_E_USAGE);
+		assert_int_equal(atv_httpmsg_build_reply(&m, 200, "OK\r\nX: 1", NULL, NULL, 0, &b,
+							 &err),
+				 -ATV_E_USAGE);
+		/* RTSP without a CSeq cannot be answered */
+		atv_httpmsg_reset(&m);
+		assert_int_equal(parse_str(&m, "OPTIONS * RTSP/1.0\r\n\r\n", 22, 0, &err), 1);
+		assert_int_equal(atv_httpmsg_build_reply(&m, 200, "OK", NULL, NULL, 0, &b, &err),
+				 -ATV_E_PROTO);
+		atv_buf_release(&b);
+	}
 	atv_httpmsg_reset(&m);
 	assert_int_equal(parse_str(&m, "GET /info\r\n\r\n", 13, 0, &err), -ATV_E_PROTO);
 	atv_httpmsg_reset(&m);
