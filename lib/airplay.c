@@ -4,8 +4,7 @@
  * Facts (pyatv/protocols/airplay/{auth,player}.py, protocols.md §4.9):
  * pairing requests are TLV8 bodies (application/octet-stream) with an
  * X-Apple-HKP header (3: PIN pairing and verify, 4: transient); /play takes
- * a binary plist with Content-Location and Start-Position-Seconds (absolute
- * seconds; AirPlay 1's Start-Position is a fraction and unused here) and is
+ * a binary plist with Content-Location and a start (see play_body) and is
  * retried on 500, which devices answer while still busy with the previous
  * video; /playback-info has "duration" only while a video is loaded, and
  * an "error" dictionary when it failed. */
@@ -20,11 +19,12 @@
 
 
 #include "airplay.h"
+#include "bplist.h"
 #include "buf.h"
 #include "channel.h"
 #include "crypto.h"
 #include "hap.h"
-#include "http.h"
+#include "httpmsg.h"
 #include "plist_dl.h"
 #include "tcp.h"
 #include "tlv8.h"
@@ -54,9 +54,17 @@ static int plist_api(struct atv_err *err)
 
 enum auth { AUTH_NONE, AUTH_HAP, AUTH_HAP_PLAIN, AUTH_TRANSIENT };
 
+#define AGENT	       "User-Agent: AirPlay/320.20"
+#define AGENT_AIRPLAY1 "User-Agent: MediaControl/1.0" /* pyatv's for AirPlay 1 /play */
+#define EXTRA_HEADERS  4 /* the most headers a request adds to Host and User-Agent */
+
 struct atv_airplay {
-	struct atv_channel *ch;
-	struct atv_http *http;
+	struct atv_channel *ch; /* direct: our HTTP messages (httpmsg.h) go through it */
+	char host[ATV_TCP_PEERLEN + 32]; /* "Host: ..." */
+	int version;			   /* AirPlay 1 or 2 (apinfo.h) */
+	/* an exchange failed halfway (timeout, bad reply): what the device
+	 * sends next may answer the old request, so none goes out any more */
+	bool broken;
 	char *device;
 	int timeout_ms;
 	enum auth auth;
@@ -79,26 +87,15 @@ static const char *name_of(const struct atv_airplay_opts *o, const char *host)
 	return o && o->device && o->device[0] ? o->device : host;
 }
 
-/* A base URL for host:port.  libcurl never connects (the channel is the
- * connection), the host only goes into the Host header; an IPv6 scope's
- * '%' must be "%25" in a URL. */
-static int base_url(const char *host, int port, char *out, size_t size, struct atv_err *err)
+/* The Host header line for host:port: an IPv6 address in brackets, without
+ * its scope ("%eth0" names our interface, not the device's host). */
+static int host_header(const char *host, int port, char *out, size_t size, struct atv_err *err)
 {
-	char h[ATV_TCP_PEERLEN];
-	size_t n = 0;
+	size_t n = strcspn(host, "%");
 	bool v6 = strchr(host, ':') != NULL;
 	int w;
 
-	for (const char *p = host; *p && n + 4 < sizeof h; p++) {
-		if (*p == '%') {
-			memcpy(h + n, "%25", 3);
-			n += 3;
-		} else {
-			h[n++] = *p;
-		}
-	}
-	h[n] = '\0';
-	w = snprintf(out, size, v6 ? "http://[%s]:%d" : "http://%s:%d", h, port);
+	w = snprintf(out, size, v6 ? "Host: [%.*s]:%d" : "Host: %.*s:%d", (int)n, host, port);
 	if (w < 0 || (size_t)w >= size)
 		return atv_err_set(err, ATV_E_USAGE, "address too long");
 	return 0;
@@ -108,18 +105,17 @@ static void ap_free(struct atv_airplay *a)
 {
 	if (!a)
 		return;
-	atv_http_free(a->http);
 	atv_channel_free(a->ch);
 	free(a->device);
 	free(a);
 }
 
-/* Connect to host:port and set up HTTP through a plain channel. */
-static int ap_connect(const char *host, int port, const struct atv_airplay_opts *o,
-		      struct atv_airplay **out, struct atv_err *err)
+/* Connect to host:port through a plain channel. */
+static int ap_connect(const char *host, int port, const struct atv_airplay_info *info,
+		      const struct atv_airplay_opts *o, struct atv_airplay **out,
+		      struct atv_err *err)
 {
 	struct atv_airplay *a;
-	char url[ATV_TCP_PEERLEN + 32];
 	int fd = -1, r;
 
 	*out = NULL;
@@ -132,24 +128,15 @@ static int ap_connect(const char *host, int port, const struct atv_airplay_opts 
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 	}
 	a->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
-	r = base_url(host, port, url, sizeof url, err);
+	a->version = info->version;
+	r = host_header(host, port, a->host, sizeof a->host, err);
 	if (r == 0)
 		r = atv_tcp_connect(host, port, a->timeout_ms, &fd, err);
 	if (r < 0)
 		goto out;
-	a->ch = atv_channel_new(fd, err);
-	if (!a->ch) {
+	a->ch = atv_channel_new_direct(fd, err);
+	if (!a->ch)
 		r = -err->code;
-		goto out;
-	}
-	a->http = atv_http_new(url, err);
-	if (!a->http) {
-		r = -err->code;
-		goto out;
-	}
-	atv_http_set_timeouts(a->http, a->timeout_ms, a->timeout_ms);
-	atv_http_set_channel(a->http, a->ch);
-	r = atv_http_add_header(a->http, "User-Agent: AirPlay/320.20", err);
 out:
 	if (r < 0) {
 		ap_free(a);
@@ -201,21 +188,47 @@ static int status_error(const struct atv_airplay *a, const char *what, long stat
 			   why[0] ? ": " : "", why);
 }
 
-/* One request; any status is returned (the caller judges it). */
+/* One request; any status is returned (the caller judges it).  headers
+ * (at most EXTRA_HEADERS; a User-Agent among them replaces ours) follow
+ * Host and User-Agent.  The reply's body goes to reply, whose max caps
+ * it. */
 static int request(struct atv_airplay *a, const char *method, const char *path, const void *body,
 		   size_t len, const char *const *headers, long *status, struct atv_buf *reply,
 		   struct atv_err *err)
 {
-	struct atv_http_req req = {0};
+	struct atv_httpmsg_req req = {0};
+	struct atv_httpmsg msg;
+	const char *lines[2 + EXTRA_HEADERS + 1];
+	size_t n = 0;
 	int r;
 
+	if (a->broken)
+		return atv_err_set(err, ATV_E_UNREACHABLE,
+				   "%s: %s %.200s: the connection failed on an earlier request",
+				   a->device, method, path);
+	lines[n++] = a->host;
+	if (!headers || !headers[0] || strncmp(headers[0], "User-Agent:", 11) != 0)
+		lines[n++] = AGENT;
+	for (size_t i = 0; headers && headers[i] && i < EXTRA_HEADERS; i++)
+		lines[n++] = headers[i];
+	lines[n] = NULL;
 	req.method = method;
-	req.path = path;
+	req.uri = path;
 	req.body = body;
 	req.body_len = len;
-	req.headers = headers;
+	req.headers = lines;
 	atv_buf_reset(reply);
-	r = atv_http_request(a->http, &req, status, reply, err);
+	atv_httpmsg_init(&msg, ATV_HTTPMSG_REPLY, reply->max);
+	r = atv_httpmsg_exchange(a->ch, &req, &msg, a->timeout_ms, err);
+	if (r == 0) {
+		*status = msg.status;
+		r = atv_buf_append(reply, msg.body.data, msg.body.len, err);
+	}
+	if (r < 0) {
+		a->broken = true;
+		atv_err_prefix(err, "%s", a->device);
+	}
+	atv_httpmsg_release(&msg);
 	/* A block whose tag does not verify is the device's doing (hostile
 	 * or broken), not a credentials problem: a protocol error, as MRP. */
 	if (r == -ATV_E_AUTH)
@@ -366,7 +379,7 @@ int atv_airplay_open(const char *host, int port, const struct atv_airplay_info *
 		return atv_err_set(err, ATV_E_AUTH,
 				   "%s requires airplay pairing: pair with atv-pair -p airplay",
 				   name);
-	r = ap_connect(host, port, o, &a, err);
+	r = ap_connect(host, port, info, o, &a, err);
 	if (r < 0)
 		return r;
 	if (creds)
@@ -439,7 +452,7 @@ int atv_airplay_pair_begin(const char *host, int port, const struct atv_airplay_
 	p->headers[2] = p->name;
 	r = atv_uuid(p->pairing_id, err);
 	if (r == 0)
-		r = ap_connect(host, port, o, &p->a, err);
+		r = ap_connect(host, port, info, o, &p->a, err);
 	if (r == 0)
 		r = request_ok(p->a, "POST", "/pair-pin-start", NULL, 0, p->headers + 2, &reply,
 			       err);
@@ -524,7 +537,8 @@ static bool number(plist_t n, double *v)
  * when a dictionary it iterates has a key with a NUL in it, which a
  * device can send, so never iterate.  The body cap bounds the nesting
  * libplist recurses through (a 64 KiB binary plist nests at most ~16,000
- * deep; tested under ASan). */
+ * deep; tested under ASan), and atv_bplist_check what shared references
+ * expand to (libplist copies each one). */
 static int parse_dict(const uint8_t *body, size_t len, plist_t *out, struct atv_err *err)
 {
 	plist_t p = NULL;
@@ -538,6 +552,8 @@ static int parse_dict(const uint8_t *body, size_t len, plist_t *out, struct atv_
 	if (len > ATV_AIRPLAY_BODY_MAX)
 		return atv_err_set(err, ATV_E_LIMIT, "plist of %zu bytes (limit %d)", len,
 				   ATV_AIRPLAY_BODY_MAX);
+	if ((r = atv_bplist_check(body, len, ATV_BPLIST_NODES_MAX, err)) < 0)
+		return r;
 	pl->from_memory((const char *)body, (uint32_t)len, &p);
 	if (!p)
 		return atv_err_set(err, ATV_E_PROTO, "not a plist");
@@ -618,8 +634,11 @@ int atv_airplay_playback(struct atv_airplay *a, struct atv_airplay_playback *pb,
 	return r;
 }
 
-/* The /play body: a binary plist dictionary. */
-static int play_body(const char *url, double start, const char *session, char **bin,
+/* The /play body: a binary plist dictionary.  AirPlay 1 receivers get
+ * what pyatv sends them (protocols/airplay/player.py): Content-Location,
+ * Start-Position as a real and X-Apple-Session-ID; AirPlay 2 devices the
+ * fuller form with Start-Position-Seconds and uuid. */
+static int play_body(const struct atv_airplay *a, const char *url, double start, char **bin,
 		     uint32_t *len, struct atv_err *err)
 {
 	plist_t d;
@@ -633,11 +652,16 @@ static int play_body(const char *url, double start, const char *session, char **
 	if (!d)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 	pl->dict_set_item(d, "Content-Location", pl->new_string(url));
-	pl->dict_set_item(d, "Start-Position-Seconds", pl->new_real(start));
-	pl->dict_set_item(d, "uuid", pl->new_string(session));
-	pl->dict_set_item(d, "streamType", pl->new_uint(1));
-	pl->dict_set_item(d, "mediaType", pl->new_string("file"));
-	pl->dict_set_item(d, "volume", pl->new_real(1.0));
+	if (a->version < 2) {
+		pl->dict_set_item(d, "Start-Position", pl->new_real(start));
+		pl->dict_set_item(d, "X-Apple-Session-ID", pl->new_string(a->session));
+	} else {
+		pl->dict_set_item(d, "Start-Position-Seconds", pl->new_real(start));
+		pl->dict_set_item(d, "uuid", pl->new_string(a->session));
+		pl->dict_set_item(d, "streamType", pl->new_uint(1));
+		pl->dict_set_item(d, "mediaType", pl->new_string("file"));
+		pl->dict_set_item(d, "volume", pl->new_real(1.0));
+	}
 	pl->to_bin(d, bin, len);
 	pl->free(d);
 	if (!*bin || !*len)
@@ -669,12 +693,17 @@ static int post_play(struct atv_airplay *a, const char *url, double start, struc
 		return atv_err_set(err, ATV_E_USAGE, "start must be a number of seconds >= 0");
 	r = atv_uuid(a->session, err);
 	if (r == 0)
-		r = play_body(url, start, a->session, &bin, &len, err);
+		r = play_body(a, url, start, &bin, &len, err);
 	if (r < 0)
 		goto out;
 	snprintf(hdr, sizeof hdr, "X-Apple-Session-ID: %s", a->session);
-	headers[0] = "Content-Type: application/x-apple-binary-plist";
-	headers[1] = hdr;
+	if (a->version < 2) {
+		headers[0] = AGENT_AIRPLAY1;
+		headers[1] = "Content-Type: application/x-apple-binary-plist";
+	} else {
+		headers[0] = "Content-Type: application/x-apple-binary-plist";
+		headers[1] = hdr;
+	}
 	headers[2] = NULL;
 	atv_buf_init(&reply, ATV_AIRPLAY_BODY_MAX);
 	for (int i = 0; i < PLAY_ATTEMPTS; i++) {

@@ -2,8 +2,9 @@
  * connection, and video URL playback.
  *
  * One struct atv_airplay is one TCP connection to the _airplay._tcp port.
- * HTTP on it is libcurl's (lib/http.h), routed through a channel
- * (lib/channel.h) so that the bytes after pair-verify can be sealed:
+ * HTTP on it is our own (lib/httpmsg.h), written to and read from a direct
+ * channel (lib/channel.h) so that the bytes after pair-verify can be
+ * sealed; every wait is bounded by the timeout:
  *
  *   AirPlay 2 (features bit 38 or 48) with HAP credentials: POST
  *     /pair-verify (TLV8, X-Apple-HKP: 3), then every byte in HAP blocks
@@ -18,8 +19,10 @@
  * a PIN, then HAP pair-setup M1..M6 over POST /pair-setup; the credentials
  * are pyatv's HAP string "ltpk:ltsk:atv_id:client_id".
  *
- * Video: POST /play (binary plist: Content-Location, Start-Position-
- * Seconds, uuid ...), then GET /playback-info until the video plays (and,
+ * Video: POST /play (binary plist: Content-Location and the start; sent
+ * to AirPlay 1 as pyatv does, with User-Agent MediaControl/1.0, Start-
+ * Position and X-Apple-Session-ID; to AirPlay 2 with Start-Position-Seconds,
+ * uuid ...), then GET /playback-info until the video plays (and,
  * when asked, until it ends), /scrub, /rate, /stop.  The device's refusals
  * are errors naming the status: 470 (pairing required) -ATV_E_AUTH, 403
  * and 500 (with its reason) -ATV_E_REFUSED. */

@@ -59,10 +59,18 @@ static int set_flags(int fd)
 	return 0;
 }
 
-struct atv_channel *atv_channel_new(int tcp_fd, struct atv_err *err)
+/* Plaintext that fits into room bytes of sealed blocks. */
+static size_t seal_room(size_t room)
+{
+	size_t full = room / (ATV_HAP_BLOCK_MAX + SEAL_OVERHEAD);
+	size_t rest = room % (ATV_HAP_BLOCK_MAX + SEAL_OVERHEAD);
+
+	return full * ATV_HAP_BLOCK_MAX + (rest > SEAL_OVERHEAD ? rest - SEAL_OVERHEAD : 0);
+}
+
+struct atv_channel *atv_channel_new_direct(int tcp_fd, struct atv_err *err)
 {
 	struct atv_channel *ch;
-	int sp[2];
 
 	ch = calloc(1, sizeof *ch);
 	if (!ch) {
@@ -77,18 +85,53 @@ struct atv_channel *atv_channel_new(int tcp_fd, struct atv_err *err)
 	atv_buf_init(&ch->raw, RAW_MAX);
 	if (set_flags(tcp_fd) < 0) {
 		atv_err_sys(err, ATV_E_IO, errno, "unable to set up the connection");
-		goto fail;
+		atv_channel_free(ch);
+		return NULL;
 	}
+	return ch;
+}
+
+struct atv_channel *atv_channel_new(int tcp_fd, struct atv_err *err)
+{
+	struct atv_channel *ch = atv_channel_new_direct(tcp_fd, err);
+	int sp[2];
+
+	if (!ch)
+		return NULL;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0) {
 		atv_err_sys(err, ATV_E_IO, errno, "unable to create a socket pair");
-		goto fail;
+		atv_channel_free(ch);
+		return NULL;
 	}
 	ch->local = sp[0];
 	ch->inner = sp[1];
 	return ch;
-fail:
-	atv_channel_free(ch);
-	return NULL;
+}
+
+int atv_channel_send(struct atv_channel *ch, const void *p, size_t len, struct atv_err *err)
+{
+	int r;
+
+	if (ch->inner >= 0)
+		return atv_err_set(err, ATV_E_USAGE, "not a direct channel");
+	if (ch->dead) {
+		if (err)
+			*err = ch->err;
+		return -ch->err.code;
+	}
+	if (!ch->encrypted)
+		r = atv_buf_append(&ch->out, p, len, err);
+	else if (len > seal_room(ch->out.max - ch->out.len))
+		r = atv_err_set(err, ATV_E_LIMIT, "more than %d bytes queued",
+				ATV_CHANNEL_BUF_MAX);
+	else
+		r = atv_hap_cipher_seal_blocks(&ch->c, p, len, &ch->out, err);
+	return r;
+}
+
+struct atv_buf *atv_channel_input(struct atv_channel *ch)
+{
+	return &ch->in;
 }
 
 int atv_channel_local_fd(const struct atv_channel *ch)
@@ -112,15 +155,6 @@ int atv_channel_tcp_fd(const struct atv_channel *ch)
 int atv_channel_encrypted(const struct atv_channel *ch)
 {
 	return ch->encrypted;
-}
-
-/* Plaintext that fits into room bytes of sealed blocks. */
-static size_t seal_room(size_t room)
-{
-	size_t full = room / (ATV_HAP_BLOCK_MAX + SEAL_OVERHEAD);
-	size_t rest = room % (ATV_HAP_BLOCK_MAX + SEAL_OVERHEAD);
-
-	return full * ATV_HAP_BLOCK_MAX + (rest > SEAL_OVERHEAD ? rest - SEAL_OVERHEAD : 0);
 }
 
 /* How many bytes we may read from the local side now. */
@@ -159,6 +193,8 @@ size_t atv_channel_pollfds(const struct atv_channel *ch, struct pollfd pfd[2])
 		pfd[n].revents = 0;
 		n++;
 	}
+	if (ch->inner < 0)
+		return n; /* direct: the caller reads and writes itself */
 	ev = 0;
 	if (!ch->local_eof && local_room(ch) > 0)
 		ev |= POLLIN;
@@ -180,7 +216,8 @@ static int die(struct atv_channel *ch, struct atv_err *err, int clean)
 {
 	ch->dead = 1;
 	if (!clean) {
-		shutdown(ch->inner, SHUT_RDWR);
+		if (ch->inner >= 0)
+			shutdown(ch->inner, SHUT_RDWR);
 		shutdown(ch->tcp, SHUT_RDWR);
 	}
 	if (err)
@@ -188,10 +225,17 @@ static int die(struct atv_channel *ch, struct atv_err *err, int clean)
 	return -ch->err.code;
 }
 
-/* recv() into b, at most max bytes.  1 when bytes came, 0 when none are
- * there now, -1 at the end of the stream, -2 on an error (errno set), -3
- * out of memory. */
-static int recv_into(int fd, struct atv_buf *b, size_t max)
+/* What one recv() or send() on a non-blocking socket came to. */
+enum io {
+	IO_AGAIN, /* nothing moved now (EAGAIN, or nothing to do) */
+	IO_MOVED, /* bytes moved */
+	IO_EOF,	  /* the end of the stream */
+	IO_ERRNO, /* an error, errno says which */
+	IO_NOMEM  /* out of memory */
+};
+
+/* recv() into b, at most max bytes. */
+static enum io recv_into(int fd, struct atv_buf *b, size_t max)
 {
 	ssize_t got;
 
@@ -199,21 +243,21 @@ static int recv_into(int fd, struct atv_buf *b, size_t max)
 		max = CHUNK;
 	/* callers pass max <= b->max - b->len: only memory can run out */
 	if (atv_buf_reserve(b, max, NULL) < 0)
-		return -3;
+		return IO_NOMEM;
 	do
 		got = recv(fd, b->data + b->len, max, 0);
 	while (got < 0 && errno == EINTR);
 	if (got < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -2;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? IO_AGAIN : IO_ERRNO;
 	if (got == 0)
-		return -1;
+		return IO_EOF;
 	b->len += (size_t)got;
-	return 1;
+	return IO_MOVED;
 }
 
-/* send() from the start of b.  1 when bytes went, 0 when the socket is
- * full, -2 on an error (errno set; EPIPE when the other side is gone). */
-static int send_from(int fd, struct atv_buf *b)
+/* send() from the start of b (IO_ERRNO with EPIPE when the other side is
+ * gone). */
+static enum io send_from(int fd, struct atv_buf *b)
 {
 	ssize_t sent;
 
@@ -221,10 +265,13 @@ static int send_from(int fd, struct atv_buf *b)
 		sent = send(fd, b->data, b->len, MSG_NOSIGNAL);
 	while (sent < 0 && errno == EINTR);
 	if (sent < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -2;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? IO_AGAIN : IO_ERRNO;
 	atv_buf_consume(b, (size_t)sent);
-	return sent > 0;
+	return sent > 0 ? IO_MOVED : IO_AGAIN;
 }
+
+/* The steps of a pump: each returns 0, or -ATV_E_* with ch->err saying
+ * why; *moved is set when bytes moved. */
 
 /* Local -> out: as is while plain, sealed in blocks once encrypted. */
 static int read_local(struct atv_channel *ch, int *moved)
@@ -232,9 +279,9 @@ static int read_local(struct atv_channel *ch, int *moved)
 	size_t room = local_room(ch);
 	uint8_t pt[CHUNK];
 	ssize_t got;
-	int r;
+	enum io r;
 
-	if (ch->local_eof || room == 0)
+	if (ch->inner < 0 || ch->local_eof || room == 0)
 		return 0;
 	if (!ch->encrypted) {
 		r = recv_into(ch->inner, &ch->out, room);
@@ -246,35 +293,33 @@ static int read_local(struct atv_channel *ch, int *moved)
 		got = recv(ch->inner, pt, room, 0);
 	while (got < 0 && errno == EINTR);
 	if (got < 0)
-		r = errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -2;
+		r = errno == EAGAIN || errno == EWOULDBLOCK ? IO_AGAIN : IO_ERRNO;
 	else if (got == 0)
-		r = -1;
+		r = IO_EOF;
 	else
-		r = 1;
-	if (r == 1) {
+		r = IO_MOVED;
+	if (r == IO_MOVED) {
 		/* room was computed so that the sealed blocks fit */
 		if (atv_hap_cipher_seal_blocks(&ch->c, pt, (size_t)got, &ch->out, &ch->err) < 0) {
 			OPENSSL_cleanse(pt, (size_t)got);
-			return -1;
+			return -ch->err.code;
 		}
 		OPENSSL_cleanse(pt, (size_t)got);
 	}
 done:
-	if (r == 1)
-		*moved = 1;
-	else if (r == -1)
-		ch->local_eof = 1;
-	else if (r == -3) {
-		atv_err_set(&ch->err, ATV_E_NOMEM, "out of memory");
-		return -1;
-	} else if (r == -2) {
+	switch (r) {
+	case IO_AGAIN: break;
+	case IO_MOVED: *moved = 1; break;
+	case IO_EOF: ch->local_eof = 1; break;
+	case IO_NOMEM: return atv_err_set(&ch->err, ATV_E_NOMEM, "out of memory");
+	case IO_ERRNO:
 		/* the HTTP library reset its end: as good as closed */
 		if (errno == ECONNRESET || errno == EPIPE) {
 			ch->local_eof = 1;
 			return 0;
 		}
 		atv_err_sys(&ch->err, ATV_E_IO, errno, "unable to read from the local socket");
-		return -1;
+		return -ch->err.code;
 	}
 	return 0;
 }
@@ -282,16 +327,16 @@ done:
 /* out -> TCP. */
 static int write_tcp(struct atv_channel *ch, int *moved)
 {
-	int r;
+	enum io r;
 
 	if (ch->out.len == 0)
 		return 0;
 	r = send_from(ch->tcp, &ch->out);
-	if (r == 1)
+	if (r == IO_MOVED)
 		*moved = 1;
-	if (r == -2) {
+	if (r == IO_ERRNO) {
 		atv_err_sys(&ch->err, ATV_E_UNREACHABLE, errno, "connection lost");
-		return -1;
+		return -ch->err.code;
 	}
 	return 0;
 }
@@ -316,7 +361,7 @@ static int decode(struct atv_channel *ch, int *moved)
 	}
 	if (r < 0) {
 		atv_err_prefix(&ch->err, "encrypted block from the peer");
-		return -1;
+		return -ch->err.code;
 	}
 	return 0;
 }
@@ -325,21 +370,21 @@ static int decode(struct atv_channel *ch, int *moved)
 static int read_tcp(struct atv_channel *ch, int *moved)
 {
 	size_t room = tcp_room(ch);
-	int r;
+	enum io r;
 
 	if (ch->tcp_eof || room == 0)
 		return 0;
 	r = recv_into(ch->tcp, ch->encrypted ? &ch->raw : &ch->in, room);
-	if (r == 1)
+	if (r == IO_MOVED)
 		*moved = 1;
-	else if (r == -1)
+	else if (r == IO_EOF)
 		ch->tcp_eof = 1;
-	else if (r == -3) {
+	else if (r == IO_NOMEM) {
 		atv_err_set(&ch->err, ATV_E_NOMEM, "out of memory");
-		return -1;
-	} else if (r == -2) {
+		return -ch->err.code;
+	} else if (r == IO_ERRNO) {
 		atv_err_sys(&ch->err, ATV_E_UNREACHABLE, errno, "connection lost");
-		return -1;
+		return -ch->err.code;
 	}
 	return 0;
 }
@@ -347,20 +392,20 @@ static int read_tcp(struct atv_channel *ch, int *moved)
 /* in -> local. */
 static int write_local(struct atv_channel *ch, int *moved)
 {
-	int r;
+	enum io r;
 
-	if (ch->in.len == 0)
+	if (ch->inner < 0 || ch->in.len == 0)
 		return 0;
 	r = send_from(ch->inner, &ch->in);
-	if (r == 1)
+	if (r == IO_MOVED)
 		*moved = 1;
-	if (r == -2) {
+	if (r == IO_ERRNO) {
 		if (errno == EPIPE || errno == ECONNRESET)
 			atv_err_set(&ch->err, ATV_E_UNREACHABLE, "connection closed locally");
 		else
 			atv_err_sys(&ch->err, ATV_E_IO, errno,
 				    "unable to write to the local socket");
-		return -1;
+		return -ch->err.code;
 	}
 	return 0;
 }
@@ -387,11 +432,14 @@ int atv_channel_pump(struct atv_channel *ch, struct atv_err *err)
 		    write_local(ch, &moved) < 0)
 			return die(ch, err, 0);
 	}
-	/* the peer closed: once everything it sent is delivered, the local
-	 * side sees the end too (what is left in raw then is a block cut
-	 * short: malformed, not just an end) */
-	if (ch->tcp_eof && ch->in.len == 0 && !complete_block(&ch->raw)) {
-		shutdown(ch->inner, SHUT_WR);
+	/* the peer closed: once everything it sent is delivered (socket
+	 * pair: written to the local side, which sees the end too; direct:
+	 * opened into the input, which stays for the caller), the channel
+	 * ends.  What is left in raw then is a block cut short: malformed,
+	 * not just an end. */
+	if (ch->tcp_eof && (ch->inner < 0 || ch->in.len == 0) && !complete_block(&ch->raw)) {
+		if (ch->inner >= 0)
+			shutdown(ch->inner, SHUT_WR);
 		if (ch->raw.len)
 			atv_err_set(&ch->err, ATV_E_PROTO,
 				    "connection closed by the peer inside an encrypted block");
@@ -426,6 +474,8 @@ static int drain_local(struct atv_channel *ch, struct atv_err *err)
 {
 	int moved;
 
+	if (ch->inner < 0)
+		return 0;
 	do {
 		moved = 0;
 		if (read_local(ch, &moved) < 0)
@@ -458,34 +508,6 @@ int atv_channel_encrypt(struct atv_channel *ch, const struct atv_hap_cipher *c, 
 		return r;
 	ch->c = *c;
 	ch->encrypted = 1;
-	return 0;
-}
-
-int atv_channel_attach(struct atv_channel *ch, int fd, struct atv_err *err)
-{
-	int r;
-
-	if (ch->dead) {
-		close(fd);
-		if (err)
-			*err = ch->err;
-		return -ch->err.code;
-	}
-	r = drain_local(ch, err);
-	if (r == 0 && set_flags(fd) < 0) {
-		atv_err_sys(&ch->err, ATV_E_IO, errno, "unable to set up the local socket");
-		r = die(ch, err, 0);
-	}
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	close(ch->inner);
-	if (ch->local >= 0)
-		close(ch->local);
-	ch->local = -1;
-	ch->inner = fd;
-	ch->local_eof = 0;
 	return 0;
 }
 

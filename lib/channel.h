@@ -1,17 +1,19 @@
-/* channel.h - a TCP connection behind a local socket pair, plain at first
- * and HAP-encrypted once pair-verify (or transient pair-setup) finished.
+/* channel.h - a TCP connection that is plain at first and HAP-encrypted
+ * once pair-verify (or transient pair-setup) finished.
  *
- * AirPlay keeps speaking HTTP on the connection it paired on, but every
- * byte after the pairing is sealed in HAP blocks (hap.h: 2-byte
+ * AirPlay keeps speaking HTTP (and RTSP) on the connection it paired on,
+ * but every byte after the pairing is sealed in HAP blocks (hap.h: 2-byte
  * little-endian length, also the AAD, then ciphertext and a 16-byte tag).
- * HTTP libraries cannot do that, so they talk to the "local" end of a
- * socketpair(AF_UNIX, SOCK_STREAM) instead: libmicrohttpd in the fake
- * Apple TV (MHD_add_connection), or a socket of its own the HTTP library
- * connected and the channel was given the other end of (atv_channel_attach:
- * libcurl on the controller, http.h atv_http_set_channel).  The channel
- * moves bytes between that local side and the TCP socket: as they are
- * while plain, sealed (local -> TCP) and opened (TCP -> local) once
- * atv_channel_encrypt() ran.
+ * A channel comes in two modes:
+ *
+ *   direct (atv_channel_new_direct): the owner writes plaintext with
+ *     atv_channel_send (sealed once encrypted) and takes the plaintext the
+ *     peer sent from atv_channel_input; the controller's own HTTP/RTSP
+ *     layer (httpmsg.h) works this way.
+ *   socket pair (atv_channel_new): an HTTP library that wants a socket
+ *     talks to the "local" end of a socketpair(AF_UNIX, SOCK_STREAM) and
+ *     the channel moves bytes between it and TCP: libmicrohttpd in the
+ *     fake Apple TV (MHD_add_connection).
  *
  * Single-threaded and non-blocking: the owner polls the fds
  * atv_channel_pollfds() names and calls atv_channel_pump() whenever one of
@@ -20,20 +22,22 @@
  * reading from its source until it drains), so a peer that never reads
  * cannot make us grow.
  *
- * Ending: when the TCP peer closes, what was received is delivered and
- * the local end is shut down for writing (the HTTP library sees EOF), then
- * pump returns -ATV_E_UNREACHABLE.  When the local side closes (the HTTP
- * library dropped the connection), queued bytes are sent and TCP is shut
- * down for writing; pump returns -ATV_E_UNREACHABLE too.  A block that
- * does not authenticate is -ATV_E_AUTH, a malformed one -ATV_E_PROTO (as
- * is a peer that closes in the middle of a block); the channel is dead
- * after any error (later pumps return the same error). */
+ * Ending: when the TCP peer closes, what was received is delivered (to
+ * the input, or to the local end, which is then shut down for writing),
+ * then pump returns -ATV_E_UNREACHABLE.  When the local side closes (the
+ * HTTP library dropped the connection), queued bytes are sent and TCP is
+ * shut down for writing; pump returns -ATV_E_UNREACHABLE too.  A block
+ * that does not authenticate is -ATV_E_AUTH, a malformed one -ATV_E_PROTO
+ * (as is a peer that closes in the middle of a block); the channel is
+ * dead after any error (later pumps return the same error; a direct
+ * channel's input keeps what had arrived). */
 #ifndef ATV_CHANNEL_H
 #define ATV_CHANNEL_H
 
 #include <poll.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "err.h"
 #include "hap.h"
 
@@ -46,6 +50,20 @@ struct atv_channel;
  * when this fails).  NULL with err set on failure (-ATV_E_IO, _NOMEM). */
 struct atv_channel *atv_channel_new(int tcp_fd, struct atv_err *err);
 
+/* A direct channel for tcp_fd (owned from now on, as atv_channel_new):
+ * no socket pair. */
+struct atv_channel *atv_channel_new_direct(int tcp_fd, struct atv_err *err);
+
+/* Direct channels: queue len bytes for the peer, sealed once encrypted
+ * (pump sends them).  -ATV_E_LIMIT when they do not fit into what is
+ * still queued (ATV_CHANNEL_BUF_MAX), -ATV_E_USAGE on a socket pair
+ * channel, the channel's error once it is dead. */
+int atv_channel_send(struct atv_channel *ch, const void *p, size_t len, struct atv_err *err);
+
+/* Direct channels: the plaintext received and not yet taken; the owner
+ * consumes from it (atv_buf_consume), which makes room for more. */
+struct atv_buf *atv_channel_input(struct atv_channel *ch);
+
 /* The local end for the HTTP library (non-blocking, close-on-exec).  The
  * channel closes it in atv_channel_free unless atv_channel_take_local()
  * handed it over. */
@@ -54,18 +72,6 @@ int atv_channel_local_fd(const struct atv_channel *ch);
 /* Hand the local end over to the caller (libmicrohttpd closes the sockets
  * it is given): the channel will not close it.  Returns the fd. */
 int atv_channel_take_local(struct atv_channel *ch);
-
-/* Pump between TCP and fd instead of the socket pair: fd is our end of a
- * connected stream socket whose other end the HTTP library made itself.
- * (libcurl 7.88.x calls connect() even on a socket it was told is
- * connected, curl issue #10626, so http.c lets it connect to a listener
- * of its own and attaches the accepted socket.)  What the old local end
- * wrote is queued first, as atv_channel_encrypt does; what it did not read
- * yet is lost, so attach before anyone else used it.  Both ends of the
- * socket pair are closed (atv_channel_local_fd is -1 afterwards).  The
- * channel owns fd from now on (non-blocking, close-on-exec; closed also
- * when this fails).  Errors as atv_channel_pump's. */
-int atv_channel_attach(struct atv_channel *ch, int fd, struct atv_err *err);
 
 /* The TCP socket (for logging the peer, or to poll it). */
 int atv_channel_tcp_fd(const struct atv_channel *ch);

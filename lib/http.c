@@ -2,7 +2,6 @@
  * cancel fd; see http.h for the choices. */
 #include "config.h"
 
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -10,12 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 
-#include "channel.h"
 #include "curl_dl.h"
 #include "http.h"
 
@@ -33,12 +29,6 @@ struct atv_http {
 	long connect_ms, total_ms;
 	int cancel_fd;
 	int cancelled;
-	struct atv_channel *ch;	    /* NULL: libcurl connects itself */
-	int ch_opened;		    /* libcurl has had its connection to ch */
-	int ch_refused;		    /* ... and asked for another one */
-	int ch_listen;		    /* where libcurl connects to reach ch, until accepted */
-	struct sockaddr_in ch_name; /* the address of libcurl's socket */
-	int fresh;		    /* the cached connection is not for the next request */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -65,14 +55,6 @@ static void global_init(void)
 				curl->easy_strerror(cc));
 }
 
-/* libcurl did not connect to its channel (yet): it will not any more. */
-static void close_listener(struct atv_http *h)
-{
-	if (h->ch_listen >= 0)
-		close(h->ch_listen);
-	h->ch_listen = -1;
-}
-
 struct atv_http *atv_http_new(const char *base_url, struct atv_err *err)
 {
 	struct atv_http *h;
@@ -91,7 +73,6 @@ struct atv_http *atv_http_new(const char *base_url, struct atv_err *err)
 	if (!h)
 		goto nomem;
 	h->cancel_fd = -1;
-	h->ch_listen = -1;
 	h->connect_ms = ATV_HTTP_CONNECT_MS;
 	h->total_ms = ATV_HTTP_TOTAL_MS;
 	h->base = strdup(base_url);
@@ -116,7 +97,6 @@ void atv_http_free(struct atv_http *h)
 {
 	if (!h)
 		return;
-	close_listener(h);
 	if (h->easy)
 		curl->easy_cleanup(h->easy);
 	if (h->multi)
@@ -192,16 +172,6 @@ int atv_http_cancelled(const struct atv_http *h)
 	return h->cancelled;
 }
 
-void atv_http_set_channel(struct atv_http *h, struct atv_channel *ch)
-{
-	close_listener(h);
-	h->ch = ch;
-	h->ch_opened = 0;
-	h->ch_refused = 0;
-	/* a connection libcurl keeps from before goes elsewhere */
-	h->fresh = 1;
-}
-
 /* Where the body goes: the caller's capped buffer. */
 struct sink {
 	struct atv_buf *b;
@@ -256,9 +226,6 @@ static int curl_fail(struct atv_http *h, const char *method, const char *path, C
 	case CURLE_UNSUPPORTED_PROTOCOL: code = ATV_E_USAGE; break;
 	default: code = ATV_E_PROTO; break;
 	}
-	if (cc == CURLE_COULDNT_CONNECT && h->ch_refused)
-		return atv_err_set(err, ATV_E_UNREACHABLE, "%s %s%.*s: connection closed", method,
-				   h->base, path_len(path), path);
 	snprintf(msg, sizeof msg, "%s", h->errbuf[0] ? h->errbuf : curl->easy_strerror(cc));
 	if (msg[0] >= 'A' && msg[0] <= 'Z')
 		msg[0] = (char)(msg[0] - 'A' + 'a'); /* our messages are lower case */
@@ -329,88 +296,6 @@ fail:
 	return NULL;
 }
 
-/* CURLOPT_OPENSOCKETFUNCTION: the channel instead of a connection to the
- * device, once (the channel is one connection; the session keys belong to
- * it).
- *
- * libcurl cannot simply be handed the channel's connected local end:
- * 7.88.x calls connect() on it even when CURLOPT_SOCKOPTFUNCTION says
- * CURL_SOCKOPT_ALREADY_CONNECTED (curl issue #10626; Debian 12's libcurl),
- * and every version refuses to reuse a connection whose peer address
- * prints as empty (as a socket pair's does) when it has an asynchronous
- * resolver.  So libcurl gets a fresh TCP socket and, instead of the
- * device's address, that of a listener of ours on 127.0.0.1 (the callback
- * may change the address; a sockaddr_in fits the struct sockaddr libcurl
- * declares); run() attaches the accepted end to the channel.  We bind
- * libcurl's socket ourselves, so we know its port and accept only it: no
- * other local process can take its place. */
-static curl_socket_t open_channel(void *ctx, curlsocktype purpose, struct curl_sockaddr *addr)
-{
-	struct atv_http *h = ctx;
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof sa;
-	int c = -1, l = -1;
-
-	if (purpose != CURLSOCKTYPE_IPCXN || !h->ch || h->ch_opened) {
-		h->ch_refused = 1;
-		return CURL_SOCKET_BAD;
-	}
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (l < 0 || c < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(l, 4) < 0 ||
-	    bind(c, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    getsockname(l, (struct sockaddr *)&sa, &len) < 0 || len != sizeof sa)
-		goto fail;
-	len = sizeof h->ch_name;
-	if (getsockname(c, (struct sockaddr *)&h->ch_name, &len) < 0 || len != sizeof h->ch_name)
-		goto fail;
-	addr->family = AF_INET;
-	addr->socktype = SOCK_STREAM;
-	addr->protocol = IPPROTO_TCP;
-	addr->addrlen = sizeof sa;
-	memcpy(&addr->addr, &sa, sizeof sa);
-	h->ch_listen = l;
-	h->ch_opened = 1;
-	return c;
-fail:
-	if (l >= 0)
-		close(l);
-	if (c >= 0)
-		close(c);
-	return CURL_SOCKET_BAD;
-}
-
-/* libcurl connected to our listener: give the channel the other end. */
-static int accept_channel(struct atv_http *h, const char *method, const char *path,
-			  struct atv_err *err)
-{
-	struct sockaddr_in peer;
-	struct atv_err e = {0};
-	socklen_t len = sizeof peer;
-	int fd, r;
-
-	for (;;) {
-		len = sizeof peer;
-		fd = accept4(h->ch_listen, (struct sockaddr *)&peer, &len,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return 0; /* not yet (EAGAIN), or someone gave up: wait */
-		if (len == sizeof peer && peer.sin_family == AF_INET &&
-		    peer.sin_port == h->ch_name.sin_port &&
-		    peer.sin_addr.s_addr == h->ch_name.sin_addr.s_addr)
-			break;
-		close(fd); /* not libcurl's socket */
-	}
-	close(h->ch_listen);
-	h->ch_listen = -1;
-	r = atv_channel_attach(h->ch, fd, &e);
-	if (r < 0)
-		atv_err_set(err, e.code, "%s %s%.*s: %s", method, h->base, path_len(path), path,
-			    e.msg);
-	return r;
-}
-
 static int setup(struct atv_http *h, const struct atv_http_req *req, const char *url,
 		 struct curl_slist *headers, struct sink *s, int post)
 {
@@ -446,12 +331,6 @@ static int setup(struct atv_http *h, const struct atv_http_req *req, const char 
 	/* refuse a declared Content-Length past the cap up front (0 would
 	 * mean no limit: then the write callback refuses the first byte) */
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)room);
-	if (h->ch) {
-		SET(CURLOPT_OPENSOCKETFUNCTION, open_channel);
-		SET(CURLOPT_OPENSOCKETDATA, h);
-	}
-	if (h->fresh)
-		SET(CURLOPT_FRESH_CONNECT, 1L);
 	if (post) {
 		SET(CURLOPT_POST, 1L);
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
@@ -463,37 +342,15 @@ static int setup(struct atv_http *h, const struct atv_http_req *req, const char 
 	return cc == CURLE_OK ? 0 : -1;
 }
 
-/* Pump h's channel; on an error, *err holds its message with the request
- * named in front. */
-static int pump(struct atv_http *h, const char *method, const char *path, struct atv_err *err)
-{
-	struct atv_err e = {0};
-	int r = atv_channel_pump(h->ch, &e);
-
-	if (r < 0)
-		atv_err_set(err, e.code, "%s %s%.*s: %s", method, h->base, path_len(path), path,
-			    e.msg);
-	return r;
-}
-
 /* Drive the transfer on the multi handle until it ends or the cancel fd
- * turns readable, pumping h's channel if it has one.  0 with *cc the
- * transfer's result, or -ATV_E_*; *chan_rc is the channel's error, if it
- * ended (err then says why). */
-static int run(struct atv_http *h, const char *method, const char *path, CURLcode *cc, int *chan_rc,
-	       struct atv_err *err)
+ * turns readable.  0 with *cc the transfer's result, or -ATV_E_*. */
+static int run(struct atv_http *h, CURLcode *cc, struct atv_err *err)
 {
 	CURLMsg *m;
 	int left;
 
-	*chan_rc = 0;
-	/* a channel that ended before (the device closed after the last
-	 * response) cannot carry this request */
-	if (h->ch && (*chan_rc = pump(h, method, path, err)) < 0)
-		return *chan_rc;
 	for (;;) {
-		struct curl_waitfd wfd[4];
-		struct pollfd pfd[2];
+		struct curl_waitfd wfd[1];
 		unsigned nfd = 0;
 		int running = 0;
 		CURLMcode mc;
@@ -503,36 +360,10 @@ static int run(struct atv_http *h, const char *method, const char *path, CURLcod
 			return atv_err_set(err,
 					   mc == CURLM_OUT_OF_MEMORY ? ATV_E_NOMEM : ATV_E_PROTO,
 					   "curl: %s", curl->multi_strerror(mc));
-		/* done: a failed transfer's connection was just closed, which
-		 * the channel notices at the next request */
 		if (!running)
 			break;
-		/* libcurl just connected: the channel takes the other end */
-		if (h->ch_listen >= 0 && (*chan_rc = accept_channel(h, method, path, err)) < 0)
-			return *chan_rc;
-		/* move what libcurl wrote at once, and what came for it; a
-		 * closed channel delivered all it had and then an end: libcurl
-		 * reads both, and a complete response still counts */
-		if (h->ch && !*chan_rc && (*chan_rc = pump(h, method, path, err)) < 0 &&
-		    *chan_rc != -ATV_E_UNREACHABLE)
-			return *chan_rc;
 		if (h->cancel_fd >= 0)
 			wfd[nfd++] = (struct curl_waitfd){h->cancel_fd, CURL_WAIT_POLLIN, 0};
-		if (h->ch_listen >= 0)
-			wfd[nfd++] = (struct curl_waitfd){h->ch_listen, CURL_WAIT_POLLIN, 0};
-		if (h->ch && !*chan_rc) {
-			size_t n = atv_channel_pollfds(h->ch, pfd);
-
-			for (size_t i = 0; i < n; i++) {
-				short ev = 0;
-
-				if (pfd[i].events & POLLIN)
-					ev |= CURL_WAIT_POLLIN;
-				if (pfd[i].events & POLLOUT)
-					ev |= CURL_WAIT_POLLOUT;
-				wfd[nfd++] = (struct curl_waitfd){pfd[i].fd, ev, 0};
-			}
-		}
 		mc = curl->multi_poll(h->multi, nfd ? wfd : NULL, nfd, POLL_MS, NULL);
 		if (mc != CURLM_OK)
 			return atv_err_set(err, ATV_E_IO, "curl: %s", curl->multi_strerror(mc));
@@ -559,8 +390,7 @@ int atv_http_request(struct atv_http *h, const struct atv_http_req *req, long *s
 	char *url = NULL;
 	CURLcode cc = CURLE_OK;
 	size_t n;
-	long connects = 0;
-	int r, added = 0, req_ct, chan_rc = 0;
+	int r, added = 0, req_ct;
 
 	h->cancelled = 0;
 	*status = 0;
@@ -590,11 +420,7 @@ int atv_http_request(struct atv_http *h, const struct atv_http_req *req, long *s
 		goto out;
 	}
 	added = 1;
-	h->ch_refused = 0;
-	r = run(h, method, path, &cc, &chan_rc, err);
-	if (curl->easy_getinfo(h->easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK &&
-	    connects > 0)
-		h->fresh = 0;
+	r = run(h, &cc, err);
 	if (r < 0) {
 		if (h->cancelled)
 			atv_err_set(err, ATV_E_IO, "%s %s%.*s: request cancelled", method, h->base,
@@ -602,19 +428,12 @@ int atv_http_request(struct atv_http *h, const struct atv_http_req *req, long *s
 		goto out;
 	}
 	if (cc != CURLE_OK) {
-		/* the channel's end is the reason (err says why already),
-		 * unless the body broke our cap first */
-		if (chan_rc < 0 && cc != CURLE_FILESIZE_EXCEEDED && cc != CURLE_WRITE_ERROR)
-			r = chan_rc;
-		else
-			r = curl_fail(h, method, path, cc, &s, err);
+		r = curl_fail(h, method, path, cc, &s, err);
 		goto out;
 	}
 	curl->easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, status);
 	r = 0;
 out:
-	/* libcurl did not get as far as connecting: it will not any more */
-	close_listener(h);
 	/* removing an unfinished transfer closes its connection; a finished
 	 * one goes back to the multi's cache for the next request */
 	if (added)

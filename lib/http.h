@@ -43,7 +43,6 @@
 #define ATV_HTTP_MAX_HEADERS 16	   /* extra header lines per handle */
 
 struct atv_http;
-struct atv_channel;
 
 /* A handle for requests to base_url ("http://10.0.0.5:3689", no trailing
  * slash needed; copied).  Only http:// URLs are accepted and redirects are
@@ -73,24 +72,6 @@ void atv_http_set_cancel_fd(struct atv_http *h, int fd);
 
 /* 1 when the last request ended because the cancel fd turned readable. */
 int atv_http_cancelled(const struct atv_http *h);
-
-/* Send every request of h through ch (channel.h; NULL: connect normally
- * again) instead of a connection of libcurl's own; ch stays the caller's
- * (free it after h, or after setting another).  The URL's host and port
- * still name the device (the Host header) but nothing is resolved or
- * connected there: the first request after this connects libcurl to a
- * private listener on 127.0.0.1 whose accepted end is attached to ch
- * (atv_channel_attach; see http.c for why not the socket pair), later
- * requests reuse that connection.  ch is one connection: once libcurl
- * closed it (the device answered "Connection: close", a request failed
- * halfway) requests fail with -ATV_E_UNREACHABLE ("connection closed").
- * While a request waits, ch is pumped (its fds polled with the cancel fd);
- * a channel error fails the request with the channel's code and message
- * (-ATV_E_AUTH "... encrypted block from the peer: ..." for a block that
- * does not authenticate, -ATV_E_UNREACHABLE "... connection closed by the
- * peer" when the device closed), except that a response that arrived in
- * full before the device closed still succeeds. */
-void atv_http_set_channel(struct atv_http *h, struct atv_channel *ch);
 
 struct atv_http_req {
 	const char *method; /* "GET" or "POST"; NULL is GET */

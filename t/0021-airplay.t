@@ -139,6 +139,17 @@ test_expect_success 'revoked credentials: exit 4, pair again' '
 	timeout $T atv-pair -p airplay --pin $PIN < lr.json > paired.json 2> err
 '
 
+test_expect_success 'hostile plist-bomb: exit 5 at once' '
+	ctl lr airplay-hostile plist-bomb &&
+	start=$(date +%s%N) &&
+	test_must_fail 5 timeout $T atv-send -p airplay playing < paired.json > out 2> err &&
+	# (connect, pair-verify and the answer: ~20 ms; 2 s leaves room for
+	# sanitizer builds, while libplist alone would grow until -t)
+	test $((($(date +%s%N) - start) / 1000000)) -lt 2000 &&
+	grep -q "expands to over" err && test $(wc -l < err) -eq 1 &&
+	ctl lr airplay-hostile none
+'
+
 for mode in plist deep-plist huge-body bad-block huge-block; do
 	test_expect_success "hostile $mode: exit 5, one line on stderr" "
 		ctl lr airplay-hostile $mode &&

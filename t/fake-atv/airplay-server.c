@@ -83,8 +83,8 @@
 #define FEATURE_COREUTILS (UINT64_C(1) << 48)
 
 static const char *const hostile_names[] = {"none",	 "plist",      "deep-plist", "huge-body",
-					    "bad-block", "huge-block", NULL};
-enum { H_NONE, H_PLIST, H_DEEP, H_HUGE_BODY, H_BAD_BLOCK, H_HUGE_BLOCK };
+					    "bad-block", "huge-block", "plist-bomb", NULL};
+enum { H_NONE, H_PLIST, H_DEEP, H_HUGE_BODY, H_BAD_BLOCK, H_HUGE_BLOCK, H_BOMB };
 
 enum vstate { V_LOADING, V_PLAYING, V_ENDED, V_ERROR };
 
@@ -161,7 +161,7 @@ struct fake_airplay {
 
 const char *fake_airplay_hostile_names(void)
 {
-	return "none, plist, deep-plist, huge-body, bad-block, huge-block";
+	return "none, plist, deep-plist, huge-body, bad-block, huge-block, plist-bomb";
 }
 
 static long long now_ms(void)
@@ -440,6 +440,38 @@ static enum MHD_Result respond_deep(struct MHD_Connection *mc)
 	r = respond(mc, MHD_HTTP_OK, b, len, BPLIST_TYPE);
 	free(b);
 	return r;
+}
+
+/* hostile plist-bomb: {"duration": arrays of 14 references to the next
+ * one, 12 deep} in 249 bytes, 14^12 nodes for a parser that copies shared
+ * references (issue 9 point 11).  Objects: the dict, its key, the 12
+ * arrays, an integer; 1-byte offsets and references. */
+static enum MHD_Result respond_bomb(struct MHD_Connection *mc)
+{
+	uint8_t b[256];
+	size_t len = 8, off[15], n = 0, table;
+
+	memcpy(b, "bplist00", 8);
+	off[n++] = len;
+	memcpy(b + len, "\xd1\x01\x02\x58" "duration", 12);
+	off[n++] = len + 3;
+	len += 12;
+	for (int l = 0; l < 12; l++, len += 15) {
+		off[n++] = len;
+		b[len] = 0xae;
+		memset(b + len + 1, (int)n, 14);
+	}
+	off[n++] = len;
+	b[len++] = 0x10;
+	b[len++] = 0;
+	table = len;
+	for (size_t i = 0; i < n; i++)
+		b[len++] = (uint8_t)off[i];
+	memset(b + len, 0, 32);
+	b[len + 6] = b[len + 7] = 1;
+	b[len + 15] = (uint8_t)n;
+	b[len + 31] = (uint8_t)table;
+	return respond(mc, MHD_HTTP_OK, b, len + 32, BPLIST_TYPE);
 }
 
 /* hostile bad-block / huge-block: raw bytes on the TCP socket where a
@@ -844,6 +876,7 @@ static enum MHD_Result do_playback_info(struct fake_airplay *ap, struct MHD_Conn
 	switch (ap->hostile) {
 	case H_HUGE_BODY: plist_free(d); return respond_huge(mc);
 	case H_DEEP: plist_free(d); return respond_deep(mc);
+	case H_BOMB: plist_free(d); return respond_bomb(mc);
 	case H_PLIST:
 		/* the header and half the objects, with a Content-Length
 		 * that is right for what is sent */

@@ -508,7 +508,8 @@ int fake_airplay_video(struct fake_airplay *ap, const char *what, const char *va
 		       struct atv_err *err);
 
 /* Hostile answers until "none": "plist" (/playback-info is a truncated
- * binary plist), "deep-plist" (1000 nested arrays), "huge-body" (/info and
+ * binary plist), "deep-plist" (1000 nested arrays), "plist-bomb" (arrays of
+ * 14 references to the next, 12 deep), "huge-body" (/info and
  * /playback-info announce 64 MiB), "bad-block" and "huge-block" (any
  * request on an encrypted connection: a block whose tag does not verify,
  * or a header announcing 65535 bytes, then the connection closes). */

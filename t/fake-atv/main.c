@@ -181,7 +181,7 @@ static const char usage_text[] =
 	"     [REASON...] (the next N requests to PATH, * for any, get STATUS and REASON\n"
 	"     as text/plain; airplay-fail clear), airplay-video duration S | loading MS |\n"
 	"     error [URL-PART] (a /play whose URL contains it fails after loading),\n"
-	"     airplay-hostile MODE (until none: plist, deep-plist, huge-body on\n"
+	"     airplay-hostile MODE (until none: plist, deep-plist, plist-bomb, huge-body on\n"
 	"     /playback-info; bad-block, huge-block on encrypted connections),\n"
 	"     airplay-drop (close every connection: ok N), airplay-revoke (forget the\n"
 	"     pairings: ok N).\n"

@@ -4,7 +4,7 @@
  * against a raw TCP peer that checks the bytes on the wire: sealed framing,
  * a tampered block, a block that arrives in pieces, a 65535-byte block,
  * both kinds of close, encrypt() sending what was written before it
- * plain, and a local side attached in place of the socket pair (cmocka). */
+ * plain, and a direct channel (no socket pair) both ways (cmocka). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -680,36 +680,90 @@ static void test_encrypt_drains(void **state)
 	raw_teardown(&r);
 }
 
-/* A local side of the HTTP library's own replaces the socket pair; what
- * the old one wrote still goes out first. */
-static void test_attach(void **state)
+/* A direct channel against a raw TCP peer. */
+static void direct_setup(struct raw *r)
 {
-	struct atv_channel *chs[1];
 	struct atv_err err = {0};
-	struct raw r;
-	int sp[2];
+	int fd[2];
+
+	tcp_pair(fd, 0);
+	r->ch = atv_channel_new_direct(fd[0], &err);
+	assert_non_null(r->ch);
+	r->peer = fd[1];
+	atv_hap_cipher_init(&r->c, key_ba, key_ab);
+}
+
+/* A direct channel: what we send goes out as it is, then sealed; what
+ * the peer sends lands in the input, opened; after the peer closed, the
+ * input keeps what came, and a block cut short is a protocol error. */
+static void test_direct(void **state)
+{
+	struct atv_hap_cipher ci;
+	struct atv_err err = {0};
+	struct atv_buf wire, pt, *in;
+	struct pollfd pfd[2];
+	struct raw r = {0};
+	size_t consumed;
 
 	(void)state;
-	raw_setup(&r, 0);
-	chs[0] = r.ch;
-	send_all(atv_channel_local_fd(r.ch), "old ", 4);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
-	assert_int_equal(atv_channel_attach(r.ch, sp[1], &err), 0);
+	direct_setup(&r);
 	assert_int_equal(atv_channel_local_fd(r.ch), -1);
-	send_all(sp[0], "new", 3);
-	while (readable(r.peer) < 7) {
-		assert_int_equal(atv_channel_pump(r.ch, &err), 0);
-		wait_in(r.peer);
-	}
-	recv_expect(r.peer, "old new", 7);
-	send_all(r.peer, "reply", 5);
-	pump_until(chs, 1, sp[0], 5);
-	recv_expect(sp[0], "reply", 5);
-	/* closing it is the local side closing */
-	close(sp[0]);
-	wait_channel(r.ch);
-	assert_int_equal(atv_channel_pump(r.ch, &err), -ATV_E_UNREACHABLE);
-	assert_string_equal(err.msg, "connection closed locally");
+	/* idle: only TCP, only for reading */
+	assert_int_equal(atv_channel_pollfds(r.ch, pfd), 1);
+	assert_int_equal(pfd[0].events, POLLIN);
+	assert_int_equal(atv_channel_send(r.ch, "plain ", 6, &err), 0);
+	atv_hap_cipher_init(&ci, key_ab, key_ba);
+	assert_int_equal(atv_channel_encrypt(r.ch, &ci, &err), 0);
+	atv_hap_cipher_wipe(&ci);
+	assert_int_equal(atv_channel_send(r.ch, "sealed", 6, &err), 0);
+	atv_buf_init(&wire, 1024);
+	raw_collect(&r, &wire, 6 + 6 + 18, 1024);
+	assert_memory_equal(wire.data, "plain ", 6);
+	atv_buf_init(&pt, 1024);
+	assert_int_equal(atv_hap_cipher_open_blocks(&r.c, wire.data + 6, wire.len - 6, &consumed,
+						    &pt, &err),
+			 0);
+	assert_int_equal(pt.len, 6);
+	assert_memory_equal(pt.data, "sealed", 6);
+	/* the peer answers in two blocks and closes */
+	atv_buf_reset(&wire);
+	raw_seal(&r, &wire, "one ");
+	raw_seal(&r, &wire, "two");
+	send_all(r.peer, wire.data, wire.len);
+	raw_close_peer(&r);
+	in = atv_channel_input(r.ch);
+	while (atv_channel_pump(r.ch, &err) == 0)
+		wait_channel(r.ch);
+	assert_int_equal(err.code, ATV_E_UNREACHABLE);
+	assert_string_equal(err.msg, "connection closed by the peer");
+	assert_int_equal(in->len, 7);
+	assert_memory_equal(in->data, "one two", 7);
+	/* dead: sending is refused with the same error */
+	assert_int_equal(atv_channel_send(r.ch, "x", 1, &err), -ATV_E_UNREACHABLE);
+	atv_buf_release(&wire);
+	atv_buf_release(&pt);
+	raw_teardown(&r);
+}
+
+/* A direct channel whose peer closes inside a block. */
+static void test_direct_cut(void **state)
+{
+	struct atv_err err = {0};
+	struct atv_buf wire;
+	struct raw r = {0};
+
+	(void)state;
+	direct_setup(&r);
+	encrypt(r.ch, key_ab, key_ba);
+	atv_buf_init(&wire, 1024);
+	raw_seal(&r, &wire, "a whole block");
+	send_all(r.peer, wire.data, wire.len - 1);
+	raw_close_peer(&r);
+	while (atv_channel_pump(r.ch, &err) == 0)
+		wait_channel(r.ch);
+	assert_int_equal(err.code, ATV_E_PROTO);
+	assert_int_equal(atv_channel_input(r.ch)->len, 0);
+	atv_buf_release(&wire);
 	raw_teardown(&r);
 }
 
@@ -750,7 +804,8 @@ int main(void)
 	    cmocka_unit_test(test_peer_close_later_read),
 	    cmocka_unit_test(test_local_close),
 	    cmocka_unit_test(test_encrypt_drains),
-	    cmocka_unit_test(test_attach),
+	    cmocka_unit_test(test_direct),
+	    cmocka_unit_test(test_direct_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,11 +2,13 @@
  * DMAP body with the Remote headers checked, keep-alive, POST, a 503, an
  * oversized body (declared and chunked), a server that stalls before and
  * during the body, a refused connection, and a long poll cancelled through
- * the cancel fd; then every request through a channel (channel.h) on a
- * TCP connection the test makes: plain to the server, and encrypted
- * through a second channel whose local end the server gets with
- * MHD_add_connection, per-request headers, a device that closes after a
- * complete response, a block that does not authenticate (cmocka). */
+ * the cancel fd; then AirPlay's own messages (httpmsg.h) through a direct
+ * channel (channel.h) on a TCP connection the test makes, against the
+ * same independent server: plain, and encrypted through a second channel
+ * whose local end the server gets with MHD_add_connection, per-request
+ * headers, a reply that does not come in time, a device that closes after
+ * a complete response, a chunked body refused, a block that does not
+ * authenticate (cmocka). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -29,6 +31,7 @@
 #include "channel.h"
 #include "hap.h"
 #include "http.h"
+#include "httpmsg.h"
 
 /* mlog{mstt=200, mlid=0x1234abcd} */
 /* clang-format off */
@@ -562,58 +565,12 @@ static int tcp_connect(unsigned short port, int *accepted)
 	return fd;
 }
 
-/* A client handle speaking through ch, with AirPlay's User-Agent. */
-static struct atv_http *channel_client(struct atv_channel *ch)
-{
-	struct atv_err err = {0};
-	struct atv_http *h = atv_http_new(srv->base, &err);
-
-	assert_non_null(h);
-	assert_int_equal(atv_http_add_header(h, "User-Agent: AirPlay/320.20", &err), 0);
-	assert_int_equal(atv_http_add_header(h, "Connection: keep-alive", &err), 0);
-	atv_http_set_channel(h, ch);
-	return h;
-}
-
-static void get_login(struct atv_http *h)
-{
-	struct atv_err err = {0};
-	struct atv_buf body;
-	long status;
-
-	atv_buf_init(&body, 1024);
-	if (atv_http_get(h, "/login", &status, &body, &err) < 0)
-		fail_msg("GET /login: %s", err.msg);
-	assert_int_equal(status, 200);
-	assert_int_equal(body.len, sizeof login_body);
-	assert_memory_equal(body.data, login_body, sizeof login_body);
-	atv_buf_release(&body);
-}
-
 /* A header line the server saw on the last request ("" when absent);
  * field is one of srv's, read under its lock. */
 static void seen(const char *field, const char *want)
 {
 	pthread_mutex_lock(&srv->lock);
 	assert_string_equal(field, want);
-	pthread_mutex_unlock(&srv->lock);
-}
-
-/* A POST that the server answers 204 and whose body it received whole. */
-static void post_ok(struct atv_http *h, const struct atv_http_req *req, struct atv_buf *body)
-{
-	struct atv_err err = {0};
-	long status;
-
-	pthread_mutex_lock(&srv->lock);
-	srv->post_len = 0;
-	pthread_mutex_unlock(&srv->lock);
-	atv_buf_reset(body);
-	assert_int_equal(atv_http_request(h, req, &status, body, &err), 0);
-	assert_int_equal(status, 204);
-	pthread_mutex_lock(&srv->lock);
-	assert_int_equal(srv->post_len, req->body_len);
-	assert_memory_equal(srv->post_body, req->body, req->body_len);
 	pthread_mutex_unlock(&srv->lock);
 }
 
@@ -668,7 +625,7 @@ static struct atv_channel *server_side_start(struct server_side *ss, int bad_out
 	memset(ss, 0, sizeof *ss);
 	ss->bad_out = bad_out;
 	cfd = tcp_connect(0, &sfd);
-	ch = atv_channel_new(cfd, &err);
+	ch = atv_channel_new_direct(cfd, &err);
 	assert_non_null(ch);
 	ss->ch = atv_channel_new(sfd, &err);
 	assert_non_null(ss->ch);
@@ -715,16 +672,14 @@ enum route {
 	ROUTE_BAD_KEY,	   /* likewise, but it seals with a key we do not have */
 };
 
-/* What every channel test holds: the client's channel and handle, a
- * 1024-byte body buffer and the connection count at the start. */
+/* What every channel test holds: the client's direct channel, the reply
+ * (1024-byte body cap) and the connection count at the start. */
 struct chan_test {
 	enum route route;
 	struct server_side ss; /* not with ROUTE_DIRECT */
 	struct atv_channel *ch;
-	struct atv_http *h;
-	struct atv_buf body;
+	struct atv_httpmsg reply;
 	struct atv_err err;
-	long status;
 	unsigned before;
 };
 
@@ -734,28 +689,67 @@ static void chan_test_start(struct chan_test *t, enum route route)
 	t->route = route;
 	t->before = connections();
 	if (route == ROUTE_DIRECT)
-		t->ch = atv_channel_new(tcp_connect(srv->port, NULL), &t->err);
+		t->ch = atv_channel_new_direct(tcp_connect(srv->port, NULL), &t->err);
 	else
 		t->ch = server_side_start(&t->ss, route == ROUTE_BAD_KEY);
 	assert_non_null(t->ch);
-	t->h = channel_client(t->ch);
-	atv_buf_init(&t->body, 1024);
+	atv_httpmsg_init(&t->reply, ATV_HTTPMSG_REPLY, 1024);
 }
 
 static void chan_test_end(struct chan_test *t)
 {
-	atv_buf_release(&t->body);
-	atv_http_free(t->h);
+	atv_httpmsg_release(&t->reply);
 	atv_channel_free(t->ch);
 	if (t->route != ROUTE_DIRECT)
 		server_side_stop(&t->ss);
 }
 
-/* GET path through t: its return value, with the status and body in t. */
+/* One request through t's channel (Host and AirPlay's User-Agent, then
+ * extra), its return value; the reply is in t->reply. */
+static int chan_req(struct chan_test *t, const char *method, const char *path,
+		    const char *const *extra, const void *body, size_t len, int timeout_ms)
+{
+	const char *lines[8] = {"Host: 127.0.0.1", "User-Agent: AirPlay/320.20"};
+	struct atv_httpmsg_req req = {.method = method, .uri = path, .body = body, .body_len = len};
+	size_t n = 2;
+
+	for (; extra && *extra && n < 7; extra++)
+		lines[n++] = *extra;
+	lines[n] = NULL;
+	req.headers = lines;
+	return atv_httpmsg_exchange(t->ch, &req, &t->reply, timeout_ms, &t->err);
+}
+
 static int chan_get(struct chan_test *t, const char *path)
 {
-	atv_buf_reset(&t->body);
-	return atv_http_get(t->h, path, &t->status, &t->body, &t->err);
+	return chan_req(t, "GET", path, NULL, NULL, 0, 5000);
+}
+
+static void get_login(struct chan_test *t)
+{
+	if (chan_get(t, "/login") < 0)
+		fail_msg("GET /login: %s", t->err.msg);
+	assert_int_equal(t->reply.status, 200);
+	assert_int_equal(t->reply.body.len, sizeof login_body);
+	assert_memory_equal(t->reply.body.data, login_body, sizeof login_body);
+}
+
+/* A POST that the server answers 204 and whose body it received whole. */
+static void post_ok(struct chan_test *t, const char *const *extra, const char *body)
+{
+	size_t len = strlen(body);
+
+	pthread_mutex_lock(&srv->lock);
+	srv->post_len = 0;
+	pthread_mutex_unlock(&srv->lock);
+	if (chan_req(t, "POST", "/post", extra, body, len, 5000) < 0)
+		fail_msg("POST /post: %s", t->err.msg);
+	assert_int_equal(t->reply.status, 204);
+	assert_int_equal(t->reply.body.len, 0);
+	pthread_mutex_lock(&srv->lock);
+	assert_int_equal(srv->post_len, len);
+	assert_memory_equal(srv->post_body, body, len);
+	pthread_mutex_unlock(&srv->lock);
 }
 
 static void test_channel_plain(void **state)
@@ -767,46 +761,27 @@ static void test_channel_plain(void **state)
 	(void)state;
 	chan_test_start(&t, ROUTE_DIRECT);
 	for (int i = 0; i < 3; i++)
-		get_login(t.h);
-	/* the User-Agent line replaces curl's (which it does not send) */
+		get_login(&t);
 	seen(srv->user_agent, "AirPlay/320.20");
 	seen(srv->hkp, "");
 	/* per-request headers, on this request only */
-	{
-		struct atv_http_req req = {.path = "/login", .headers = hkp};
-
-		assert_int_equal(atv_http_request(t.h, &req, &t.status, &t.body, &t.err), 0);
-		assert_int_equal(t.status, 200);
-	}
+	assert_int_equal(chan_req(&t, "GET", "/login", hkp, NULL, 0, 5000), 0);
+	assert_int_equal(t.reply.status, 200);
 	seen(srv->hkp, "3");
 	seen(srv->xreq, "one");
-	get_login(t.h);
+	get_login(&t);
 	seen(srv->hkp, "");
-	seen(srv->user_agent, "AirPlay/320.20");
-	/* a Content-Type line stands for content_type */
-	{
-		struct atv_http_req req = {
-		    .method = "POST", .path = "/post", .body = "M1", .body_len = 2, .headers = ct};
-
-		post_ok(t.h, &req, &t.body);
-	}
+	post_ok(&t, ct, "M1");
 	seen(srv->content_type, "application/octet-stream");
+	/* an empty POST carries Content-Length: 0 */
+	post_ok(&t, NULL, "");
 	/* all of it on the one connection the test made */
 	assert_int_equal(connections() - t.before, 1);
-
-	/* a request that fails halfway makes libcurl drop the connection:
-	 * the channel is that connection, there is no other */
-	{
-		struct atv_http_req req = {.path = "/slow-head", .timeout_ms = 200};
-
-		assert_int_equal(atv_http_request(t.h, &req, &t.status, &t.body, &t.err),
-				 -ATV_E_UNREACHABLE);
-		if (!strstr(t.err.msg, "timed out"))
-			fail_msg("%s", t.err.msg);
-	}
-	assert_int_equal(chan_get(&t, "/login"), -ATV_E_UNREACHABLE);
-	assert_non_null(strstr(t.err.msg, "/login: connection closed"));
-	assert_int_equal(connections() - t.before, 1);
+	/* a server that does not answer in time: the request is named */
+	assert_int_equal(chan_req(&t, "GET", "/slow-head", NULL, NULL, 0, 200),
+			 -ATV_E_UNREACHABLE);
+	if (!strstr(t.err.msg, "GET /slow-head: no complete answer within 200 ms"))
+		fail_msg("%s", t.err.msg);
 	chan_test_end(&t);
 }
 
@@ -818,10 +793,11 @@ static void test_channel_device_closes(void **state)
 
 	(void)state;
 	chan_test_start(&t, ROUTE_DIRECT);
-	get_login(t.h);
+	get_login(&t);
 	assert_int_equal(chan_get(&t, "/close"), 0);
-	assert_int_equal(t.status, 200);
-	assert_int_equal(t.body.len, sizeof login_body);
+	assert_int_equal(t.reply.status, 200);
+	assert_false(t.reply.keep_alive);
+	assert_int_equal(t.reply.body.len, sizeof login_body);
 	assert_int_equal(chan_get(&t, "/login"), -ATV_E_UNREACHABLE);
 	assert_non_null(strstr(t.err.msg, "connection closed"));
 	chan_test_end(&t);
@@ -829,46 +805,48 @@ static void test_channel_device_closes(void **state)
 
 static void test_channel_encrypted(void **state)
 {
-	static const char *const hdr[] = {"X-Req: sealed", NULL};
+	static const char *const hdr[] = {"X-Req: sealed",
+					  "Content-Type: application/x-apple-binary-plist", NULL};
 	struct chan_test t;
+	struct atv_httpmsg big;
 
 	(void)state;
 	chan_test_start(&t, ROUTE_SERVER_SIDE);
 	/* plain first (pair-verify), then sealed both ways */
-	get_login(t.h);
+	get_login(&t);
 	encrypt_both(&t.ss, t.ch);
-	get_login(t.h);
-	{
-		struct atv_http_req req = {.method = "POST",
-					   .path = "/post",
-					   .body = "sealed body",
-					   .body_len = 11,
-					   .content_type = "application/x-apple-binary-plist",
-					   .headers = hdr};
-
-		post_ok(t.h, &req, &t.body);
-	}
+	get_login(&t);
+	post_ok(&t, hdr, "sealed body");
 	seen(srv->xreq, "sealed");
 	seen(srv->content_type, "application/x-apple-binary-plist");
-	/* many blocks, and a chunked body */
+	/* many blocks */
+	atv_httpmsg_init(&big, ATV_HTTPMSG_REPLY, BIG_LEN);
 	{
-		static const char *const paths[] = {"/big", "/chunked"};
-		struct atv_buf big;
+		const char *lines[] = {"Host: 127.0.0.1", NULL};
+		struct atv_httpmsg_req req = {.method = "GET", .uri = "/big", .headers = lines};
 
-		atv_buf_init(&big, BIG_LEN);
-		for (size_t i = 0; i < 2; i++) {
-			atv_buf_reset(&big);
-			assert_int_equal(atv_http_get(t.h, paths[i], &t.status, &big, &t.err), 0);
-			assert_int_equal(big.len, BIG_LEN);
-		}
-		atv_buf_release(&big);
+		assert_int_equal(atv_httpmsg_exchange(t.ch, &req, &big, 5000, &t.err), 0);
+		assert_int_equal(big.body.len, BIG_LEN);
 	}
-	get_login(t.h);
+	atv_httpmsg_release(&big);
+	get_login(&t);
 	assert_int_equal(connections() - t.before, 1);
 	/* a complete response, then the server closes */
 	assert_int_equal(chan_get(&t, "/close"), 0);
-	assert_int_equal(t.status, 200);
+	assert_int_equal(t.reply.status, 200);
 	assert_int_equal(chan_get(&t, "/login"), -ATV_E_UNREACHABLE);
+	chan_test_end(&t);
+}
+
+/* No AirPlay device sends a chunked body: refused, not misread. */
+static void test_channel_chunked(void **state)
+{
+	struct chan_test t;
+
+	(void)state;
+	chan_test_start(&t, ROUTE_DIRECT);
+	assert_int_equal(chan_get(&t, "/chunked"), -ATV_E_PROTO);
+	assert_non_null(strstr(t.err.msg, "GET /chunked: a Transfer-Encoding body"));
 	chan_test_end(&t);
 }
 
@@ -883,8 +861,7 @@ static void test_channel_bad_block(void **state)
 	 * we do not have */
 	assert_int_equal(chan_get(&t, "/login"), -ATV_E_AUTH);
 	assert_int_equal(t.err.code, ATV_E_AUTH);
-	assert_non_null(strstr(t.err.msg, "GET http://127.0.0.1:"));
-	assert_non_null(strstr(t.err.msg, "/login: encrypted block from the peer"));
+	assert_non_null(strstr(t.err.msg, "GET /login: encrypted block from the peer"));
 	/* and the channel stays dead */
 	assert_int_equal(chan_get(&t, "/login"), -ATV_E_AUTH);
 	chan_test_end(&t);
@@ -935,6 +912,7 @@ int main(void)
 	    cmocka_unit_test(test_channel_plain),
 	    cmocka_unit_test(test_channel_device_closes),
 	    cmocka_unit_test(test_channel_encrypted),
+	    cmocka_unit_test(test_channel_chunked),
 	    cmocka_unit_test(test_channel_bad_block),
 	};
 
