@@ -22,13 +22,11 @@
 
 #include <openssl/crypto.h>
 
+#include "atomic.h"
 #include "creds.h"
 #include "jsonl.h"
 
 #define LABEL "credentials file"
-/* "<file>.tmp." + 6 characters mkostemp fills in */
-#define TMP_SUFFIX ".tmp."
-#define TMP_RANDOM 6
 
 static void (*test_hook)(void);
 
@@ -617,22 +615,6 @@ out:
 
 /* ---- updating ---- */
 
-/* The directory part of path ("." for a bare name). */
-static int dir_of(const char *path, char *out, size_t size, struct atv_err *err)
-{
-	const char *slash = strrchr(path, '/');
-	size_t n;
-
-	if (!slash)
-		return snprintf(out, size, ".") < 0 ? -ATV_E_IO : 0;
-	n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= size)
-		return atv_err_set(err, ATV_E_CREDFILE, "credentials file name is too long");
-	memcpy(out, path, n);
-	out[n] = '\0';
-	return 0;
-}
-
 /* mkdir -p dir; only directories made here get 0700, existing ones are
  * left alone. */
 static int mkdirs(const char *dir, struct atv_err *err)
@@ -657,33 +639,6 @@ static int mkdirs(const char *dir, struct atv_err *err)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir, struct atv_err *err)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return atv_err_sys(err, ATV_E_IO, errno, "unable to open directory %s", dir);
-	if (fsync(fd) < 0 && errno != EINVAL)
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to sync directory %s", dir);
-	close(fd);
-	return r;
-}
-
 /* Under the lock no other writer has a temp file: any "<file>.tmp.XXXXXX"
  * of ours is left over from a writer that died, and holds secrets. */
 static void remove_stale(const char *dir, const char *path)
@@ -703,9 +658,9 @@ static void remove_stale(const char *dir, const char *path)
 		const char *n = de->d_name;
 		struct stat st;
 
-		if (strlen(n) != blen + strlen(TMP_SUFFIX) + TMP_RANDOM ||
+		if (strlen(n) != blen + strlen(ATV_ATOMIC_TMP_SUFFIX) + ATV_ATOMIC_TMP_RANDOM ||
 		    strncmp(n, base, blen) != 0 ||
-		    strncmp(n + blen, TMP_SUFFIX, strlen(TMP_SUFFIX)) != 0)
+		    strncmp(n + blen, ATV_ATOMIC_TMP_SUFFIX, strlen(ATV_ATOMIC_TMP_SUFFIX)) != 0)
 			continue;
 		if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
 		    st.st_uid != geteuid() || (st.st_mode & 077))
@@ -715,55 +670,26 @@ static void remove_stale(const char *dir, const char *path)
 	closedir(d);
 }
 
-/* Write b to a temp file beside path and rename it over path. */
-static int replace_file(const char *path, const char *dir, const struct atv_buf *b,
-			struct atv_err *err)
+/* Write b to a temp file beside path and rename it over path; the test
+ * hook runs half way, with a half-written temp file on disk. */
+static int replace_file(const char *path, const struct atv_buf *b, struct atv_err *err)
 {
-	char tmp[PATH_MAX];
+	struct atv_atomic a;
 	size_t half = b->len / 2;
-	int fd, r = 0;
+	int r;
 
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s%sXXXXXX", path, TMP_SUFFIX) >= sizeof tmp)
-		return atv_err_set(err, ATV_E_CREDFILE, "credentials file name is too long");
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return atv_err_sys(err, ATV_E_IO, errno, "unable to create a temporary file in %s",
-				   dir);
-	if (fchmod(fd, 0600) < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to chmod %s", tmp);
-		goto fail;
-	}
-	if (write_all(fd, b->data, half) < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to write %s", tmp);
-		goto fail;
-	}
-	if (test_hook)
+	if ((r = atv_atomic_open(&a, path, 0600, err)) < 0)
+		return r;
+	r = atv_atomic_write(&a, b->data, half, err);
+	if (r == 0 && test_hook)
 		test_hook();
-	if (write_all(fd, b->data + half, b->len - half) < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to write %s", tmp);
-		goto fail;
+	if (r == 0)
+		r = atv_atomic_write(&a, b->data + half, b->len - half, err);
+	if (r < 0) {
+		atv_atomic_abort(&a);
+		return r;
 	}
-	/* the data must be on disk before the rename makes it the file */
-	if (fsync(fd) < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to sync %s", tmp);
-		goto fail;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to write %s", tmp);
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to rename %s to %s", tmp, path);
-		goto fail;
-	}
-	return fsync_dir(dir, err);
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return r;
+	return atv_atomic_commit(&a, err);
 }
 
 /* Store add, or remove (rm_id, rm_protocol), under the lock. */
@@ -781,8 +707,8 @@ static int update(const char *path, const struct atv_cred_entry *add, const char
 	atv_buf_init(&out, ATV_CREDS_MAX_FILE);
 	if (!path || !*path)
 		return atv_err_set(err, ATV_E_CREDFILE, "empty credentials file name");
-	if ((r = dir_of(path, dir, sizeof dir, err)) < 0)
-		return r;
+	if (atv_file_dir(path, dir, sizeof dir, NULL) < 0)
+		return atv_err_set(err, ATV_E_CREDFILE, "credentials file name is too long");
 	if ((size_t)snprintf(lock, sizeof lock, "%s.lock", path) >= sizeof lock)
 		return atv_err_set(err, ATV_E_CREDFILE, "credentials file name is too long");
 	if (add && (r = mkdirs(dir, err)) < 0)
@@ -849,7 +775,7 @@ static int update(const char *path, const struct atv_cred_entry *add, const char
 		goto out;
 	}
 	remove_stale(dir, path);
-	r = replace_file(path, dir, &out, err);
+	r = replace_file(path, &out, err);
 out:
 	atv_creds_release(&check);
 	atv_cred_entry_release(&e);
