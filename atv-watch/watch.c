@@ -43,6 +43,14 @@ int atv_watch_signals(struct atv_err *err)
 	return 0;
 }
 
+/* Did SIGINT or SIGTERM arrive (its byte is in the pipe)? */
+static bool signalled(void)
+{
+	char c;
+
+	return read(sig_pipe[0], &c, 1) == 1;
+}
+
 static void on_event(void *ctx, json_t *event)
 {
 	struct atv_watch *w = ctx;
@@ -69,7 +77,7 @@ static int connect_device(struct atv_watch *w, struct atv_err *err)
 	char msg[512];
 	int r;
 
-	r = atv_cli_connect(&w->t, &w->d, &w->o, &w->c, err);
+	r = atv_cli_connect(w->t, &w->d, &w->o, &w->c, err);
 	if (r < 0)
 		return r;
 	snprintf(msg, sizeof msg, "connected to %s at %s over %s",
@@ -162,5 +170,11 @@ int atv_watch_run(struct atv_watch *w)
 		next_try = atv_cli_now_ms() + backoff;
 	}
 	disconnect(w);
+	if (signalled()) {
+		/* SIGINT/SIGTERM broke a write blocked on a full pipe: the stop
+		 * asked for (status 0), without the "closed" line nobody reads */
+		atv_cli_output_discard();
+		return ATV_EXIT_OK;
+	}
 	return atv_cli_fail(&w->out_err);
 }

@@ -76,48 +76,6 @@ static bool is_known(const char *k)
 	return false;
 }
 
-/* Strict UTF-8 (no overlong forms, surrogates or code points past
- * U+10FFFF), the same rule jansson applies when it reads the file back. */
-static bool utf8_valid(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	while (*s) {
-		unsigned char c = *s++;
-		unsigned char lo = 0x80, hi = 0xbf;
-		int more;
-
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf) {
-			more = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			more = 2;
-			if (c == 0xe0)
-				lo = 0xa0;
-			else if (c == 0xed)
-				hi = 0x9f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			more = 3;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f;
-		} else {
-			return false;
-		}
-		if (*s < lo || *s > hi)
-			return false;
-		s++;
-		while (--more > 0) {
-			if (*s < 0x80 || *s > 0xbf)
-				return false;
-			s++;
-		}
-	}
-	return true;
-}
-
 /* Could this entry be written and read back?  The message never carries
  * a credentials value. */
 static int entry_check(const struct atv_cred_entry *e, struct atv_err *err)
@@ -128,9 +86,9 @@ static int entry_check(const struct atv_cred_entry *e, struct atv_err *err)
 		return atv_err_set(err, ATV_E_USAGE, "credentials entry without a protocol");
 	if (!e->credentials)
 		return atv_err_set(err, ATV_E_USAGE, "credentials entry without credentials");
-	if (!utf8_valid(e->identifier) || !utf8_valid(e->protocol) ||
-	    !utf8_valid(e->credentials) || (e->name && !utf8_valid(e->name)) ||
-	    (e->paired && !utf8_valid(e->paired)))
+	if (!atv_utf8_valid(e->identifier) || !atv_utf8_valid(e->protocol) ||
+	    !atv_utf8_valid(e->credentials) || (e->name && !atv_utf8_valid(e->name)) ||
+	    (e->paired && !atv_utf8_valid(e->paired)))
 		return atv_err_set(err, ATV_E_USAGE, "credentials entry is not valid UTF-8");
 	if (e->extra && !json_is_object(e->extra))
 		return atv_err_set(err, ATV_E_USAGE, "credentials entry extra is not an object");
@@ -241,30 +199,6 @@ static bool blank(const uint8_t *p, size_t n)
 	return true;
 }
 
-/* jansson appends "near '<token>'" to its messages and a few carry a byte
- * or code point of the input: keep only the fixed text before those, as
- * the token may be part of a secret. */
-static void json_reason(const char *text, char *out, size_t size)
-{
-	static const char *const cuts[] = {" near", " 0x", " '\\u", NULL};
-	size_t n;
-
-	snprintf(out, size, "%s", text);
-	for (const char *const *c = cuts; *c; c++) {
-		char *p = strstr(out, *c);
-		if (p)
-			*p = '\0';
-	}
-	n = strlen(out);
-	while (n && out[n - 1] == ' ')
-		out[--n] = '\0';
-	/* jansson sees one line as the whole input */
-	if (strcmp(out, "end of file expected") == 0)
-		snprintf(out, size, "text after the object");
-	else if (!n)
-		snprintf(out, size, "malformed");
-}
-
 /* The parsed object is ours alone: wipe its copy of the secret before
  * jansson frees it. */
 static void wipe_json_secret(json_t *j)
@@ -287,7 +221,7 @@ static int parse_line(const uint8_t *p, size_t n, size_t lineno, const char *lab
 	memset(e, 0, sizeof *e);
 	j = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
-		json_reason(je.text, why, sizeof why);
+		atv_json_reason(je.text, why, sizeof why);
 		return atv_err_set(err, ATV_E_CREDFILE,
 				   "%s line %zu: invalid JSON at column %d (%s)", label, lineno,
 				   je.column, why);
@@ -431,7 +365,7 @@ static int put_entry(struct atv_buf *b, const struct atv_cred_entry *e, struct a
 		/* a known name here would make a duplicate key the reader rejects */
 		if (is_known(key))
 			continue;
-		if (!utf8_valid(key))
+		if (!atv_utf8_valid(key))
 			return atv_err_set(err, ATV_E_USAGE,
 					   "credentials entry extra key is not UTF-8");
 		if (!(s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)))
@@ -692,9 +626,51 @@ static int replace_file(const char *path, const struct atv_buf *b, struct atv_er
 	return atv_atomic_commit(&a, err);
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Take the exclusive lock on fd, waiting at most timeout_ms (< 0: as long
+ * as it takes).  flock has no timeout of its own: poll with LOCK_NB,
+ * pausing 1, 2, 4 ... up to 50 ms between tries. */
+static int lock_wait(int fd, const char *lock, int timeout_ms, struct atv_err *err)
+{
+	long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
+	long pause_ms = 1;
+
+	for (;;) {
+		long long left;
+		struct timespec ts;
+
+		if (flock(fd, timeout_ms >= 0 ? LOCK_EX | LOCK_NB : LOCK_EX) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return atv_err_sys(err, ATV_E_IO, errno, "unable to lock %s", lock);
+		left = deadline - now_ms();
+		if (left <= 0)
+			return atv_err_set(err, ATV_E_IO,
+					   "timed out after %d ms waiting for the lock %s "
+					   "(held by another writer)",
+					   timeout_ms, lock);
+		if (pause_ms > left)
+			pause_ms = (long)left;
+		ts.tv_sec = 0;
+		ts.tv_nsec = pause_ms * 1000000L;
+		nanosleep(&ts, NULL);
+		if (pause_ms < 50)
+			pause_ms = pause_ms * 2 > 50 ? 50 : pause_ms * 2;
+	}
+}
+
 /* Store add, or remove (rm_id, rm_protocol), under the lock. */
 static int update(const char *path, const struct atv_cred_entry *add, const char *rm_id,
-		  const char *rm_protocol, struct atv_err *err)
+		  const char *rm_protocol, int timeout_ms, struct atv_err *err)
 {
 	char dir[PATH_MAX], lock[PATH_MAX];
 	struct atv_creds c = {0};
@@ -723,12 +699,8 @@ static int update(const char *path, const struct atv_cred_entry *add, const char
 	}
 	if ((r = check_stat(lfd, "lock file", lock, err)) < 0)
 		goto out;
-	while ((r = flock(lfd, LOCK_EX)) < 0 && errno == EINTR)
-		;
-	if (r < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to lock %s", lock);
+	if ((r = lock_wait(lfd, lock, timeout_ms, err)) < 0)
 		goto out;
-	}
 	/* a file we cannot read is never overwritten: its pairings would be lost */
 	if ((r = atv_creds_load(path, &c, err)) < 0)
 		goto out;
@@ -788,19 +760,20 @@ out:
 	return r;
 }
 
-int atv_creds_store(const char *path, const struct atv_cred_entry *e, struct atv_err *err)
+int atv_creds_store(const char *path, const struct atv_cred_entry *e, int timeout_ms,
+		    struct atv_err *err)
 {
 	int r = entry_check(e, err);
 
 	if (r < 0)
 		return r;
-	return update(path, e, NULL, NULL, err);
+	return update(path, e, NULL, NULL, timeout_ms, err);
 }
 
 int atv_creds_remove(const char *path, const char *identifier, const char *protocol,
-		     struct atv_err *err)
+		     int timeout_ms, struct atv_err *err)
 {
 	if (!identifier || !protocol)
 		return atv_err_set(err, ATV_E_USAGE, "no identifier or protocol to remove");
-	return update(path, NULL, identifier, protocol, err);
+	return update(path, NULL, identifier, protocol, timeout_ms, err);
 }

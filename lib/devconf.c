@@ -432,3 +432,19 @@ out:
 	}
 	return o;
 }
+
+json_t *atv_device_to_json_public(const struct atv_device *d)
+{
+	json_t *o = atv_device_to_json(d), *so;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	json_array_foreach(json_object_get(o, "services"), i, so) {
+		if (json_object_set_new(so, "credentials", json_null()) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
