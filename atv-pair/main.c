@@ -22,6 +22,7 @@
 #include "pair.h"
 #include "pin.h"
 #include "tool.h"
+#include "banned.h"
 
 struct pairer {
 	struct atv_cli_tool *tool; /* ->t: where to look; ->cred_path: where to store */

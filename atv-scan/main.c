@@ -11,6 +11,7 @@
 #include "scan.h"
 #include "text.h"
 #include "tool.h"
+#include "banned.h"
 
 struct out {
 	const struct atv_cli_tool *tool;

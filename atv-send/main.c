@@ -16,6 +16,7 @@
 #include "log.h"
 #include "output.h"
 #include "tool.h"
+#include "banned.h"
 
 struct run {
 	const struct atv_cli_target *t;

@@ -15,6 +15,7 @@
 #include "input.h"
 #include "tool.h"
 #include "watch.h"
+#include "banned.h"
 
 static void usage(FILE *f)
 {

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "output.h"
 #include "watch.h"
+#include "banned.h"
 
 static int sig_pipe[2] = {-1, -1};
 

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "banned.h"
 
 const char *atv_progname = "atv";
 

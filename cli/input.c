@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "input.h"
 #include "jsonl.h"
+#include "banned.h"
 
 #define READ_CHUNK 4096
 

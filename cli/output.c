@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "jsonl.h"
 #include "output.h"
+#include "banned.h"
 
 int atv_cli_print(const json_t *j, struct atv_err *err)
 {

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "tool.h"
+#include "banned.h"
 
 void atv_cli_tool_init(struct atv_cli_tool *tool, const char *argv0, int timeout_ms)
 {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "banned.h"
 
 int atv_file_dir(const char *path, char *out, size_t size, struct atv_err *err)
 {

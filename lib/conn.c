@@ -29,6 +29,7 @@
 #include "mrp_frame.h"
 #include "mrp_msg.h"
 #include "mrp_state.h"
+#include "banned.h"
 
 #define DEFAULT_TIMEOUT_MS  5000
 #define HOLD_MS		    1000 /* pyatv holds a key for one second */

@@ -25,6 +25,7 @@
 #include "atomic.h"
 #include "creds.h"
 #include "jsonl.h"
+#include "banned.h"
 
 #define LABEL "credentials file"
 

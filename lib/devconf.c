@@ -9,6 +9,7 @@
 
 #include "devconf.h"
 #include "jsonl.h"
+#include "banned.h"
 
 static const char *const protocol_order[] = {"mrp", "dmap", "airplay", "raop", "companion"};
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "jsonl.h"
+#include "banned.h"
 
 int atv_jsonl_read(FILE *f, struct atv_buf *line, struct atv_err *err)
 {

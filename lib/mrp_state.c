@@ -15,6 +15,7 @@
 
 #include "crypto.h"
 #include "mrp_state.h"
+#include "banned.h"
 
 #define DEFAULT_PLAYER "MediaRemote-DefaultPlayer"
 

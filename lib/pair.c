@@ -25,6 +25,7 @@
 #include "mrp.h"
 #include "pair.h"
 #include "tlv8.h"
+#include "banned.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 #define DEFAULT_WAIT_MS	   60000 /* for a person to find the settings and type the PIN */

@@ -64,4 +64,11 @@ test_expect_success 'a stuck lock: -t bounds the wait, the config is printed, ex
 	test_cmp before cfg/credentials
 '
 
+test_expect_success 'every lib/, cli/ and tool source includes banned.h after its headers' '
+	for f in "$top_srcdir"/lib/*.c "$top_srcdir"/cli/*.c "$top_srcdir"/atv-*/*.c; do
+		last=$(grep "^#include" "$f" | tail -n 1)
+		test "$last" = "#include \"banned.h\"" || { echo "$f: $last" >&2; return 1; }
+	done
+'
+
 test_done
