@@ -167,6 +167,9 @@ static int pair_stdin(struct pairer *pr, struct atv_cli_lines *in)
 		else
 			status = atv_cli_worst(status, pair_one(pr, &d));
 		atv_device_release(&d);
+		/* stdout is gone (reported once): pairing more would go unseen */
+		if (atv_cli_output_check(NULL) < 0)
+			break;
 	}
 	if (n == 0 && status == ATV_EXIT_OK) {
 		atv_cli_error("no device config on standard input (pipe one from atv-scan, "
