@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 		}
 		switch (c) {
 		case 'p': w.o.protocol = optarg; break;
-		case 'A': w.o.artwork_dir = optarg; break;
+		case 'A': w.art.dir = optarg; w.o.artwork = true; break;
 		case 'E': until_eof = 1; break;
 		default: usage(stderr); return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 		}
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 		return atv_cli_tool_end(&tool, status);
 	if (atv_cli_protocol(w.o.protocol, protocols) < 0)
 		return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
-	if (w.o.artwork_dir && check_dir(w.o.artwork_dir) < 0)
+	if (w.art.dir && check_dir(w.art.dir) < 0)
 		return atv_cli_tool_end(&tool, ATV_EXIT_IO);
 	w.t = &tool.t;
 	w.o.timeout_ms = tool.t.timeout_ms;
