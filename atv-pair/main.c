@@ -1,5 +1,5 @@
 /* atv-pair - pair with Apple TVs: store the credentials and print each
- * device config with them filled in. */
+ * device config (without them unless --with-credentials). */
 #include "config.h"
 
 #include <errno.h>
@@ -21,12 +21,13 @@
 #include "output.h"
 #include "pair.h"
 #include "pin.h"
+#include "tool.h"
+#include "banned.h"
 
 struct pairer {
-	struct atv_cli_target t;
+	struct atv_cli_tool *tool; /* ->t: where to look; ->cred_path: where to store */
 	struct atv_pair_opts po;
 	const char *protocol, *pin, *pin_file;
-	const char *path; /* the credentials file */
 	struct atv_pairing *p;
 	bool ours; /* DMAP: the PIN is ours to show, the device calls us */
 };
@@ -56,7 +57,26 @@ static int keep(struct pairer *pr, struct atv_device *d, const char *credentials
 	e.paired = when;
 	if (!e.identifier)
 		return atv_err_set(err, ATV_E_INPUT, "the device has no identifier to store under");
-	return atv_creds_store(pr->path, &e, err);
+	/* a writer stuck holding the lock must not keep us past -t */
+	return atv_creds_store(pr->tool->cred_path, &e, pr->tool->t.timeout_ms, err);
+}
+
+/* The device accepted the pairing but its credentials could not be
+ * stored: print the config with them (the only copy now) and say so. */
+static int not_stored(struct pairer *pr, const struct atv_device *d, struct atv_err *err)
+{
+	json_t *j = atv_device_to_json(d);
+	struct atv_err werr = {0};
+	int r;
+
+	atv_cli_error("%s: paired, but the credentials were NOT stored in %s: %s",
+		      d->name ? d->name : "device", pr->tool->cred_path, err->msg);
+	r = atv_cli_print(j, &werr);
+	json_decref(j);
+	if (r < 0)
+		return atv_cli_fail(&werr);
+	atv_cli_error("the config printed holds them: keep it private (chmod 600), or pair again");
+	return ATV_EXIT_IO;
 }
 
 /* Say which device an error is about, unless the message already does. */
@@ -76,7 +96,7 @@ static int pair_one(struct pairer *pr, struct atv_device *d)
 	char pin[ATV_CLI_PIN_MAX + 1] = "";
 	char *credentials = NULL;
 	json_t *j = NULL;
-	int r;
+	int r, status;
 
 	pr->p = NULL;
 	pr->po.pin = NULL;
@@ -89,7 +109,7 @@ static int pair_one(struct pairer *pr, struct atv_device *d)
 		pr->po.pin = pin;
 	}
 	if (r == 0)
-		r = atv_cli_with_rescan(&pr->t, d, begin, pr, &err);
+		r = atv_cli_with_rescan(&pr->tool->t, d, begin, pr, &err);
 	if (r == 0 && atv_pair_pin(pr->p)) {
 		fprintf(stderr, "%s: enter PIN %s on the device (%s)\n", atv_progname,
 			atv_pair_pin(pr->p), d->name ? d->name : "Apple TV");
@@ -99,15 +119,18 @@ static int pair_one(struct pairer *pr, struct atv_device *d)
 	}
 	if (r == 0)
 		r = atv_pair_finish(pr->p, pin, &credentials, &err);
-	if (r == 0)
-		r = keep(pr, d, credentials, &err);
+	if (r == 0 && keep(pr, d, credentials, &err) < 0) {
+		status = not_stored(pr, d, &err);
+		goto out;
+	}
 	if (r == 0) {
-		j = atv_device_to_json(d);
-		r = j ? atv_jsonl_write(stdout, j, &err)
-		      : atv_err_set(&err, ATV_E_NOMEM, "out of memory");
+		j = atv_cli_tool_config(pr->tool, d);
+		r = atv_cli_print(j, &err);
 	}
 	if (r < 0 && r != -ATV_E_IO)
 		name_error(&err, d);
+	status = r < 0 ? atv_cli_fail(&err) : ATV_EXIT_OK;
+out:
 	json_decref(j);
 	atv_pair_free(pr->p);
 	pr->p = NULL;
@@ -117,7 +140,7 @@ static int pair_one(struct pairer *pr, struct atv_device *d)
 		atv_crypto_wipe(credentials, strlen(credentials));
 		free(credentials);
 	}
-	return r < 0 ? atv_cli_fail(&err) : ATV_EXIT_OK;
+	return status;
 }
 
 /* Every config on stdin, one per line; bad lines are reported and skipped. */
@@ -139,11 +162,14 @@ static int pair_stdin(struct pairer *pr, struct atv_cli_lines *in)
 		if (len == 0)
 			continue;
 		n++;
-		if (atv_cli_device_parse(&pr->t, line, len, &d, &err) < 0)
+		if (atv_cli_device_parse(&pr->tool->t, line, len, &d, &err) < 0)
 			status = atv_cli_worst(status, atv_cli_fail(&err));
 		else
 			status = atv_cli_worst(status, pair_one(pr, &d));
 		atv_device_release(&d);
+		/* stdout is gone (reported once): pairing more would go unseen */
+		if (atv_cli_output_check(NULL) < 0)
+			break;
 	}
 	if (n == 0 && status == ATV_EXIT_OK) {
 		atv_cli_error("no device config on standard input (pipe one from atv-scan, "
@@ -206,9 +232,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s [-v] [-p mrp|dmap|airplay] [--pin PIN | --pin-file FILE] [--name NAME]\n"
 		"       [--pairing-guid GUID] [--port PORT] [-i ID] [-s HOST[:PORT],...]\n"
-		"       [-t SECONDS] [-c FILE]\n"
+		"       [-t SECONDS] [-c FILE] [--with-credentials]\n"
 		"Pair with Apple TVs (device configs on stdin, one per line, or -i ID); store\n"
-		"the credentials and print each config with them filled in.\n"
+		"the credentials in the credentials file and print each config.\n"
 		"  -p, --protocol P         the protocol to pair: mrp (default), dmap or airplay\n"
 		"      --pin PIN            mrp, airplay: the PIN the device shows (default: ask on\n"
 		"                           /dev/tty); dmap: the 4-digit PIN to type on the\n"
@@ -223,6 +249,8 @@ static void usage(FILE *f)
 		"  -s, --hosts H[:P],...    scan these hosts by unicast (default: multicast)\n"
 		"  -t, --timeout SECONDS    for scans, connecting and each step (default 5)\n"
 		"  -c, --credentials FILE   credentials file to store into\n"
+		"      --with-credentials   print the configs with the credentials (keep such\n"
+		"                           output as secret as the file: chmod 600)\n"
 		"  -v, --verbose            more messages on stderr (twice: debug)\n"
 		"  -h, --help               this help;  -V, --version  the version\n",
 		atv_progname);
@@ -231,7 +259,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    ATV_CLI_TARGET_LONGOPTS,
+	    ATV_CLI_LONGOPTS,
+	    ATV_CLI_WITH_CREDENTIALS_LONGOPT,
 	    {"protocol", required_argument, NULL, 'p'},
 	    {"pin", required_argument, NULL, 'P'},
 	    {"pin-file", required_argument, NULL, 'F'},
@@ -239,27 +268,19 @@ int main(int argc, char **argv)
 	    {"remote-name", required_argument, NULL, 'N'},
 	    {"pairing-guid", required_argument, NULL, 'G'},
 	    {"port", required_argument, NULL, 'O'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct pairer pr = {.t.timeout_ms = 5000, .protocol = "mrp", .po.name = "atv-tools"};
-	struct atv_hostport *hosts = NULL;
-	struct atv_creds creds = {0};
-	struct atv_cli_lines in;
+	struct atv_cli_tool tool;
+	struct pairer pr = {.tool = &tool, .protocol = "mrp", .po.name = "atv-tools"};
 	struct atv_device d;
-	const char *cred_opt = NULL;
-	char path[4096];
 	struct atv_err err = {0};
-	int c, verbose = 0, status = ATV_EXIT_OK;
-	bool timeout_set = false;
+	int c, status = ATV_EXIT_OK;
 
-	atv_cli_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "i:s:t:c:p:vhV", longopts, NULL)) != -1) {
-		switch (atv_cli_target_opt(c, optarg, &pr.t, &hosts, &cred_opt)) {
-		case 1: timeout_set |= c == 't'; continue;
-		case -1: status = ATV_EXIT_USAGE; goto early;
+	atv_cli_tool_init(&tool, argv[0], 5000);
+	while ((c = getopt_long(argc, argv, ATV_CLI_SHORTOPTS "p:", longopts, NULL)) != -1) {
+		switch (atv_cli_tool_opt(&tool, c, optarg, usage)) {
+		case ATV_CLI_OPT_DONE: continue;
+		case ATV_CLI_OPT_EXIT: return atv_cli_tool_end(&tool, tool.status);
 		}
 		switch (c) {
 		case 'p': pr.protocol = optarg; break;
@@ -268,62 +289,36 @@ int main(int argc, char **argv)
 		case 'N': pr.po.name = optarg; break;
 		case 'G': pr.po.pairing_guid = optarg; break;
 		case 'O':
-			if (port_arg(optarg, &pr.po.port) < 0) {
-				status = ATV_EXIT_USAGE;
-				goto early;
-			}
+			if (port_arg(optarg, &pr.po.port) < 0)
+				return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 			break;
-		case 'v': verbose++; break;
-		case 'h': usage(stdout); status = atv_cli_finish(ATV_EXIT_OK); goto early;
-		case 'V': atv_cli_version(); status = atv_cli_finish(ATV_EXIT_OK); goto early;
-		default: usage(stderr); status = ATV_EXIT_USAGE; goto early;
+		default: usage(stderr); return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 		}
 	}
-	if (optind < argc) {
-		atv_cli_error("unexpected argument '%s'", argv[optind]);
-		usage(stderr);
-		status = ATV_EXIT_USAGE;
-		goto early;
-	}
+	if ((status = atv_cli_tool_no_operands(argc, argv, optind, usage)) != 0)
+		return atv_cli_tool_end(&tool, status);
 	if (pr.pin && pr.pin_file) {
 		atv_cli_error("--pin and --pin-file exclude each other");
-		status = ATV_EXIT_USAGE;
-		goto early;
+		return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 	}
-	if (dmap_options(&pr) < 0) {
-		status = ATV_EXIT_USAGE;
-		goto early;
-	}
-	if (pr.pin && atv_cli_pin_check(pr.pin, &err) < 0) {
-		status = atv_cli_fail(&err);
-		goto early;
-	}
-	atv_cli_verbose(verbose);
-	pr.t.creds = &creds;
-	pr.po.timeout_ms = pr.t.timeout_ms;
+	if (dmap_options(&pr) < 0)
+		return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
+	if (pr.pin && atv_cli_pin_check(pr.pin, &err) < 0)
+		return atv_cli_tool_end(&tool, atv_cli_fail(&err));
+	pr.po.timeout_ms = tool.t.timeout_ms;
 	/* DMAP waits for a person: only -t shortens the facade's default */
-	pr.po.wait_ms = timeout_set ? pr.t.timeout_ms : 0;
-	pr.path = path;
-	atv_cli_lines_init(&in, STDIN_FILENO);
+	pr.po.wait_ms = tool.timeout_set ? tool.t.timeout_ms : 0;
 
-	if (atv_creds_path(cred_opt, path, sizeof path, &err) < 0 ||
-	    atv_creds_load(path, &creds, &err) < 0) {
+	if (atv_cli_tool_start(&tool, &err) < 0) {
 		status = atv_cli_fail(&err);
-	} else if (pr.t.id) {
-		if (atv_cli_device_get(&pr.t, &in, &d, &err) < 0)
+	} else if (tool.t.id) {
+		if (atv_cli_tool_device(&tool, &d, &err) < 0)
 			status = atv_cli_fail(&err);
 		else
 			status = pair_one(&pr, &d);
 		atv_device_release(&d);
 	} else {
-		status = pair_stdin(&pr, &in);
+		status = pair_stdin(&pr, &tool.in);
 	}
-	atv_cli_lines_release(&in);
-	atv_creds_release(&creds);
-	free(hosts);
-	return atv_cli_finish(status);
-early:
-	/* an option error, or --help/--version, before anything was opened */
-	free(hosts);
-	return status;
+	return atv_cli_tool_end(&tool, status);
 }

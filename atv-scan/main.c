@@ -7,13 +7,14 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "creds.h"
-#include "jsonl.h"
+#include "output.h"
 #include "scan.h"
 #include "text.h"
+#include "tool.h"
+#include "banned.h"
 
 struct out {
-	const struct atv_creds *creds;
+	const struct atv_cli_tool *tool;
 	bool text;
 	size_t count;
 	struct atv_err err;
@@ -26,13 +27,19 @@ static int print_device(void *ctx, struct atv_device *d)
 	json_t *j;
 	int r;
 
-	atv_creds_fill(o->creds, d);
-	if (o->text) {
+	/* the summary says only whether a service is paired, never how */
+	if ((o->tool->with_credentials || o->text) && atv_creds_fill(&o->tool->creds, d) < 0) {
+		r = atv_err_set(&o->err, ATV_E_NOMEM, "out of memory");
+	} else if (o->text) {
 		r = atv_scan_print_text(stdout, d, o->count == 0, &o->err);
+		if (r < 0)
+			atv_cli_output_failed(&o->err);
 	} else {
+		/* without --with-credentials: what the device announces, a Home
+		 * Sharing id (hG, sent to the whole network) included, and no
+		 * secret from the credentials file */
 		j = atv_device_to_json(d);
-		r = j ? atv_jsonl_write(stdout, j, &o->err)
-		      : atv_err_set(&o->err, ATV_E_NOMEM, "out of memory");
+		r = atv_cli_print(j, &o->err);
 		json_decref(j);
 	}
 	o->count++;
@@ -46,12 +53,15 @@ static int print_device(void *ctx, struct atv_device *d)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [-v] [--text|--json] [-t SECONDS] [-s HOST[:PORT],...] [-i ID] [-c FILE]\n"
+		"usage: %s [-v] [--text|--json] [-t SECONDS] [-s HOST[:PORT],...] [-i ID]\n"
+		"       [-c FILE] [--with-credentials]\n"
 		"Find Apple TVs; print one device config (JSON) per line.\n"
 		"  -s, --hosts H[:P],...    unicast scan of these hosts (default: multicast)\n"
 		"  -i, --id ID              only this device; exit as soon as it is found\n"
 		"  -t, --timeout SECONDS    scan time (default 3)\n"
-		"  -c, --credentials FILE   credentials file to fill configs from\n"
+		"  -c, --credentials FILE   credentials file (for --with-credentials)\n"
+		"      --with-credentials   fill in the credentials from the file (keep such\n"
+		"                           output as secret as the file: chmod 600)\n"
 		"      --text               human-readable summary (default on a terminal)\n"
 		"      --json               JSON lines even on a terminal\n"
 		"  -v, --verbose            more messages on stderr (twice: debug)\n"
@@ -62,68 +72,45 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"hosts", required_argument, NULL, 's'},   {"id", required_argument, NULL, 'i'},
-		{"timeout", required_argument, NULL, 't'}, {"credentials", required_argument, NULL, 'c'},
-		{"text", no_argument, NULL, 'T'},	   {"json", no_argument, NULL, 'J'},	   {"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},	   {"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0}};
-	struct atv_scan_opts opts = {.timeout_ms = 3000};
-	struct atv_hostport *hosts = NULL;
-	struct atv_creds creds = {0};
-	struct out o = {.creds = &creds};
-	const char *cred_opt = NULL;
-	char path[4096];
+	    ATV_CLI_LONGOPTS,
+	    ATV_CLI_WITH_CREDENTIALS_LONGOPT,
+	    {"text", no_argument, NULL, 'T'},
+	    {"json", no_argument, NULL, 'J'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct atv_scan_opts opts = {0};
+	struct atv_cli_tool tool;
+	struct out o = {.tool = &tool};
 	struct atv_err err = {0};
-	int c, verbose = 0, status = ATV_EXIT_OK;
+	int c, status = ATV_EXIT_OK;
 
-	atv_cli_init(argv[0]);
+	atv_cli_tool_init(&tool, argv[0], 3000);
 	o.text = isatty(STDOUT_FILENO);
-	while ((c = getopt_long(argc, argv, "s:i:t:c:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ATV_CLI_SHORTOPTS, longopts, NULL)) != -1) {
+		switch (atv_cli_tool_opt(&tool, c, optarg, usage)) {
+		case ATV_CLI_OPT_DONE: continue;
+		case ATV_CLI_OPT_EXIT: return atv_cli_tool_end(&tool, tool.status);
+		}
 		switch (c) {
-		case 's':
-			if (atv_cli_hosts(optarg, &hosts, &opts.n_hosts) < 0) {
-				status = ATV_EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case 'i': opts.id = optarg; break;
-		case 't':
-			if (atv_cli_timeout(optarg, &opts.timeout_ms) < 0) {
-				status = ATV_EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case 'c': cred_opt = optarg; break;
 		case 'T': o.text = true; break;
 		case 'J': o.text = false; break;
-		case 'v': verbose++; break;
-		case 'h': usage(stdout); goto out;
-		case 'V': atv_cli_version(); goto out;
-		default: usage(stderr); status = ATV_EXIT_USAGE; goto out;
+		default: usage(stderr); return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 		}
 	}
-	if (optind < argc) {
-		atv_cli_error("unexpected argument '%s'", argv[optind]);
-		usage(stderr);
-		status = ATV_EXIT_USAGE;
-		goto out;
-	}
-	atv_cli_verbose(verbose);
-	opts.hosts = hosts;
+	if ((status = atv_cli_tool_no_operands(argc, argv, optind, usage)) != 0)
+		return atv_cli_tool_end(&tool, status);
+	opts.hosts = tool.t.hosts;
+	opts.n_hosts = tool.t.n_hosts;
+	opts.id = tool.t.id;
+	opts.timeout_ms = tool.t.timeout_ms;
 
-	if (atv_creds_path(cred_opt, path, sizeof path, &err) < 0 ||
-	    atv_creds_load(path, &creds, &err) < 0) {
+	if (atv_cli_tool_start(&tool, &err) < 0)
 		status = atv_cli_fail(&err);
-		goto out;
-	}
-	if (atv_scan(&opts, print_device, &o, &err) < 0)
+	else if (atv_scan(&opts, print_device, &o, &err) < 0)
 		status = atv_cli_fail(&err);
 	else if (o.failed)
 		status = atv_cli_fail(&o.err);
 	else if (o.count == 0)
 		status = ATV_EXIT_NEGATIVE; /* nothing found */
-out:
-	atv_creds_release(&creds);
-	free(hosts);
-	return atv_cli_finish(status);
+	return atv_cli_tool_end(&tool, status);
 }

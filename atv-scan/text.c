@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "text.h"
+#include "banned.h"
 
 static const char *or_dash(const char *s)
 {

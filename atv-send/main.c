@@ -12,11 +12,14 @@
 #include "conn.h"
 #include "device.h"
 #include "input.h"
+#include "jsonl.h"
 #include "log.h"
 #include "output.h"
+#include "tool.h"
+#include "banned.h"
 
 struct run {
-	struct atv_cli_target t;
+	const struct atv_cli_target *t;
 	struct atv_device d;
 	struct atv_conn_opts o;
 	struct atv_conn *c; /* NULL after the connection dropped: reconnect */
@@ -76,7 +79,7 @@ static void run_one(struct run *r, const char *item)
 	if (!known_command(item))
 		ret = atv_err_set(&e, ATV_E_USAGE, "unknown command (see atv-send(1))");
 	else if (!r->c)
-		ret = atv_cli_connect(&r->t, &r->d, &r->o, &r->c, &e);
+		ret = atv_cli_connect(r->t, &r->d, &r->o, &r->c, &e);
 	if (ret == 0)
 		ret = atv_conn_command(r->c, item, r->action, &res, &e);
 	if (ret == 0) {
@@ -106,7 +109,11 @@ static void run_stdin(struct run *r, struct atv_cli_lines *in)
 	int ret;
 
 	while (!r->stop && (ret = atv_cli_next_item(r->c, in, &line, &e)) != 0) {
-		if (ret > 0) {
+		if (ret > 0 && !atv_utf8_valid(line)) {
+			/* skipped, and never echoed */
+			atv_cli_error("line %zu: command is not valid UTF-8", in->lineno);
+			r->status = atv_cli_worst(r->status, ATV_EXIT_INPUT);
+		} else if (ret > 0) {
 			run_one(r, line);
 		} else if (ret == -ATV_E_INPUT) {
 			r->status = atv_cli_worst(r->status, atv_cli_fail(&e));
@@ -194,81 +201,66 @@ int main(int argc, char **argv)
 {
 	static const char *const protocols[] = {"mrp", "dmap", "airplay", NULL};
 	static const struct option longopts[] = {
-	    ATV_CLI_TARGET_LONGOPTS,
+	    ATV_CLI_LONGOPTS,
 	    {"protocol", required_argument, NULL, 'p'},
 	    {"action", required_argument, NULL, 'A'},
 	    {"wait", no_argument, NULL, 'W'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct run r = {.t.timeout_ms = 5000};
-	struct atv_hostport *hosts = NULL;
-	struct atv_creds creds = {0};
-	struct atv_cli_lines in;
+	struct atv_cli_tool tool;
+	struct run r = {0};
 	char **items = NULL;
 	int n_items = 0;
-	const char *cred_opt = NULL;
-	char path[4096];
 	struct atv_err err = {0};
-	int c, verbose = 0;
+	int c;
 
-	atv_cli_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "i:s:t:c:p:vhV", longopts, NULL)) != -1) {
-		switch (atv_cli_target_opt(c, optarg, &r.t, &hosts, &cred_opt)) {
-		case 1: continue;
-		case -1: free(hosts); return ATV_EXIT_USAGE;
+	atv_cli_tool_init(&tool, argv[0], 5000);
+	while ((c = getopt_long(argc, argv, ATV_CLI_SHORTOPTS "p:", longopts, NULL)) != -1) {
+		switch (atv_cli_tool_opt(&tool, c, optarg, usage)) {
+		case ATV_CLI_OPT_DONE: continue;
+		case ATV_CLI_OPT_EXIT: return atv_cli_tool_end(&tool, tool.status);
 		}
 		switch (c) {
 		case 'p': r.o.protocol = optarg; break;
 		case 'A': r.action = optarg; break;
 		case 'W': r.o.wait = true; break;
-		case 'v': verbose++; break;
-		case 'h': usage(stdout); free(hosts); return atv_cli_finish(ATV_EXIT_OK);
-		case 'V': atv_cli_version(); free(hosts); return atv_cli_finish(ATV_EXIT_OK);
-		default: usage(stderr); free(hosts); return ATV_EXIT_USAGE;
+		default: usage(stderr); return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 		}
 	}
-	if (atv_cli_protocol(r.o.protocol, protocols) < 0) {
-		free(hosts);
-		return ATV_EXIT_USAGE;
-	}
+	if (atv_cli_protocol(r.o.protocol, protocols) < 0)
+		return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 	if (r.action && strcmp(r.action, "tap") && strcmp(r.action, "double_tap") &&
 	    strcmp(r.action, "hold")) {
 		atv_cli_error("unknown action '%s' (tap, double_tap or hold)", r.action);
-		free(hosts);
-		return ATV_EXIT_USAGE;
+		return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 	}
 	/* "play_url=URL start=S" may come as two arguments: one item */
 	if (join_start(argc, argv, &items, &n_items) < 0) {
 		free_items(items, n_items);
-		free(hosts);
-		return ATV_EXIT_IO;
+		return atv_cli_tool_end(&tool, ATV_EXIT_IO);
 	}
 	for (int i = 0; i < n_items; i++) {
-		if (!known_command(items[i])) {
+		/* checked first: the bytes of a bad one are not printed */
+		if (!atv_utf8_valid(items[i]))
+			atv_cli_error("command %d is not valid UTF-8", i + 1);
+		else if (!known_command(items[i]))
 			atv_cli_error("unknown command '%s'", items[i]);
-			usage(stderr);
-			free_items(items, n_items);
-			free(hosts);
-			return ATV_EXIT_USAGE;
-		}
+		else
+			continue;
+		usage(stderr);
+		free_items(items, n_items);
+		return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 	}
 	if (!r.o.protocol && airplay_only(items, n_items))
 		r.o.protocol = "airplay";
 	r.o.progress = on_progress;
 	r.o.progress_ctx = &r;
-	atv_cli_verbose(verbose);
-	r.t.creds = &creds;
-	r.o.timeout_ms = r.t.timeout_ms;
+	r.o.timeout_ms = tool.t.timeout_ms;
+	r.t = &tool.t;
 	atv_device_init(&r.d);
-	atv_cli_lines_init(&in, STDIN_FILENO);
 
-	if (atv_creds_path(cred_opt, path, sizeof path, &err) < 0 ||
-	    atv_creds_load(path, &creds, &err) < 0 ||
-	    atv_cli_device_get(&r.t, &in, &r.d, &err) < 0 ||
-	    atv_cli_connect(&r.t, &r.d, &r.o, &r.c, &err) < 0) {
+	if (atv_cli_tool_start(&tool, &err) < 0 || atv_cli_tool_device(&tool, &r.d, &err) < 0 ||
+	    atv_cli_connect(r.t, &r.d, &r.o, &r.c, &err) < 0) {
 		r.status = atv_cli_fail(&err);
 		goto out;
 	}
@@ -278,14 +270,11 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n_items && !r.stop; i++)
 			run_one(&r, items[i]);
 	} else {
-		run_stdin(&r, &in);
+		run_stdin(&r, &tool.in);
 	}
 out:
 	atv_conn_close(r.c);
-	atv_cli_lines_release(&in);
 	atv_device_release(&r.d);
-	atv_creds_release(&creds);
 	free_items(items, n_items);
-	free(hosts);
-	return atv_cli_finish(r.status);
+	return atv_cli_tool_end(&tool, r.status);
 }

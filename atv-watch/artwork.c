@@ -12,6 +12,7 @@
 #include "artwork.h"
 #include "atomic.h"
 #include "log.h"
+#include "banned.h"
 
 #define ARTWORK_MAX (8 * 1024 * 1024) /* as DMAP's nowplayingartwork cap */
 

@@ -13,7 +13,9 @@
 #include "cli.h"
 #include "device.h"
 #include "input.h"
+#include "tool.h"
 #include "watch.h"
+#include "banned.h"
 
 static void usage(FILE *f)
 {
@@ -54,69 +56,46 @@ int main(int argc, char **argv)
 {
 	static const char *const protocols[] = {"mrp", "dmap", NULL};
 	static const struct option longopts[] = {
-	    ATV_CLI_TARGET_LONGOPTS,
+	    ATV_CLI_LONGOPTS,
 	    {"protocol", required_argument, NULL, 'p'},
 	    {"artwork", required_argument, NULL, 'A'},
 	    {"until-eof", no_argument, NULL, 'E'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct atv_watch w = {.t.timeout_ms = 5000, .o.updates = true};
-	struct atv_hostport *hosts = NULL;
-	struct atv_creds creds = {0};
-	struct atv_cli_lines in;
-	const char *cred_opt = NULL;
-	char path[4096];
+	struct atv_watch w = {.o.updates = true};
+	struct atv_cli_tool tool;
 	struct atv_err err = {0};
-	int c, verbose = 0, status, until_eof = 0;
+	int c, status, until_eof = 0;
 
-	atv_cli_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "i:s:t:c:p:vhV", longopts, NULL)) != -1) {
-		switch (atv_cli_target_opt(c, optarg, &w.t, &hosts, &cred_opt)) {
-		case 1: continue;
-		case -1: free(hosts); return ATV_EXIT_USAGE;
+	atv_cli_tool_init(&tool, argv[0], 5000);
+	while ((c = getopt_long(argc, argv, ATV_CLI_SHORTOPTS "p:", longopts, NULL)) != -1) {
+		switch (atv_cli_tool_opt(&tool, c, optarg, usage)) {
+		case ATV_CLI_OPT_DONE: continue;
+		case ATV_CLI_OPT_EXIT: return atv_cli_tool_end(&tool, tool.status);
 		}
 		switch (c) {
 		case 'p': w.o.protocol = optarg; break;
 		case 'A': w.art.dir = optarg; w.o.artwork = true; break;
 		case 'E': until_eof = 1; break;
-		case 'v': verbose++; break;
-		case 'h': usage(stdout); free(hosts); return atv_cli_finish(ATV_EXIT_OK);
-		case 'V': atv_cli_version(); free(hosts); return atv_cli_finish(ATV_EXIT_OK);
-		default: usage(stderr); free(hosts); return ATV_EXIT_USAGE;
+		default: usage(stderr); return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 		}
 	}
-	if (optind < argc) {
-		atv_cli_error("unexpected argument '%s'", argv[optind]);
-		usage(stderr);
-		free(hosts);
-		return ATV_EXIT_USAGE;
-	}
-	if (atv_cli_protocol(w.o.protocol, protocols) < 0) {
-		free(hosts);
-		return ATV_EXIT_USAGE;
-	}
-	if (w.art.dir && check_dir(w.art.dir) < 0) {
-		free(hosts);
-		return ATV_EXIT_IO;
-	}
-	atv_cli_verbose(verbose);
-	w.t.creds = &creds;
-	w.o.timeout_ms = w.t.timeout_ms;
-	w.in = until_eof ? &in : NULL;
+	if ((status = atv_cli_tool_no_operands(argc, argv, optind, usage)) != 0)
+		return atv_cli_tool_end(&tool, status);
+	if (atv_cli_protocol(w.o.protocol, protocols) < 0)
+		return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
+	if (w.art.dir && check_dir(w.art.dir) < 0)
+		return atv_cli_tool_end(&tool, ATV_EXIT_IO);
+	w.t = &tool.t;
+	w.o.timeout_ms = tool.t.timeout_ms;
+	w.in = until_eof ? &tool.in : NULL;
 	atv_device_init(&w.d);
-	atv_cli_lines_init(&in, STDIN_FILENO);
 
-	if (atv_watch_signals(&err) < 0 || atv_creds_path(cred_opt, path, sizeof path, &err) < 0 ||
-	    atv_creds_load(path, &creds, &err) < 0 || atv_cli_device_get(&w.t, &in, &w.d, &err) < 0)
+	if (atv_watch_signals(&err) < 0 || atv_cli_tool_start(&tool, &err) < 0 ||
+	    atv_cli_tool_device(&tool, &w.d, &err) < 0)
 		status = atv_cli_fail(&err);
 	else
 		status = atv_watch_run(&w);
-	atv_cli_lines_release(&in);
 	atv_device_release(&w.d);
-	atv_creds_release(&creds);
-	free(hosts);
-	return atv_cli_finish(status);
+	return atv_cli_tool_end(&tool, status);
 }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "output.h"
 #include "watch.h"
+#include "banned.h"
 
 static int sig_pipe[2] = {-1, -1};
 
@@ -41,6 +42,14 @@ int atv_watch_signals(struct atv_err *err)
 	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
 		return atv_err_sys(err, ATV_E_IO, errno, "sigaction");
 	return 0;
+}
+
+/* Did SIGINT or SIGTERM arrive (its byte is in the pipe)? */
+static bool signalled(void)
+{
+	char c;
+
+	return read(sig_pipe[0], &c, 1) == 1;
 }
 
 static void on_event(void *ctx, json_t *event)
@@ -76,7 +85,7 @@ static int connect_device(struct atv_watch *w, struct atv_err *err)
 	char msg[512];
 	int r;
 
-	r = atv_cli_connect(&w->t, &w->d, &w->o, &w->c, err);
+	r = atv_cli_connect(w->t, &w->d, &w->o, &w->c, err);
 	if (r < 0)
 		return r;
 	snprintf(msg, sizeof msg, "connected to %s at %s over %s",
@@ -173,5 +182,11 @@ int atv_watch_run(struct atv_watch *w)
 	}
 	disconnect(w);
 	atv_artwork_release(&w->art);
+	if (signalled()) {
+		/* SIGINT/SIGTERM broke a write blocked on a full pipe: the stop
+		 * asked for (status 0), without the "closed" line nobody reads */
+		atv_cli_output_discard();
+		return ATV_EXIT_OK;
+	}
 	return atv_cli_fail(&w->out_err);
 }

@@ -14,7 +14,7 @@
 #define ATV_WATCH_BACKOFF_MAX 5000 /* doubling up to this */
 
 struct atv_watch {
-	struct atv_cli_target t;
+	const struct atv_cli_target *t;
 	struct atv_device d;
 	struct atv_conn_opts o;
 	struct atv_conn *c;	  /* NULL while reconnecting */

@@ -2,24 +2,88 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "log.h"
+#include "banned.h"
 
 const char *atv_progname = "atv";
+
+/* What became of standard output: a write error is reported once. */
+static enum { OUT_OK, OUT_BROKEN, OUT_DISCARDED } out_state;
+static struct atv_err out_err;
+
+/* Make sure fds 0, 1 and 2 are open before anything else is: a tool run
+ * with one of them closed (>&-) would otherwise open a device socket or the
+ * credentials file on it, then print configs into the socket or read
+ * commands from it.  A closed one gets /dev/null. */
+static void open_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int n;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* the lowest free descriptor: fd itself */
+		n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (n != fd)
+			_exit(ATV_EXIT_IO); /* no stderr to say so on, perhaps */
+	}
+}
+
+/* Our memory holds long-term keys and session keys: no core file, and no
+ * ptrace or /proc/PID/mem by other processes of the same user. */
+static void no_core_dumps(void)
+{
+	struct rlimit rl = {0, 0};
+
+	setrlimit(RLIMIT_CORE, &rl);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
 
 void atv_cli_init(const char *argv0)
 {
 	const char *s = argv0 ? strrchr(argv0, '/') : NULL;
 
+	open_std_fds();
+	no_core_dumps();
 	atv_progname = s ? s + 1 : (argv0 && *argv0 ? argv0 : atv_progname);
 	/* a closed pipe is reported as a write error, not a silent death */
 	signal(SIGPIPE, SIG_IGN);
+}
+
+int atv_cli_output_failed(const struct atv_err *err)
+{
+	if (out_state == OUT_OK) {
+		out_state = OUT_BROKEN;
+		out_err = *err;
+	}
+	return -ATV_E_IO;
+}
+
+int atv_cli_output_check(struct atv_err *err)
+{
+	if (out_state == OUT_OK)
+		return 0;
+	if (err)
+		*err = out_err;
+	return -ATV_E_IO;
+}
+
+void atv_cli_output_discard(void)
+{
+	__fpurge(stdout);
+	out_state = OUT_DISCARDED;
 }
 
 void atv_cli_error(const char *fmt, ...)
@@ -115,11 +179,24 @@ void atv_cli_version(void)
 
 int atv_cli_finish(int status)
 {
+	if (out_state == OUT_DISCARDED)
+		return status;
+	if (out_state == OUT_BROKEN) {
+		/* reported where it happened; the rest would fail (or block) again */
+		__fpurge(stdout);
+		return atv_cli_worst(status, ATV_EXIT_IO);
+	}
+	errno = 0;
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		atv_cli_error("unable to write output: %s", strerror(errno ? errno : EIO));
 		return ATV_EXIT_IO;
 	}
 	return status;
+}
+
+int atv_cli_worst(int a, int b)
+{
+	return a > b ? a : b;
 }
 
 int atv_cli_protocol(const char *p, const char *const *known)

@@ -11,8 +11,24 @@
 
 extern const char *atv_progname;
 
-/* Set atv_progname from argv[0], ignore SIGPIPE (EPIPE is reported instead). */
+/* Open /dev/null on any of fds 0-2 that is closed, forbid core dumps
+ * (RLIMIT_CORE 0, PR_SET_DUMPABLE 0: our memory holds keys), set
+ * atv_progname from argv[0], ignore SIGPIPE (EPIPE is reported instead).
+ * First thing in main, before anything is opened. */
 void atv_cli_init(const char *argv0);
+
+/* Standard output failed (err says how; the caller reports it once):
+ * later writes are not tried, atv_cli_finish prints nothing more and
+ * exits ATV_EXIT_IO.  Returns -ATV_E_IO. */
+int atv_cli_output_failed(const struct atv_err *err);
+
+/* 0 while standard output works, else -ATV_E_IO with the first failure in
+ * err (may be NULL). */
+int atv_cli_output_check(struct atv_err *err);
+
+/* Drop what stdout still buffers and write nothing more, quietly (a stop
+ * by a signal while output was blocked on a full pipe). */
+void atv_cli_output_discard(void);
 
 /* "prog: message\n" on stderr. */
 void atv_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -37,8 +53,12 @@ int atv_cli_hosts(const char *s, struct atv_hostport **hosts, size_t *n);
 /* Print "prog (atv-tools) VERSION" to stdout. */
 void atv_cli_version(void);
 
-/* Flush stdout and report a write error; returns the status to exit with
- * (status unchanged when all is well, ATV_EXIT_IO otherwise). */
+/* Flush stdout and report a write error (not one already reported);
+ * returns the status to exit with (status unchanged when all is well,
+ * ATV_EXIT_IO otherwise). */
 int atv_cli_finish(int status);
+
+/* The worse of two exit statuses (the higher one: the table is ordered). */
+int atv_cli_worst(int a, int b);
 
 #endif

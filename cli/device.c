@@ -10,6 +10,7 @@
 #include "device.h"
 #include "log.h"
 #include "scan.h"
+#include "banned.h"
 
 struct found {
 	struct atv_device *d;

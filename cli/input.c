@@ -8,8 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "input.h"
 #include "jsonl.h"
+#include "banned.h"
 
 #define READ_CHUNK 4096
 
@@ -21,6 +23,7 @@ void atv_cli_lines_init(struct atv_cli_lines *r, int fd)
 	r->used = 0;
 	r->eof = false;
 	r->skipping = false;
+	r->lineno = 0;
 }
 
 void atv_cli_lines_release(struct atv_cli_lines *r)
@@ -52,8 +55,8 @@ int atv_cli_lines_next(struct atv_cli_lines *r, char **line, size_t *len, struct
 	} else if (r->buf.len >= ATV_JSONL_MAX) {
 		r->skipping = true;
 		r->used = r->buf.len;
-		return atv_err_set(err, ATV_E_INPUT, "input line longer than %u bytes",
-				   ATV_JSONL_MAX - 1);
+		return atv_err_set(err, ATV_E_INPUT, "line %zu: input line longer than %u bytes",
+				   ++r->lineno, ATV_JSONL_MAX - 1);
 	} else if (r->eof && r->buf.len > 0) {
 		/* a last line without its newline still counts */
 		n = r->buf.len;
@@ -64,12 +67,14 @@ int atv_cli_lines_next(struct atv_cli_lines *r, char **line, size_t *len, struct
 	} else {
 		return 0;
 	}
+	r->lineno++;
 	/* the same limit as atv_jsonl_read: ATV_JSONL_MAX - 1 bytes and the NUL */
 	if (n >= ATV_JSONL_MAX)
-		return atv_err_set(err, ATV_E_INPUT, "input line longer than %u bytes",
-				   ATV_JSONL_MAX - 1);
+		return atv_err_set(err, ATV_E_INPUT, "line %zu: input line longer than %u bytes",
+				   r->lineno, ATV_JSONL_MAX - 1);
 	if (memchr(r->buf.data, '\0', n))
-		return atv_err_set(err, ATV_E_INPUT, "input line contains a NUL byte");
+		return atv_err_set(err, ATV_E_INPUT, "line %zu: input line contains a NUL byte",
+				   r->lineno);
 	r->buf.data[n] = '\0';
 	if (n > 0 && r->buf.data[n - 1] == '\r')
 		r->buf.data[--n] = '\0';
@@ -141,13 +146,13 @@ int atv_cli_wait(struct atv_conn *c, int in_fd, int stop_fd, int timeout_ms, atv
 		 void *ctx, struct atv_err *err)
 {
 	long long deadline = timeout_ms >= 0 ? atv_cli_now_ms() + timeout_ms : -1;
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];
 	int ret;
 
 	if (!cb)
 		cb = drop_event;
 	for (;;) {
-		int n = 0, wait = -1, i_in = -1, i_stop = -1, mask = 0;
+		int n = 0, wait = -1, i_in = -1, i_stop = -1, i_out, mask = 0;
 
 		/* The connection may hold frames it has already read (after a
 		 * command's reply, say) that poll() cannot see: run it first. */
@@ -166,6 +171,11 @@ int atv_cli_wait(struct atv_conn *c, int in_fd, int stop_fd, int timeout_ms, atv
 			pfd[n++] = (struct pollfd){.fd = atv_conn_fd(c), .events = POLLIN};
 			wait = atv_conn_timeout_ms(c);
 		}
+		/* With no events asked for, poll still reports POLLERR on a pipe
+		 * whose reader has gone (and POLLHUP on a hung-up terminal):
+		 * stop at once, not at the next line we happen to print. */
+		pfd[n] = (struct pollfd){.fd = STDOUT_FILENO, .events = 0};
+		i_out = n++;
 		if (deadline >= 0) {
 			long long left = deadline - atv_cli_now_ms();
 			if (left < 0)
@@ -176,6 +186,13 @@ int atv_cli_wait(struct atv_conn *c, int in_fd, int stop_fd, int timeout_ms, atv
 		ret = poll(pfd, (nfds_t)n, wait);
 		if (ret < 0 && errno != EINTR)
 			return atv_err_sys(err, ATV_E_IO, errno, "poll");
+		if (ret > 0 && (pfd[i_out].revents & (POLLERR | POLLHUP))) {
+			struct atv_err e;
+
+			atv_err_sys(&e, ATV_E_IO, EPIPE, "unable to write output");
+			atv_cli_output_failed(&e);
+			return atv_cli_output_check(err);
+		}
 		if (ret > 0) {
 			if (i_in >= 0 && pfd[i_in].revents)
 				mask |= ATV_CLI_WAIT_IN;

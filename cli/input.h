@@ -21,6 +21,7 @@ struct atv_cli_lines {
 	size_t used;	    /* bytes of buf returned by the last atv_cli_lines_next */
 	bool eof;
 	bool skipping; /* dropping the rest of an over-long line */
+	size_t lineno; /* of the line returned (or refused) last, from 1 */
 };
 
 /* Read lines from fd (not closed by release). */
@@ -31,7 +32,8 @@ void atv_cli_lines_release(struct atv_cli_lines *r);
  * without the newline or a CR before it; valid until the next call) and
  * *len, 0 when no whole line is buffered (read more, or the input is at its
  * end when r->eof), -ATV_E_INPUT for a line of ATV_JSONL_MAX bytes or more (the
- * rest of it is skipped) or holding a NUL byte. */
+ * rest of it is skipped) or holding a NUL byte; such messages start with
+ * "line N: ".  r->lineno counts the lines. */
 int atv_cli_lines_next(struct atv_cli_lines *r, char **line, size_t *len, struct atv_err *err);
 
 /* One read(2) into the buffer: 0 (r->eof is set at the end), or -ATV_E_IO.

@@ -7,14 +7,29 @@
 #include "cli.h"
 #include "jsonl.h"
 #include "output.h"
+#include "banned.h"
 
-static int emit(json_t *j, struct atv_err *err)
+int atv_cli_print(const json_t *j, struct atv_err *err)
 {
-	int r;
+	struct atv_err e = {0};
 
 	if (!j)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-	r = atv_jsonl_write(stdout, j, err);
+	/* after one failure nothing more is tried: one error, not two */
+	if (atv_cli_output_check(err) < 0)
+		return -ATV_E_IO;
+	if (atv_jsonl_write(stdout, j, &e) < 0) {
+		if (err)
+			*err = e;
+		return atv_cli_output_failed(&e);
+	}
+	return 0;
+}
+
+static int emit(json_t *j, struct atv_err *err)
+{
+	int r = atv_cli_print(j, err);
+
 	json_decref(j);
 	return r;
 }
@@ -86,9 +101,4 @@ int atv_cli_connection_event(const char *device, const char *state, const char *
 	r = atv_cli_event(device, ev, err);
 	json_decref(ev);
 	return r;
-}
-
-int atv_cli_worst(int a, int b)
-{
-	return a > b ? a : b;
 }

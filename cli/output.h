@@ -30,7 +30,7 @@ int atv_cli_event(const char *device, const json_t *event, struct atv_err *err);
 int atv_cli_connection_event(const char *device, const char *state, const char *msg,
 			     const json_t *extra, struct atv_err *err);
 
-/* The worse of two exit statuses (the higher one: the table is ordered). */
-int atv_cli_worst(int a, int b);
+/* Any JSON object as one line (a device config, say; not consumed). */
+int atv_cli_print(const json_t *j, struct atv_err *err);
 
 #endif

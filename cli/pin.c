@@ -9,6 +9,7 @@
 
 #include "crypto.h"
 #include "pin.h"
+#include "banned.h"
 
 #define LINE_MAX_PIN 256 /* bytes of a file or an answer looked at */
 

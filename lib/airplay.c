@@ -28,6 +28,7 @@
 #include "plist_dl.h"
 #include "tcp.h"
 #include "tlv8.h"
+#include "banned.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 #define PLAY_ATTEMPTS	   3	/* /play answered 500 is tried again (pyatv: 3) */

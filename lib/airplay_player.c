@@ -15,6 +15,7 @@
 #include "backend.h"
 #include "crypto.h"
 #include "pair.h"
+#include "banned.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 

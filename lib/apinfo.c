@@ -36,6 +36,7 @@
 
 #include "apinfo.h"
 #include "bytes.h"
+#include "banned.h"
 
 /* The string value of key (case-insensitive), or NULL, and the key as the
  * record spells it in *found (when not NULL).  A non-string value sets

@@ -13,6 +13,7 @@
 
 #include "avahi_dl.h"
 #include "err.h"
+#include "banned.h"
 
 /* The sonames of the ABI the avahi headers describe (avahi >= 0.6). */
 #define AVAHI_DL_CLIENT_SONAME "libavahi-client.so.3"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "banned.h"
 
 /* In the order the facade prefers them when nothing else decides. */
 static const struct atv_backend *const backends[] = {

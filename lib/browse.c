@@ -18,6 +18,7 @@
 #include "err.h"
 #include "log.h"
 #include "mdns.h"
+#include "banned.h"
 
 /* Bounds on what a busy or hostile network can make us hold at once.  A
  * new instance beyond BROWSE_MAX_PENDING is not resolved; beyond

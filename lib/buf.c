@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 
 #include "buf.h"
+#include "banned.h"
 
 void atv_buf_init(struct atv_buf *b, size_t max)
 {

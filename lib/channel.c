@@ -16,6 +16,7 @@
 #include "bytes.h"
 #include "channel.h"
 #include "hap.h"
+#include "banned.h"
 
 /* Peers may send blocks of up to 65535 plaintext bytes (2-byte length,
  * ciphertext, 16-byte tag): the most a partial block can ever need. */

@@ -18,6 +18,7 @@
 
 #include "backend.h"
 #include "conn.h"
+#include "banned.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 /* The position moved by more than the clock explains: a seek. */

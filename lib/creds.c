@@ -22,13 +22,12 @@
 
 #include <openssl/crypto.h>
 
+#include "atomic.h"
 #include "creds.h"
 #include "jsonl.h"
+#include "banned.h"
 
 #define LABEL "credentials file"
-/* "<file>.tmp." + 6 characters mkostemp fills in */
-#define TMP_SUFFIX ".tmp."
-#define TMP_RANDOM 6
 
 static void (*test_hook)(void);
 
@@ -78,48 +77,6 @@ static bool is_known(const char *k)
 	return false;
 }
 
-/* Strict UTF-8 (no overlong forms, surrogates or code points past
- * U+10FFFF), the same rule jansson applies when it reads the file back. */
-static bool utf8_valid(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	while (*s) {
-		unsigned char c = *s++;
-		unsigned char lo = 0x80, hi = 0xbf;
-		int more;
-
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf) {
-			more = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			more = 2;
-			if (c == 0xe0)
-				lo = 0xa0;
-			else if (c == 0xed)
-				hi = 0x9f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			more = 3;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f;
-		} else {
-			return false;
-		}
-		if (*s < lo || *s > hi)
-			return false;
-		s++;
-		while (--more > 0) {
-			if (*s < 0x80 || *s > 0xbf)
-				return false;
-			s++;
-		}
-	}
-	return true;
-}
-
 /* Could this entry be written and read back?  The message never carries
  * a credentials value. */
 static int entry_check(const struct atv_cred_entry *e, struct atv_err *err)
@@ -130,9 +87,9 @@ static int entry_check(const struct atv_cred_entry *e, struct atv_err *err)
 		return atv_err_set(err, ATV_E_USAGE, "credentials entry without a protocol");
 	if (!e->credentials)
 		return atv_err_set(err, ATV_E_USAGE, "credentials entry without credentials");
-	if (!utf8_valid(e->identifier) || !utf8_valid(e->protocol) ||
-	    !utf8_valid(e->credentials) || (e->name && !utf8_valid(e->name)) ||
-	    (e->paired && !utf8_valid(e->paired)))
+	if (!atv_utf8_valid(e->identifier) || !atv_utf8_valid(e->protocol) ||
+	    !atv_utf8_valid(e->credentials) || (e->name && !atv_utf8_valid(e->name)) ||
+	    (e->paired && !atv_utf8_valid(e->paired)))
 		return atv_err_set(err, ATV_E_USAGE, "credentials entry is not valid UTF-8");
 	if (e->extra && !json_is_object(e->extra))
 		return atv_err_set(err, ATV_E_USAGE, "credentials entry extra is not an object");
@@ -243,30 +200,6 @@ static bool blank(const uint8_t *p, size_t n)
 	return true;
 }
 
-/* jansson appends "near '<token>'" to its messages and a few carry a byte
- * or code point of the input: keep only the fixed text before those, as
- * the token may be part of a secret. */
-static void json_reason(const char *text, char *out, size_t size)
-{
-	static const char *const cuts[] = {" near", " 0x", " '\\u", NULL};
-	size_t n;
-
-	snprintf(out, size, "%s", text);
-	for (const char *const *c = cuts; *c; c++) {
-		char *p = strstr(out, *c);
-		if (p)
-			*p = '\0';
-	}
-	n = strlen(out);
-	while (n && out[n - 1] == ' ')
-		out[--n] = '\0';
-	/* jansson sees one line as the whole input */
-	if (strcmp(out, "end of file expected") == 0)
-		snprintf(out, size, "text after the object");
-	else if (!n)
-		snprintf(out, size, "malformed");
-}
-
 /* The parsed object is ours alone: wipe its copy of the secret before
  * jansson frees it. */
 static void wipe_json_secret(json_t *j)
@@ -289,7 +222,7 @@ static int parse_line(const uint8_t *p, size_t n, size_t lineno, const char *lab
 	memset(e, 0, sizeof *e);
 	j = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
-		json_reason(je.text, why, sizeof why);
+		atv_json_reason(je.text, why, sizeof why);
 		return atv_err_set(err, ATV_E_CREDFILE,
 				   "%s line %zu: invalid JSON at column %d (%s)", label, lineno,
 				   je.column, why);
@@ -433,7 +366,7 @@ static int put_entry(struct atv_buf *b, const struct atv_cred_entry *e, struct a
 		/* a known name here would make a duplicate key the reader rejects */
 		if (is_known(key))
 			continue;
-		if (!utf8_valid(key))
+		if (!atv_utf8_valid(key))
 			return atv_err_set(err, ATV_E_USAGE,
 					   "credentials entry extra key is not UTF-8");
 		if (!(s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)))
@@ -617,22 +550,6 @@ out:
 
 /* ---- updating ---- */
 
-/* The directory part of path ("." for a bare name). */
-static int dir_of(const char *path, char *out, size_t size, struct atv_err *err)
-{
-	const char *slash = strrchr(path, '/');
-	size_t n;
-
-	if (!slash)
-		return snprintf(out, size, ".") < 0 ? -ATV_E_IO : 0;
-	n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= size)
-		return atv_err_set(err, ATV_E_CREDFILE, "credentials file name is too long");
-	memcpy(out, path, n);
-	out[n] = '\0';
-	return 0;
-}
-
 /* mkdir -p dir; only directories made here get 0700, existing ones are
  * left alone. */
 static int mkdirs(const char *dir, struct atv_err *err)
@@ -657,33 +574,6 @@ static int mkdirs(const char *dir, struct atv_err *err)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir, struct atv_err *err)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return atv_err_sys(err, ATV_E_IO, errno, "unable to open directory %s", dir);
-	if (fsync(fd) < 0 && errno != EINVAL)
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to sync directory %s", dir);
-	close(fd);
-	return r;
-}
-
 /* Under the lock no other writer has a temp file: any "<file>.tmp.XXXXXX"
  * of ours is left over from a writer that died, and holds secrets. */
 static void remove_stale(const char *dir, const char *path)
@@ -703,9 +593,9 @@ static void remove_stale(const char *dir, const char *path)
 		const char *n = de->d_name;
 		struct stat st;
 
-		if (strlen(n) != blen + strlen(TMP_SUFFIX) + TMP_RANDOM ||
+		if (strlen(n) != blen + strlen(ATV_ATOMIC_TMP_SUFFIX) + ATV_ATOMIC_TMP_RANDOM ||
 		    strncmp(n, base, blen) != 0 ||
-		    strncmp(n + blen, TMP_SUFFIX, strlen(TMP_SUFFIX)) != 0)
+		    strncmp(n + blen, ATV_ATOMIC_TMP_SUFFIX, strlen(ATV_ATOMIC_TMP_SUFFIX)) != 0)
 			continue;
 		if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
 		    st.st_uid != geteuid() || (st.st_mode & 077))
@@ -715,60 +605,73 @@ static void remove_stale(const char *dir, const char *path)
 	closedir(d);
 }
 
-/* Write b to a temp file beside path and rename it over path. */
-static int replace_file(const char *path, const char *dir, const struct atv_buf *b,
-			struct atv_err *err)
+/* Write b to a temp file beside path and rename it over path; the test
+ * hook runs half way, with a half-written temp file on disk. */
+static int replace_file(const char *path, const struct atv_buf *b, struct atv_err *err)
 {
-	char tmp[PATH_MAX];
+	struct atv_atomic a;
 	size_t half = b->len / 2;
-	int fd, r = 0;
+	int r;
 
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s%sXXXXXX", path, TMP_SUFFIX) >= sizeof tmp)
-		return atv_err_set(err, ATV_E_CREDFILE, "credentials file name is too long");
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return atv_err_sys(err, ATV_E_IO, errno, "unable to create a temporary file in %s",
-				   dir);
-	if (fchmod(fd, 0600) < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to chmod %s", tmp);
-		goto fail;
-	}
-	if (write_all(fd, b->data, half) < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to write %s", tmp);
-		goto fail;
-	}
-	if (test_hook)
+	if ((r = atv_atomic_open(&a, path, 0600, err)) < 0)
+		return r;
+	r = atv_atomic_write(&a, b->data, half, err);
+	if (r == 0 && test_hook)
 		test_hook();
-	if (write_all(fd, b->data + half, b->len - half) < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to write %s", tmp);
-		goto fail;
+	if (r == 0)
+		r = atv_atomic_write(&a, b->data + half, b->len - half, err);
+	if (r < 0) {
+		atv_atomic_abort(&a);
+		return r;
 	}
-	/* the data must be on disk before the rename makes it the file */
-	if (fsync(fd) < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to sync %s", tmp);
-		goto fail;
+	return atv_atomic_commit(&a, err);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Take the exclusive lock on fd, waiting at most timeout_ms (< 0: as long
+ * as it takes).  flock has no timeout of its own: poll with LOCK_NB,
+ * pausing 1, 2, 4 ... up to 50 ms between tries. */
+static int lock_wait(int fd, const char *lock, int timeout_ms, struct atv_err *err)
+{
+	long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
+	long pause_ms = 1;
+
+	for (;;) {
+		long long left;
+		struct timespec ts;
+
+		if (flock(fd, timeout_ms >= 0 ? LOCK_EX | LOCK_NB : LOCK_EX) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return atv_err_sys(err, ATV_E_IO, errno, "unable to lock %s", lock);
+		left = deadline - now_ms();
+		if (left <= 0)
+			return atv_err_set(err, ATV_E_IO,
+					   "timed out after %d ms waiting for the lock %s "
+					   "(held by another writer)",
+					   timeout_ms, lock);
+		if (pause_ms > left)
+			pause_ms = (long)left;
+		ts.tv_sec = 0;
+		ts.tv_nsec = pause_ms * 1000000L;
+		nanosleep(&ts, NULL);
+		if (pause_ms < 50)
+			pause_ms = pause_ms * 2 > 50 ? 50 : pause_ms * 2;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to write %s", tmp);
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to rename %s to %s", tmp, path);
-		goto fail;
-	}
-	return fsync_dir(dir, err);
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return r;
 }
 
 /* Store add, or remove (rm_id, rm_protocol), under the lock. */
 static int update(const char *path, const struct atv_cred_entry *add, const char *rm_id,
-		  const char *rm_protocol, struct atv_err *err)
+		  const char *rm_protocol, int timeout_ms, struct atv_err *err)
 {
 	char dir[PATH_MAX], lock[PATH_MAX];
 	struct atv_creds c = {0};
@@ -781,8 +684,8 @@ static int update(const char *path, const struct atv_cred_entry *add, const char
 	atv_buf_init(&out, ATV_CREDS_MAX_FILE);
 	if (!path || !*path)
 		return atv_err_set(err, ATV_E_CREDFILE, "empty credentials file name");
-	if ((r = dir_of(path, dir, sizeof dir, err)) < 0)
-		return r;
+	if (atv_file_dir(path, dir, sizeof dir, NULL) < 0)
+		return atv_err_set(err, ATV_E_CREDFILE, "credentials file name is too long");
 	if ((size_t)snprintf(lock, sizeof lock, "%s.lock", path) >= sizeof lock)
 		return atv_err_set(err, ATV_E_CREDFILE, "credentials file name is too long");
 	if (add && (r = mkdirs(dir, err)) < 0)
@@ -797,12 +700,8 @@ static int update(const char *path, const struct atv_cred_entry *add, const char
 	}
 	if ((r = check_stat(lfd, "lock file", lock, err)) < 0)
 		goto out;
-	while ((r = flock(lfd, LOCK_EX)) < 0 && errno == EINTR)
-		;
-	if (r < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to lock %s", lock);
+	if ((r = lock_wait(lfd, lock, timeout_ms, err)) < 0)
 		goto out;
-	}
 	/* a file we cannot read is never overwritten: its pairings would be lost */
 	if ((r = atv_creds_load(path, &c, err)) < 0)
 		goto out;
@@ -849,7 +748,7 @@ static int update(const char *path, const struct atv_cred_entry *add, const char
 		goto out;
 	}
 	remove_stale(dir, path);
-	r = replace_file(path, dir, &out, err);
+	r = replace_file(path, &out, err);
 out:
 	atv_creds_release(&check);
 	atv_cred_entry_release(&e);
@@ -862,19 +761,20 @@ out:
 	return r;
 }
 
-int atv_creds_store(const char *path, const struct atv_cred_entry *e, struct atv_err *err)
+int atv_creds_store(const char *path, const struct atv_cred_entry *e, int timeout_ms,
+		    struct atv_err *err)
 {
 	int r = entry_check(e, err);
 
 	if (r < 0)
 		return r;
-	return update(path, e, NULL, NULL, err);
+	return update(path, e, NULL, NULL, timeout_ms, err);
 }
 
 int atv_creds_remove(const char *path, const char *identifier, const char *protocol,
-		     struct atv_err *err)
+		     int timeout_ms, struct atv_err *err)
 {
 	if (!identifier || !protocol)
 		return atv_err_set(err, ATV_E_USAGE, "no identifier or protocol to remove");
-	return update(path, NULL, identifier, protocol, err);
+	return update(path, NULL, identifier, protocol, timeout_ms, err);
 }

@@ -56,12 +56,16 @@ const struct atv_cred_entry *atv_creds_find(const struct atv_creds *c, const cha
 					    size_t n, const char *protocol);
 
 /* Add or replace the entry for (e->identifier, e->protocol), atomically
- * under the lock, creating the file (0600) and its directory (0700). */
-int atv_creds_store(const char *path, const struct atv_cred_entry *e, struct atv_err *err);
+ * under the lock, creating the file (0600) and its directory (0700).
+ * The lock is waited for at most timeout_ms (< 0: without limit); a writer
+ * that holds it longer gives -ATV_E_IO "timed out ... waiting for the lock". */
+int atv_creds_store(const char *path, const struct atv_cred_entry *e, int timeout_ms,
+		    struct atv_err *err);
 
-/* Remove the entry for (identifier, protocol); absent is not an error. */
+/* Remove the entry for (identifier, protocol); absent is not an error.
+ * timeout_ms as for atv_creds_store. */
 int atv_creds_remove(const char *path, const char *identifier, const char *protocol,
-		     struct atv_err *err);
+		     int timeout_ms, struct atv_err *err);
 
 /* Fill the credentials of every service of d that has none from c,
  * matching any of d's all_identifiers and the service's protocol. */

@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "crypto.h"
+#include "banned.h"
 
 /* Record a failed OpenSSL call: drop its error queue (so it does not leak
  * into a later, unrelated failure) and set err. */

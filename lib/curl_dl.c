@@ -7,6 +7,7 @@
 #include "curl_dl.h"
 #include "dl.h"
 #include "err.h"
+#include "banned.h"
 
 /* The soname of the ABI <curl/curl.h> describes (libcurl >= 7.16). */
 #define CURL_DL_SONAME "libcurl.so.4"

@@ -9,6 +9,7 @@
 
 #include "devconf.h"
 #include "jsonl.h"
+#include "banned.h"
 
 static const char *const protocol_order[] = {"mrp", "dmap", "airplay", "raop", "companion"};
 
@@ -429,6 +430,22 @@ out:
 	if (!ok) {
 		json_decref(o);
 		return NULL;
+	}
+	return o;
+}
+
+json_t *atv_device_to_json_public(const struct atv_device *d)
+{
+	json_t *o = atv_device_to_json(d), *so;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	json_array_foreach(json_object_get(o, "services"), i, so) {
+		if (json_object_set_new(so, "credentials", json_null()) < 0) {
+			json_decref(o);
+			return NULL;
+		}
 	}
 	return o;
 }

@@ -63,6 +63,11 @@ int atv_device_parse(const char *p, size_t len, struct atv_device *d, struct atv
  * Known fields come first, in the documented order, then unknown ones. */
 json_t *atv_device_to_json(const struct atv_device *d);
 
+/* The same with every service's "credentials" null: the form tools print
+ * unless asked for --with-credentials (a config saved with > must not
+ * hold secrets; the credentials file does, and tools fill them in). */
+json_t *atv_device_to_json_public(const struct atv_device *d);
+
 /* The service of a protocol, or NULL. */
 struct atv_service *atv_device_service(const struct atv_device *d, const char *protocol);
 

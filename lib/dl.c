@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "dl.h"
+#include "banned.h"
 
 static void fail(const char *soname, char *why, size_t size)
 {

@@ -8,6 +8,7 @@
 
 #include "bytes.h"
 #include "dmap.h"
+#include "banned.h"
 
 #define UNKNOWN_USE "unknown tag"
 

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "log.h"
 #include "nowplaying.h"
+#include "banned.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 /* The device holds a playstatusupdate up to a minute (Apple TV 3; the fake

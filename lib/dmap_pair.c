@@ -8,6 +8,7 @@
 #include "crypto.h"
 #include "dmap.h"
 #include "dmap_pair.h"
+#include "banned.h"
 
 static const char hex_upper[] = "0123456789ABCDEF";
 

@@ -24,6 +24,7 @@
 #include "dmap_pair.h"
 #include "dmap_pair_server.h"
 #include "log.h"
+#include "banned.h"
 
 #define SERVICE_TYPE	 "_touch-remote._tcp"
 #define ANSWER_MAX	 512 /* cmpa{cmpg, cmnm, cmty} with a name of at most NAME_MAX */

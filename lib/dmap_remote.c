@@ -15,6 +15,7 @@
 #include "backend.h"
 #include "crypto.h"
 #include "dmap_client.h"
+#include "banned.h"
 
 #define VOLUME_STEP	   5	 /* volume_up/volume_down: dmcp.volume +-5 */
 #define ARTWORK_SIZE	   600

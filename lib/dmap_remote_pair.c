@@ -17,6 +17,7 @@
 #include "dmap_pair.h"
 #include "dmap_pair_server.h"
 #include "pair.h"
+#include "banned.h"
 
 #define DEFAULT_WAIT_MS 60000 /* for a person to find the settings and type the PIN */
 

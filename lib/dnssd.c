@@ -7,6 +7,7 @@
 
 #include "dnssd.h"
 #include "err.h"
+#include "banned.h"
 
 const char *atv_dnssd_txt(const struct atv_dnssd_svc *s, const char *key)
 {

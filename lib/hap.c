@@ -8,6 +8,7 @@
 #include "bytes.h"
 #include "hap.h"
 #include "tlv8.h"
+#include "banned.h"
 
 #define SRP_USER "Pair-Setup"
 

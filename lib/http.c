@@ -14,6 +14,7 @@
 
 #include "curl_dl.h"
 #include "http.h"
+#include "banned.h"
 
 /* How long one curl_multi_poll may sleep; curl shortens it to its own
  * timers, and the cancel fd wakes it at once, so this only bounds how

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "jsonl.h"
+#include "banned.h"
 
 int atv_jsonl_read(FILE *f, struct atv_buf *line, struct atv_err *err)
 {
@@ -43,13 +44,18 @@ int atv_jsonl_read(FILE *f, struct atv_buf *line, struct atv_err *err)
 
 int atv_jsonl_parse(const char *p, size_t len, json_t **out, struct atv_err *err)
 {
+	char why[ATV_ERR_MSGLEN];
 	json_error_t je;
 	json_t *j;
 
 	*out = NULL;
 	j = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je);
-	if (!j)
-		return atv_err_set(err, ATV_E_INPUT, "invalid JSON at column %d: %s", je.column, je.text);
+	if (!j) {
+		/* never echo the input: a config line may carry credentials */
+		atv_json_reason(je.text, why, sizeof why);
+		return atv_err_set(err, ATV_E_INPUT, "invalid JSON at column %d: %s", je.column,
+				   why);
+	}
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return atv_err_set(err, ATV_E_INPUT, "expected a JSON object");
@@ -82,4 +88,65 @@ void atv_iso8601(char *buf, size_t size, long long t)
 const char *atv_json_str(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
+}
+
+bool atv_utf8_valid(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s) {
+		unsigned char c = *s++;
+		unsigned char lo = 0x80, hi = 0xbf;
+		int more;
+
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf) {
+			more = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			more = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			more = 3;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+		} else {
+			return false;
+		}
+		if (*s < lo || *s > hi)
+			return false;
+		s++;
+		while (--more > 0) {
+			if (*s < 0x80 || *s > 0xbf)
+				return false;
+			s++;
+		}
+	}
+	return true;
+}
+
+void atv_json_reason(const char *text, char *out, size_t size)
+{
+	static const char *const cuts[] = {" near", " 0x", " '\\u", NULL};
+	size_t n;
+
+	snprintf(out, size, "%s", text);
+	for (const char *const *c = cuts; *c; c++) {
+		char *p = strstr(out, *c);
+		if (p)
+			*p = '\0';
+	}
+	n = strlen(out);
+	while (n && out[n - 1] == ' ')
+		out[--n] = '\0';
+	/* jansson sees one line as the whole input */
+	if (strcmp(out, "end of file expected") == 0)
+		snprintf(out, size, "text after the object");
+	else if (!n)
+		snprintf(out, size, "malformed");
 }

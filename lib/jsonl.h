@@ -3,6 +3,7 @@
 #ifndef ATV_JSONL_H
 #define ATV_JSONL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -31,6 +32,16 @@ int atv_jsonl_write(FILE *f, const json_t *obj, struct atv_err *err);
 /* Format t (seconds since the epoch, UTC) as ISO 8601 "2026-11-25T18:17:09Z".
  * buf must hold at least 21 bytes. */
 void atv_iso8601(char *buf, size_t size, long long t);
+
+/* Is s (NUL-terminated) strict UTF-8: no overlong forms, surrogates or
+ * code points past U+10FFFF, the rule jansson applies when it reads? */
+bool atv_utf8_valid(const char *s);
+
+/* jansson's error text (je.text) without the part that quotes the input:
+ * its messages append "near '<token>'" and a few carry a byte or code point
+ * of the input, which may be part of a secret.  Writes the fixed text
+ * before those into out ("malformed" when nothing is left). */
+void atv_json_reason(const char *text, char *out, size_t size);
 
 /* Get a string member or NULL when absent / not a string. */
 const char *atv_json_str(const json_t *obj, const char *key);

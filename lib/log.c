@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "banned.h"
 
 static atv_log_fn hook;
 static enum atv_loglevel hook_level;

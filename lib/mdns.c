@@ -24,6 +24,7 @@
 #include "dnssd.h"
 #include "err.h"
 #include "mdns.h"
+#include "banned.h"
 
 const char *const atv_mdns_service_types[] = {
 	"_mediaremotetv._tcp", "_touch-able._tcp", "_appletv-v2._tcp",

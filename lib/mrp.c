@@ -19,6 +19,7 @@
 #include "mrp.h"
 #include "mrp_frame.h"
 #include "tcp.h"
+#include "banned.h"
 
 #define READ_CHUNK 16384
 /* Reads per atv_mrp_process call (and ATV_MRP_PROCESS_MAX_MSGS): a peer
@@ -449,7 +450,7 @@ int atv_mrp_connect(const char *host, int port, const struct atv_mrp_opts *o, st
 			r = atv_err_set(err, ATV_E_USAGE, "pairing id too long");
 			goto out;
 		}
-		strcpy(s->pairing_id, o->pairing_id);
+		memcpy(s->pairing_id, o->pairing_id, strlen(o->pairing_id) + 1);
 	} else if ((r = atv_uuid(s->pairing_id, err)) < 0) {
 		goto out;
 	}

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mrp_frame.h"
+#include "banned.h"
 
 size_t atv_mrp_varint_put(uint8_t out[ATV_MRP_VARINT_MAX], uint64_t v)
 {

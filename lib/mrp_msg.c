@@ -8,6 +8,7 @@
 #include "bytes.h"
 #include "mrp_frame.h"
 #include "mrp_msg.h"
+#include "banned.h"
 
 /* What Apple's Remote app says about itself in DEVICE_INFO; devices that
  * check the client expect these (values as sent by pyatv). */

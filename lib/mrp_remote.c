@@ -27,6 +27,7 @@
 #include "mrp_state.h"
 #include "pair.h"
 #include "tlv8.h"
+#include "banned.h"
 
 #define DEFAULT_TIMEOUT_MS  5000
 #define HOLD_MS		    1000 /* pyatv holds a key for one second */

@@ -15,6 +15,7 @@
 
 #include "mrp_state.h"
 #include "nowplaying.h"
+#include "banned.h"
 
 #define DEFAULT_PLAYER "MediaRemote-DefaultPlayer"
 

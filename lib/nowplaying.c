@@ -8,6 +8,7 @@
 
 #include "crypto.h"
 #include "nowplaying.h"
+#include "banned.h"
 
 void atv_nowplaying_hash(const struct atv_nowplaying *np, char out[65])
 {

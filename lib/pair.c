@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "pair.h"
+#include "banned.h"
 
 static const struct atv_pairer *const pairers[] = {
     &atv_mrp_pairer,

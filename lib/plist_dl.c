@@ -7,6 +7,7 @@
 #include "dl.h"
 #include "err.h"
 #include "plist_dl.h"
+#include "banned.h"
 
 #define PLIST_DL_SONAME "libplist-2.0.so.3"
 

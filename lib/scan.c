@@ -16,6 +16,7 @@
 #include "browse.h"
 #include "log.h"
 #include "scan.h"
+#include "banned.h"
 
 static const struct {
 	const char *type;

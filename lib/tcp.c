@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tcp.h"
+#include "banned.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 

@@ -6,6 +6,7 @@
 
 #include "crypto.h"
 #include "tlv8.h"
+#include "banned.h"
 
 #define TLV8_FRAGMENT 255
 

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mdns.h"
 #include "unicast.h"
+#include "banned.h"
 
 #define RESEND_MS 1000
 /* how long to wait for the SRV/TXT of instances an answer named by PTR

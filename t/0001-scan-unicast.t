@@ -129,17 +129,23 @@ test_expect_success 'a sleeping device (sleep proxy, port 0) is marked deep_slee
 	test_jq ".deep_sleep == true" out
 '
 
-test_expect_success 'credentials from the credentials file are filled in' '
+test_expect_success 'credentials from the credentials file: only with --with-credentials' '
 	mkdir -p -m 700 cfg &&
 	printf "{\"identifier\":\"%s\",\"protocol\":\"mrp\",\"credentials\":\"aa:bb:cc:dd\"}\n" "$LR_MAC" > cfg/creds &&
 	chmod 600 cfg/creds &&
 	atv-scan -c cfg/creds -s $LR > out &&
+	test_jq "all(.services[]; .credentials == null)" out &&
+	! grep -q aa:bb:cc:dd out &&
+	atv-scan --text -c cfg/creds -s $LR > out &&
+	grep -q "MRP .*credentials: yes" out &&
+	! grep -q aa:bb:cc:dd out &&
+	atv-scan --with-credentials -c cfg/creds -s $LR > out &&
 	test_jq "[.services[] | select(.protocol == \"mrp\")][0].credentials == \"aa:bb:cc:dd\"" out &&
 	test_jq "[.services[] | select(.protocol == \"airplay\")][0].credentials == null" out &&
-	ATV_CREDENTIALS=cfg/creds atv-scan -s $LR > out2 &&
+	ATV_CREDENTIALS=cfg/creds atv-scan --with-credentials -s $LR > out2 &&
 	test_cmp out out2 &&
 	mkdir -p home/.config/atv && cp cfg/creds home/.config/atv/credentials &&
-	atv-scan -s $LR > out3 &&
+	atv-scan --with-credentials -s $LR > out3 &&
 	test_cmp out out3
 '
 

@@ -65,7 +65,7 @@ atv-scan -s 127.77.0.2 -i "$ID" --json > "$W/tv.json"
 echo
 echo "Pairing over MRP: the fake shows PIN 1111 (a real Apple TV shows it on the screen;"
 echo "without --pin, atv-pair asks for it on the terminal)."
-show "atv-pair --pin 1111 < $W/tv.json | jq -c '{name, mrp: (.services[] | select(.protocol == \"mrp\") | {port, credentials: (.credentials[0:24] + \"...\")})}'"
+show "atv-pair --pin 1111 < $W/tv.json | jq -c '{name, mrp: (.services[] | select(.protocol == \"mrp\") | {port, credentials})}'"
 show "jq -c '{identifier, protocol, name, paired}' \"\$ATV_CREDENTIALS\""
 show "atv-send play set_volume=30 < $W/tv.json"
 show "atv-send playing < $W/tv.json | jq -c '.playing | {title, artist, album, device_state, position}'"

@@ -57,7 +57,7 @@ static int cmd_store(const char *path, struct atv_err *err)
 	if ((r = atv_jsonl_parse((const char *)line.data, line.len, &j, err)) < 0 ||
 	    (r = atv_cred_entry_from_json(j, &e, err)) < 0)
 		goto out;
-	r = atv_creds_store(path, &e, err);
+	r = atv_creds_store(path, &e, -1, err);
 out:
 	/* our object alone holds this copy of the secret */
 	if (json_is_string(json_object_get(j, "credentials")))
@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 	} else if (argc == 3 && strcmp(cmd, "list") == 0) {
 		r = cmd_list(argv[2], &err);
 	} else if (argc == 5 && strcmp(cmd, "remove") == 0) {
-		r = atv_creds_remove(argv[2], argv[3], argv[4], &err);
+		r = atv_creds_remove(argv[2], argv[3], argv[4], -1, &err);
 	} else {
 		fprintf(stderr, "usage: creds-tool store|store-slow|list FILE\n"
 				"       creds-tool get|remove FILE ID PROTOCOL\n");

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -272,15 +275,15 @@ static void test_store_roundtrip(void **state)
 
 	entry(&e, "AA:BB", "mrp", "one");
 	e.name = (char *)"Living Room";
-	assert_int_equal(atv_creds_store(t->path, &e, &err), 0);
+	assert_int_equal(atv_creds_store(t->path, &e, -1, &err), 0);
 	entry(&e, "CC", "dmap", "0x0000000000000001");
 	e.paired = (char *)"2025-05-05T05:05:05Z";
 	e.extra = json_pack("{s:b}", "future", 1);
-	assert_int_equal(atv_creds_store(t->path, &e, &err), 0);
+	assert_int_equal(atv_creds_store(t->path, &e, -1, &err), 0);
 	json_decref(e.extra);
 	/* replace, matching the identifier case-insensitively */
 	entry(&e, "aa:bb", "mrp", "two");
-	assert_int_equal(atv_creds_store(t->path, &e, &err), 0);
+	assert_int_equal(atv_creds_store(t->path, &e, -1, &err), 0);
 
 	assert_int_equal(stat(t->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
@@ -306,25 +309,25 @@ static void test_store_roundtrip(void **state)
 			       "\"credentials\":\"0x0000000000000001\","
 			       "\"paired\":\"2025-05-05T05:05:05Z\",\"future\":true}\n"));
 
-	assert_int_equal(atv_creds_remove(t->path, "AA:BB", "mrp", &err), 0);
-	assert_int_equal(atv_creds_remove(t->path, "AA:BB", "mrp", &err), 0);
-	assert_int_equal(atv_creds_remove(t->path, "CC", "mrp", &err), 0);
+	assert_int_equal(atv_creds_remove(t->path, "AA:BB", "mrp", -1, &err), 0);
+	assert_int_equal(atv_creds_remove(t->path, "AA:BB", "mrp", -1, &err), 0);
+	assert_int_equal(atv_creds_remove(t->path, "CC", "mrp", -1, &err), 0);
 	assert_int_equal(atv_creds_load(t->path, &c, &err), 0);
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.e[0].identifier, "CC");
 	atv_creds_release(&c);
-	assert_int_equal(atv_creds_remove(t->path, "CC", "dmap", &err), 0);
+	assert_int_equal(atv_creds_remove(t->path, "CC", "dmap", -1, &err), 0);
 	assert_string_equal(read_all(t->path), "");
 
 	/* removing from a file that does not exist creates nothing */
 	snprintf(sub, sizeof sub, "%s/none/credentials", t->dir);
-	assert_int_equal(atv_creds_remove(sub, "CC", "dmap", &err), 0);
+	assert_int_equal(atv_creds_remove(sub, "CC", "dmap", -1, &err), 0);
 	assert_int_equal(atv_creds_load(sub, &c, &err), 0);
 	assert_int_equal(c.n, 0);
 	assert_int_equal(stat(sub, &st), -1);
 
 	entry(&e, "", "mrp", "x");
-	assert_int_equal(atv_creds_store(t->path, &e, &err), -ATV_E_USAGE);
+	assert_int_equal(atv_creds_store(t->path, &e, -1, &err), -ATV_E_USAGE);
 }
 
 static void test_permissions(void **state)
@@ -344,7 +347,7 @@ static void test_permissions(void **state)
 		 t->path, t->path);
 	assert_string_equal(err.msg, want);
 	entry(&e, "b", "mrp", "y");
-	assert_int_equal(atv_creds_store(t->path, &e, &err), -ATV_E_CREDFILE);
+	assert_int_equal(atv_creds_store(t->path, &e, -1, &err), -ATV_E_CREDFILE);
 	assert_string_equal(read_all(t->path), good);
 
 	assert_int_equal(chmod(t->path, 0602), 0);
@@ -353,7 +356,7 @@ static void test_permissions(void **state)
 
 	/* a bad line: never overwritten */
 	write_file(t->path, "{\"identifier\":\"a\"}\n", 0600);
-	assert_int_equal(atv_creds_store(t->path, &e, &err), -ATV_E_CREDFILE);
+	assert_int_equal(atv_creds_store(t->path, &e, -1, &err), -ATV_E_CREDFILE);
 	assert_non_null(strstr(err.msg, "line 1: missing \"protocol\""));
 	assert_non_null(strstr(err.msg, t->path));
 	assert_string_equal(read_all(t->path), "{\"identifier\":\"a\"}\n");
@@ -374,7 +377,7 @@ static void test_symlink(void **state)
 	assert_int_equal(atv_creds_load(t->path, &c, &err), -ATV_E_CREDFILE);
 	assert_non_null(strstr(err.msg, "symbolic link"));
 	entry(&e, "b", "mrp", "y");
-	assert_int_equal(atv_creds_store(t->path, &e, &err), -ATV_E_CREDFILE);
+	assert_int_equal(atv_creds_store(t->path, &e, -1, &err), -ATV_E_CREDFILE);
 	assert_string_equal(read_all(real), "");
 
 	/* a directory is not a credentials file either */
@@ -445,6 +448,35 @@ static void test_path(void **state)
 	assert_non_null(strstr(err.msg, "too long"));
 }
 
+/* A writer stuck holding the lock: the wait ends at the timeout. */
+static void test_lock_timeout(void **state)
+{
+	struct tmp *t = *state;
+	struct atv_cred_entry e;
+	struct atv_err err = {0};
+	struct timespec t0, t1;
+	char lock[160];
+	long ms;
+	int fd;
+
+	entry(&e, "AA:BB", "mrp", "one");
+	assert_int_equal(atv_creds_store(t->path, &e, -1, &err), 0);
+	snprintf(lock, sizeof lock, "%s.lock", t->path);
+	fd = open(lock, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(atv_creds_store(t->path, &e, 200, &err), -ATV_E_IO);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 190 && ms < 1500);
+	assert_non_null(strstr(err.msg, "timed out"));
+	assert_int_equal(atv_creds_remove(t->path, "AA:BB", "mrp", 50, &err), -ATV_E_IO);
+	/* once it is free, the next update goes through */
+	close(fd);
+	assert_int_equal(atv_creds_store(t->path, &e, 200, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +488,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_roundtrip, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_permissions, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_symlink, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_lock_timeout, tmp_setup, tmp_teardown),
 		cmocka_unit_test(test_fill),
 		cmocka_unit_test(test_path),
 	};
