@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "bplist.h"
+#include "banned.h"
 
 #define TRAILER 32
 

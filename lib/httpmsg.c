@@ -12,6 +12,7 @@
 #include "channel.h"
 #include "httpmsg.h"
 #include "tcp.h"
+#include "banned.h"
 
 enum { S_HEAD, S_BODY, S_DONE, S_FAILED };
 
@@ -190,15 +191,17 @@ static bool known_proto(const char *p)
 static int start_line(struct atv_httpmsg *m, char *line, struct atv_err *err)
 {
 	char st[8];
+	size_t len;
 
 	if (m->kind == ATV_HTTPMSG_REQUEST) {
 		if (!token(&line, m->method, sizeof m->method) || !(m->uri = line) ||
 		    !(line = strchr(line, ' ')))
 			return fail(m, err, ATV_E_PROTO, "malformed request line");
 		*line++ = '\0';
-		if (!m->uri[0] || strlen(line) >= sizeof m->proto || !known_proto(line))
+		len = strlen(line);
+		if (!m->uri[0] || len >= sizeof m->proto || !known_proto(line))
 			return fail(m, err, ATV_E_PROTO, "malformed request line");
-		strcpy(m->proto, line);
+		memcpy(m->proto, line, len + 1);
 		return 0;
 	}
 	if (!token(&line, m->proto, sizeof m->proto) || !known_proto(m->proto) ||
