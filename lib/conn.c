@@ -461,7 +461,9 @@ int atv_conn_fd(const struct atv_conn *c)
 
 int atv_conn_timeout_ms(const struct atv_conn *c)
 {
-	return c->dmap || c->ap_only ? -1 : atv_mrp_timeout_ms(c->mrp);
+	if (c->dmap)
+		return atv_dmap_client_watch_timeout_ms(c->dmap);
+	return c->ap_only ? -1 : atv_mrp_timeout_ms(c->mrp);
 }
 
 /* ---- commands ---- */

@@ -35,6 +35,7 @@
 	X(multi_remove_handle)                                                                     \
 	X(multi_perform)                                                                           \
 	X(multi_poll)                                                                              \
+	X(multi_socket_action)                                                                     \
 	X(multi_info_read)                                                                         \
 	X(multi_strerror)                                                                          \
 	X(slist_append)                                                                            \
