@@ -307,8 +307,9 @@ static int curl_fail(struct atv_http *h, const char *method, const char *path, C
 		code = s->code ? s->code : ATV_E_IO;
 		break;
 	case CURLE_OUT_OF_MEMORY: code = ATV_E_NOMEM; break;
-	case CURLE_URL_MALFORMAT:
-	case CURLE_UNSUPPORTED_PROTOCOL: code = ATV_E_USAGE; break;
+	/* not CURLE_UNSUPPORTED_PROTOCOL: our URLs are http:// (atv_http_new
+	 * checks), so libcurl says that of an answer that is not HTTP */
+	case CURLE_URL_MALFORMAT: code = ATV_E_USAGE; break;
 	default: code = ATV_E_PROTO; break;
 	}
 	if (cc == CURLE_COULDNT_CONNECT && h->ch_refused)
