@@ -30,7 +30,8 @@
 #include "err.h"
 
 /* X(CLIENT, name) is avahi_<name> from libavahi-client.so.3,
- * X(COMMON, name) from libavahi-common.so.3. */
+ * X(COMMON, name) from libavahi-common.so.3 (the sonames configure found:
+ * ATV_AVAHI_CLIENT_SONAME, ATV_AVAHI_COMMON_SONAME). */
 #define ATV_AVAHI_FUNCS(X)                                                                         \
 	X(CLIENT, client_new)                                                                      \
 	X(CLIENT, client_free)                                                                     \
