@@ -51,6 +51,8 @@
 	X(COMMON, simple_poll_loop)                                                                \
 	X(COMMON, simple_poll_quit)                                                                \
 	X(COMMON, simple_poll_free)                                                                \
+	X(COMMON, simple_poll_set_func)                                                            \
+	X(COMMON, simple_poll_iterate)                                                             \
 	X(CLIENT, entry_group_new)                                                                 \
 	X(CLIENT, entry_group_free)                                                                \
 	X(CLIENT, entry_group_reset)                                                               \
@@ -58,12 +60,7 @@
 	X(CLIENT, entry_group_add_service_strlst)                                                  \
 	X(COMMON, alternative_service_name)                                                        \
 	X(COMMON, string_list_add_pair)                                                            \
-	X(COMMON, string_list_free)                                                                \
-	X(COMMON, threaded_poll_new)                                                               \
-	X(COMMON, threaded_poll_get)                                                               \
-	X(COMMON, threaded_poll_start)                                                             \
-	X(COMMON, threaded_poll_stop)                                                              \
-	X(COMMON, threaded_poll_free)
+	X(COMMON, string_list_free)
 
 /* One field per function: api->client_new is avahi_client_new. */
 struct atv_avahi {
