@@ -80,7 +80,7 @@ int main(int argc, char **argv)
 		}
 		switch (c) {
 		case 'p': w.o.protocol = optarg; break;
-		case 'A': w.o.artwork_dir = optarg; break;
+		case 'A': w.art.dir = optarg; w.o.artwork = true; break;
 		case 'E': until_eof = 1; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); free(hosts); return atv_cli_finish(ATV_EXIT_OK);
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 		free(hosts);
 		return ATV_EXIT_USAGE;
 	}
-	if (w.o.artwork_dir && check_dir(w.o.artwork_dir) < 0) {
+	if (w.art.dir && check_dir(w.art.dir) < 0) {
 		free(hosts);
 		return ATV_EXIT_IO;
 	}

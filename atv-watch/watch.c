@@ -46,8 +46,15 @@ int atv_watch_signals(struct atv_err *err)
 static void on_event(void *ctx, json_t *event)
 {
 	struct atv_watch *w = ctx;
+	const char *name = json_string_value(json_object_get(event, "event"));
 
-	if (!w->out_failed && atv_cli_event(w->d.identifier, event, &w->out_err) < 0)
+	if (w->out_failed)
+		return;
+	/* --artwork: a file that cannot be written ends the watch (exit 7) */
+	if (name && strcmp(name, "playing") == 0 &&
+	    atv_artwork_add(&w->art, w->c, event, &w->out_err) < 0)
+		w->out_failed = true;
+	else if (atv_cli_event(w->d.identifier, event, &w->out_err) < 0)
 		w->out_failed = true;
 }
 
@@ -89,6 +96,7 @@ static void disconnect(struct atv_watch *w)
 static int fail(struct atv_watch *w, const struct atv_err *err)
 {
 	disconnect(w);
+	atv_artwork_release(&w->art);
 	connection_event(w, "closed", err->msg);
 	return atv_cli_fail(err);
 }
@@ -97,6 +105,7 @@ static int fail(struct atv_watch *w, const struct atv_err *err)
 static int stop(struct atv_watch *w, const char *why)
 {
 	disconnect(w);
+	atv_artwork_release(&w->art);
 	connection_event(w, "closed", why);
 	return ATV_EXIT_OK;
 }
@@ -110,6 +119,7 @@ int atv_watch_run(struct atv_watch *w)
 	r = connect_device(w, &err);
 	if (r < 0) {
 		disconnect(w);
+		atv_artwork_release(&w->art);
 		return atv_cli_fail(&err);
 	}
 	while (!w->out_failed) {
@@ -162,5 +172,6 @@ int atv_watch_run(struct atv_watch *w)
 		next_try = atv_cli_now_ms() + backoff;
 	}
 	disconnect(w);
+	atv_artwork_release(&w->art);
 	return atv_cli_fail(&w->out_err);
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "artwork.h"
 #include "conn.h"
 #include "device.h"
 #include "input.h"
@@ -17,6 +18,7 @@ struct atv_watch {
 	struct atv_device d;
 	struct atv_conn_opts o;
 	struct atv_conn *c;	  /* NULL while reconnecting */
+	struct atv_artwork_cache art; /* --artwork DIR */
 	struct atv_cli_lines *in; /* --until-eof: stop at its end; else NULL */
 	bool out_failed;	  /* stdout is gone */
 	struct atv_err out_err;

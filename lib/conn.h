@@ -2,7 +2,8 @@
  * config (MRP preferred over DMAP; an error naming what is missing when
  * neither can be used), run command items, and stream events.
  *
- * Tools never talk to a protocol module directly. */
+ * Tools never talk to a protocol module directly: each protocol is a
+ * backend (backend.h) behind this facade. */
 #ifndef ATV_CONN_H
 #define ATV_CONN_H
 
@@ -10,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "devconf.h"
 #include "err.h"
 
@@ -19,7 +21,7 @@ struct atv_conn_opts {
 	int timeout_ms;       /* TCP connect and each request/reply (default 5000) */
 	const char *protocol; /* NULL: auto (MRP, then DMAP); "mrp", "dmap" or "airplay" */
 	bool updates;         /* ask the device to push now-playing/volume updates */
-	const char *artwork_dir; /* atv-watch --artwork: save artwork here, or NULL */
+	bool artwork;	      /* ask for artwork with the updates (atv_conn_artwork) */
 	/* play_url (always over AirPlay): follow the video until it ends
 	 * (wait) instead of until it plays, reporting each state change as a
 	 * "playback" event to progress(progress_ctx, event) (may be NULL) */
@@ -40,7 +42,7 @@ int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, str
 /* Close the connection and free c (NULL is fine). */
 void atv_conn_close(struct atv_conn *c);
 
-/* "mrp" or "dmap". */
+/* "mrp", "dmap" or "airplay": the backend events and commands go to. */
 const char *atv_conn_protocol(const struct atv_conn *c);
 
 /* The device identifier this connection is for. */
@@ -77,5 +79,11 @@ int atv_conn_process(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struct
 /* The current state as events (playing, power, volume), e.g. right after
  * connecting, so a watcher starts from a full picture. */
 int atv_conn_snapshot(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struct atv_err *err);
+
+/* The artwork of what plays now (PNG or JPEG bytes as the device sends
+ * them) appended to png, which stays empty when there is none.  Meant for
+ * a "playing" event's callback: the tool names files, lib/ writes none.
+ * -ATV_E_UNSUPPORTED when the protocol has no artwork. */
+int atv_conn_artwork(struct atv_conn *c, struct atv_buf *png, struct atv_err *err);
 
 #endif

@@ -14,7 +14,7 @@
 #include "dmap_pair.h"
 #include "http.h"
 #include "log.h"
-#include "mrp_state.h"
+#include "nowplaying.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 /* The device holds a playstatusupdate up to a minute (Apple TV 3; the fake
@@ -462,19 +462,6 @@ int atv_dmap_client_artwork(struct atv_dmap_client *c, unsigned size, struct atv
 
 /* ---- the state ---- */
 
-static json_t *str_of(const struct atv_dmap *st, const char *path)
-{
-	char *s = NULL;
-	json_t *j;
-
-	/* not text (hostile or broken): as absent */
-	if (atv_dmap_get_string(atv_dmap_path(st, path), &s, NULL) < 0)
-		return json_null();
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
 static bool u32_of(const struct atv_dmap *st, const char *path, uint32_t *v)
 {
 	return atv_dmap_get_u32(atv_dmap_path(st, path), v, NULL) == 0;
@@ -497,11 +484,6 @@ static const char *media_kind(uint32_t k)
 	return "unknown";
 }
 
-static int put(json_t *o, const char *key, json_t *v)
-{
-	return v ? json_object_set_new(o, key, v) : -1;
-}
-
 int atv_dmap_client_is_playing(const struct atv_dmap *st)
 {
 	uint32_t caps = 0;
@@ -511,56 +493,40 @@ int atv_dmap_client_is_playing(const struct atv_dmap *st)
 
 json_t *atv_dmap_client_playing(const struct atv_dmap *st)
 {
-	json_t *o = json_object();
 	uint32_t caps = 0, kind = 0, cast = 0, cant = 0, cash = 0, carp = 0;
-	bool has_kind, has_total, has_left;
-	long long total = -1;
-	char hash[65], *title = NULL, *artist = NULL, *album = NULL;
-	int r = 0;
+	bool has_total, has_left;
+	char *title = NULL, *artist = NULL, *album = NULL, *genre = NULL;
+	struct atv_nowplaying np = {.total_time = -1, .position = -1};
+	json_t *o;
 
-	if (!o)
-		return NULL;
 	u32_of(st, "cmst/caps", &caps);
-	has_kind = u32_of(st, "cmst/cmmk", &kind);
+	np.media_type = u32_of(st, "cmst/cmmk", &kind) ? media_kind(kind) : "unknown";
+	np.device_state =
+	    caps < sizeof caps_names / sizeof caps_names[0] ? caps_names[caps] : "idle";
 	has_total = u32_of(st, "cmst/cast", &cast);
 	has_left = u32_of(st, "cmst/cant", &cant);
+	if (has_total)
+		np.total_time = cast / 1000;
+	if (has_total && has_left && cant <= cast)
+		np.position = (cast - cant) / 1000;
 	u32_of(st, "cmst/cash", &cash);
 	u32_of(st, "cmst/carp", &carp);
-	if (has_total)
-		total = cast / 1000;
-	r |= put(o, "media_type", json_string(has_kind ? media_kind(kind) : "unknown"));
-	r |= put(o, "device_state",
-		 json_string(caps < sizeof caps_names / sizeof caps_names[0] ? caps_names[caps]
-									     : "idle"));
-	r |= put(o, "title", str_of(st, "cmst/cann"));
-	r |= put(o, "artist", str_of(st, "cmst/cana"));
-	r |= put(o, "album", str_of(st, "cmst/canl"));
-	r |= put(o, "genre", str_of(st, "cmst/cang"));
-	r |= put(o, "total_time", has_total ? json_integer(total) : json_null());
-	r |= put(o, "position",
-		 has_total && has_left && cant <= cast ? json_integer((cast - cant) / 1000)
-						       : json_null());
-	r |= put(o, "shuffle", json_string(cash ? "songs" : "off"));
-	r |= put(o, "repeat", json_string(carp == 1 ? "track" : carp == 2 ? "all" : "off"));
-	r |= put(o, "series_name", json_null());
-	r |= put(o, "season_number", json_null());
-	r |= put(o, "episode_number", json_null());
-	r |= put(o, "content_identifier", json_null());
-	r |= put(o, "app", json_null());
-	r |= put(o, "app_id", json_null());
-	/* pyatv's dmap hash: title, artist, album, total_time as for MRP */
+	np.shuffle = cash ? "songs" : "off";
+	np.repeat = carp == 1 ? "track" : carp == 2 ? "all" : "off";
+	/* not text (hostile or broken): as absent */
 	atv_dmap_get_string(atv_dmap_path(st, "cmst/cann"), &title, NULL);
 	atv_dmap_get_string(atv_dmap_path(st, "cmst/cana"), &artist, NULL);
 	atv_dmap_get_string(atv_dmap_path(st, "cmst/canl"), &album, NULL);
-	atv_mrp_state_hash(title, artist, album, total, hash);
+	atv_dmap_get_string(atv_dmap_path(st, "cmst/cang"), &genre, NULL);
+	np.title = title;
+	np.artist = artist;
+	np.album = album;
+	np.genre = genre;
+	o = atv_nowplaying_json(&np);
 	free(title);
 	free(artist);
 	free(album);
-	r |= put(o, "hash", json_string(hash));
-	if (r) {
-		json_decref(o);
-		return NULL;
-	}
+	free(genre);
 	return o;
 }
 

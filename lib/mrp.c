@@ -21,8 +21,10 @@
 #include "tcp.h"
 
 #define READ_CHUNK 16384
-/* Reads per atv_mrp_process call: a peer that floods us cannot keep the
- * caller from its other work; what is left is handled on the next call. */
+/* Reads per atv_mrp_process call (and ATV_MRP_PROCESS_MAX_MSGS): a peer
+ * that floods us cannot keep the caller from its other work (a 16 KB read
+ * holds 5,000 tiny messages); what is left is handled on the next call,
+ * which atv_mrp_timeout_ms asks for at once. */
 #define READS_PER_PROCESS 64
 
 struct atv_mrp {
@@ -169,14 +171,21 @@ static int decode(struct atv_mrp *s, const uint8_t *f, size_t flen, Mrp__Protoco
 }
 
 /* The next message: 1 and *m, 0 when none is complete by deadline (a
- * deadline in the past: only what can be read now), or an error. */
+ * deadline in the past: only what one read brings now), or an error.
+ * The clock is checked after every read, so a peer that keeps sending
+ * (a frame trickling in, or an endless stream) cannot hold us past the
+ * deadline.  A frame begun must be complete within the session timeout:
+ * that is checked once we have read all the peer has sent (a short read
+ * or none), so frames that piled up while the caller was busy elsewhere
+ * are not held against the peer. */
 static int next_msg(struct atv_mrp *s, int64_t deadline, Mrp__ProtocolMessage **m,
 		    struct atv_err *err)
 {
 	struct atv_err e = {0};
 	const uint8_t *f;
-	size_t flen, used, got;
-	bool eof;
+	size_t flen, used, got = 0;
+	bool eof, tried = false;
+	int64_t now, until;
 	int r;
 
 	*m = NULL;
@@ -197,9 +206,20 @@ static int next_msg(struct atv_mrp *s, int64_t deadline, Mrp__ProtocolMessage **
 		}
 		if (atv_mrp_frame_dec_partial(&s->dec) && !s->stall_deadline)
 			s->stall_deadline = atv_deadline_ms(s->timeout_ms);
-		if (s->stall_deadline && s->stall_deadline < deadline)
-			deadline = s->stall_deadline;
-		r = atv_tcp_read(s->fd, s->rbuf, sizeof s->rbuf, deadline, &got, &eof, &e);
+		now = atv_clock_ms();
+		if (tried) {
+			if (s->stall_deadline && now >= s->stall_deadline && got < sizeof s->rbuf)
+				return fail(s, err, ATV_E_PROTO,
+					    "%s did not finish a message within %.1f s", dev(s),
+					    s->timeout_ms / 1000.0);
+			if (now >= deadline)
+				return 0;
+		}
+		until = deadline;
+		if (s->stall_deadline && s->stall_deadline < until)
+			until = s->stall_deadline;
+		r = atv_tcp_read(s->fd, s->rbuf, sizeof s->rbuf, until, &got, &eof, &e);
+		tried = true;
 		if (r < 0)
 			return fail(s, err, ATV_E_UNREACHABLE, "connection to %s lost: %s", dev(s),
 				    e.msg);
@@ -208,13 +228,6 @@ static int next_msg(struct atv_mrp *s, int64_t deadline, Mrp__ProtocolMessage **
 				    atv_mrp_frame_dec_partial(&s->dec)
 					? " in the middle of a message"
 					: "");
-		if (got == 0) {
-			if (s->stall_deadline && atv_clock_ms() >= s->stall_deadline)
-				return fail(s, err, ATV_E_PROTO,
-					    "%s stopped sending in the middle of a message",
-					    dev(s));
-			return 0;
-		}
 		s->rlen = got;
 		s->roff = 0;
 	}
@@ -241,7 +254,9 @@ static bool matches(const Mrp__ProtocolMessage *m, const struct match *w)
 	return id && type;
 }
 
-/* Wait until deadline for the message w describes, handing others on. */
+/* Wait until deadline for the message w describes, handing others on.
+ * The deadline holds whatever else arrives: a device that sends other
+ * messages without end does not answer either. */
 static int wait_for(struct atv_mrp *s, const struct match *w, const char *what,
 		    Mrp__ProtocolMessage **reply, struct atv_err *err)
 {
@@ -253,19 +268,18 @@ static int wait_for(struct atv_mrp *s, const struct match *w, const char *what,
 		r = next_msg(s, deadline, &m, err);
 		if (r < 0)
 			return r;
-		if (r == 0) {
-			if (atv_clock_ms() >= deadline)
-				return atv_err_set(err, ATV_E_UNREACHABLE,
-						   "%s did not answer %s within %.1f s", dev(s),
-						   what, s->timeout_ms / 1000.0);
-			continue;
-		}
-		if (matches(m, w)) {
+		if (r > 0 && matches(m, w)) {
 			*reply = m;
 			return 0;
 		}
-		dispatch(s, m);
-		atv_mrp_msg_free(m);
+		if (r > 0) {
+			dispatch(s, m);
+			atv_mrp_msg_free(m);
+		}
+		if (atv_clock_ms() >= deadline)
+			return atv_err_set(err, ATV_E_UNREACHABLE,
+					   "%s did not answer %s within %.1f s", dev(s), what,
+					   s->timeout_ms / 1000.0);
 	}
 }
 
@@ -311,9 +325,9 @@ int atv_mrp_pump(struct atv_mrp *s, int ms, struct atv_err *err)
 		if (r > 0) {
 			dispatch(s, m);
 			atv_mrp_msg_free(m);
-		} else if (atv_clock_ms() >= deadline) {
-			return 0;
 		}
+		if (atv_clock_ms() >= deadline)
+			return 0;
 	}
 }
 
@@ -382,7 +396,7 @@ int atv_mrp_process(struct atv_mrp *s, struct atv_err *err)
 	if (s->dead)
 		return dead(s, err);
 	/* Complete frames already read first, then one read at a time. */
-	for (;;) {
+	for (int n = 0; n < ATV_MRP_PROCESS_MAX_MSGS; n++) {
 		size_t before = s->rlen - s->roff;
 
 		r = next_msg(s, 0, &m, err);

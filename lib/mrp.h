@@ -103,8 +103,12 @@ int atv_mrp_broken(const struct atv_mrp *s);
 int atv_mrp_fd(const struct atv_mrp *s);
 int atv_mrp_timeout_ms(const struct atv_mrp *s);
 
+/* Messages atv_mrp_process hands on in one call at most. */
+#define ATV_MRP_PROCESS_MAX_MSGS 512
+
 /* Read what is there without blocking, hand complete messages to the push
- * callback and run the timers.  -ATV_E_UNREACHABLE when the connection
+ * callback (ATV_MRP_PROCESS_MAX_MSGS at most: call again when
+ * atv_mrp_timeout_ms says 0) and run the timers.  -ATV_E_UNREACHABLE when the connection
  * dropped or the heartbeat went unanswered, -ATV_E_PROTO for hostile input
  * (also a frame that stays incomplete for the timeout). */
 int atv_mrp_process(struct atv_mrp *s, struct atv_err *err);

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
 #include "mrp_state.h"
+#include "nowplaying.h"
 
 #define DEFAULT_PLAYER "MediaRemote-DefaultPlayer"
 
@@ -62,43 +62,34 @@ struct atv_mrp_state {
 	char *output;
 };
 
-void atv_mrp_state_hash(const char *title, const char *artist, const char *album,
-			long long total_time, char out[65])
-{
-	/* pyatv hashes the concatenation, absent values spelled "None" */
-	const char *parts[3] = {title, artist, album};
-	uint8_t md[ATV_SHA256_LEN];
-	char num[24], *text;
-	size_t len = 0, n;
+/* ---- the cache ---- */
 
-	if (total_time < 0)
-		snprintf(num, sizeof num, "None");
-	else
-		snprintf(num, sizeof num, "%lld", total_time);
-	n = strlen(num) + 1;
-	for (int i = 0; i < 3; i++)
-		n += strlen(parts[i] ? parts[i] : "None");
-	text = malloc(n);
-	if (!text) {
-		out[0] = '\0';
-		return;
+/* A copy of s cut to ATV_MRP_STATE_MAX_STRING bytes (at a character
+ * boundary), or NULL when out of memory: what a device can make us keep
+ * stays bounded. */
+static char *copy_str(const char *s)
+{
+	size_t n = strnlen(s, ATV_MRP_STATE_MAX_STRING + 1);
+	char *c;
+
+	if (n > ATV_MRP_STATE_MAX_STRING) {
+		n = ATV_MRP_STATE_MAX_STRING;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
 	}
-	for (int i = 0; i < 3; i++) {
-		const char *s = parts[i] ? parts[i] : "None";
-		memcpy(text + len, s, strlen(s));
-		len += strlen(s);
+	if ((c = malloc(n + 1))) {
+		memcpy(c, s, n);
+		c[n] = '\0';
 	}
-	memcpy(text + len, num, strlen(num));
-	len += strlen(num);
-	if (atv_sha256(text, len, md, NULL) < 0)
-		out[0] = '\0';
-	else
-		for (int i = 0; i < ATV_SHA256_LEN; i++)
-			snprintf(out + 2 * i, 3, "%02x", md[i]);
-	free(text);
+	return c;
 }
 
-/* ---- the cache ---- */
+/* An identifier we key on (bundle, player): longer ones are not kept (a
+ * cut one could stand for two). */
+static bool key_ok(const char *s)
+{
+	return strnlen(s, ATV_MRP_STATE_MAX_STRING + 1) <= ATV_MRP_STATE_MAX_STRING;
+}
 
 static void meta_clear(struct meta *m)
 {
@@ -157,7 +148,7 @@ int atv_mrp_state_set_output(struct atv_mrp_state *s, const char *uid, struct at
 {
 	char *copy = NULL;
 
-	if (uid && !(copy = strdup(uid)))
+	if (uid && !(copy = copy_str(uid)))
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 	free(s->output);
 	s->output = copy;
@@ -187,7 +178,7 @@ static int merge_str(char **dst, const char *src)
 
 	if (!src)
 		return 0;
-	if (!(copy = strdup(src)))
+	if (!(copy = copy_str(src)))
 		return -1;
 	free(*dst);
 	*dst = copy;
@@ -254,7 +245,8 @@ static struct client *find_client(const struct atv_mrp_state *s, const char *bun
 
 /* The client for c (bundle identifier "" when absent), created on first
  * sight; its display name updated when c has one.  NULL when out of memory
- * or when the table is full (*full set). */
+ * or when it cannot be kept: the table is full or the identifier too long
+ * (*full set). */
 static struct client *get_client(struct atv_mrp_state *s, const Mrp__NowPlayingClient *c,
 				 bool *full)
 {
@@ -263,7 +255,7 @@ static struct client *get_client(struct atv_mrp_state *s, const Mrp__NowPlayingC
 
 	*full = false;
 	if (!cl) {
-		if (s->n == ATV_MRP_STATE_MAX_CLIENTS) {
+		if (s->n == ATV_MRP_STATE_MAX_CLIENTS || !key_ok(bundle)) {
 			*full = true;
 			return NULL;
 		}
@@ -308,7 +300,7 @@ static struct player *get_player(struct atv_mrp_state *s, const Mrp__PlayerPath 
 	p = find_player(cl, id, NULL);
 	if (p)
 		return p;
-	if (cl->n == ATV_MRP_STATE_MAX_PLAYERS) {
+	if (cl->n == ATV_MRP_STATE_MAX_PLAYERS || !key_ok(id)) {
 		*full = true;
 		return NULL;
 	}
@@ -321,9 +313,9 @@ static struct player *get_player(struct atv_mrp_state *s, const Mrp__PlayerPath 
 	return p;
 }
 
-/* NULL from get_client/get_player: a full table drops the message (a
- * device with that many apps is hostile or broken), no memory is an
- * error. */
+/* NULL from get_client/get_player: a full table or an over-long
+ * identifier drops the message (a device with that many apps, or such
+ * names, is hostile or broken), no memory is an error. */
 static int lookup_failed(bool full, struct atv_err *err)
 {
 	if (full)
@@ -373,7 +365,7 @@ static int set_state(struct atv_mrp_state *s, const Mrp__SetStateMessage *m, str
 		p->has_item = it != NULL;
 		p->location = loc;
 		if (it) {
-			if ((it->identifier && !(p->item_id = strdup(it->identifier))) ||
+			if ((it->identifier && !(p->item_id = copy_str(it->identifier))) ||
 			    (it->metadata && meta_merge(&p->m, it->metadata) < 0))
 				return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 		}
@@ -392,9 +384,12 @@ static int update_items(struct atv_mrp_state *s, const Mrp__UpdateContentItemMes
 	for (size_t i = 0; i < m->n_contentitems; i++) {
 		const Mrp__ContentItem *it = m->contentitems[i];
 
-		/* Items are matched by identifier; only the shown one is kept. */
-		if (!p->has_item || !it || !it->metadata || !it->identifier || !p->item_id ||
-		    strcmp(it->identifier, p->item_id) != 0)
+		/* Items are matched by identifier, an absent one equal to ""
+		 * (pyatv compares the protobuf strings): an update without
+		 * identifier goes to the shown item when it has none either.
+		 * Only the shown item is kept. */
+		if (!p->has_item || !it || !it->metadata ||
+		    strcmp(it->identifier ? it->identifier : "", p->item_id ? p->item_id : "") != 0)
 			continue;
 		if (meta_merge(&p->m, it->metadata) < 0)
 			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
@@ -606,62 +601,6 @@ double atv_mrp_state_rate(const struct atv_mrp_state *s)
 	}
 }
 
-/* A JSON string; bytes that are not UTF-8 (peers send what they like)
- * become U+FFFD so the line stays valid JSON. */
-static json_t *jstr(const char *s)
-{
-	json_t *j;
-	char *fixed, *o;
-	const unsigned char *p;
-
-	if (!s)
-		return json_null();
-	if ((j = json_string(s)))
-		return j;
-	fixed = malloc(strlen(s) * 3 + 1);
-	if (!fixed)
-		return NULL;
-	for (p = (const unsigned char *)s, o = fixed; *p;) {
-		size_t n = *p < 0x80		 ? 1
-			   : (*p & 0xe0) == 0xc0 ? 2
-			   : (*p & 0xf0) == 0xe0 ? 3
-			   : (*p & 0xf8) == 0xf0 ? 4
-						 : 0;
-		size_t k;
-
-		for (k = 1; n && k < n; k++)
-			if ((p[k] & 0xc0) != 0x80)
-				n = 0;
-		if (n) {
-			memcpy(o, p, n);
-			/* overlong forms and surrogates still fail: checked below */
-			o[n] = 0;
-			j = json_stringn(o, n);
-			if (j) {
-				json_decref(j);
-				o += n;
-				p += n;
-				continue;
-			}
-		}
-		memcpy(o, "\xef\xbf\xbd", 3);
-		o += 3;
-		p++;
-	}
-	*o = 0;
-	j = json_string(fixed);
-	free(fixed);
-	return j;
-}
-
-/* An integer from a double, or null when it does not fit. */
-static json_t *jint_of(double v)
-{
-	if (!isfinite(v) || v < -9.0e15 || v > 9.0e15)
-		return json_null();
-	return json_integer((json_int_t)v);
-}
-
 static const char *media_type_name(const struct player *p)
 {
 	if (p && p->has_item && p->m.has_media_type) {
@@ -709,8 +648,9 @@ static const char *repeat_name(const struct atv_mrp_state *s, const struct playe
 
 /* Seconds into the item: elapsedTime at elapsedTimeTimestamp (Cocoa
  * epoch) advancing with the rate; never below 0 or past the duration.
- * -1 when there is no elapsed time. */
-static double position(const struct atv_mrp_state *s, const struct player *p, double now)
+ * -1 when there is no elapsed time, or one too large to be a whole number
+ * in JSON. */
+static long long position(const struct atv_mrp_state *s, const struct player *p, double now)
 {
 	double pos;
 
@@ -723,13 +663,8 @@ static double position(const struct atv_mrp_state *s, const struct player *p, do
 		pos = 0;
 	if (p->m.has_duration && p->m.duration > 0 && pos > p->m.duration)
 		pos = p->m.duration;
-	/* whole seconds, as pyatv's int(); a huge value is left to jint_of */
-	return pos < 9.0e15 ? (double)(long long)pos : pos;
-}
-
-static int put(json_t *o, const char *key, json_t *v)
-{
-	return v ? json_object_set_new(o, key, v) : -1;
+	/* whole seconds, as pyatv's int() */
+	return pos < 9.0e15 ? (long long)pos : -1;
 }
 
 json_t *atv_mrp_state_playing(const struct atv_mrp_state *s, double now)
@@ -737,42 +672,30 @@ json_t *atv_mrp_state_playing(const struct atv_mrp_state *s, double now)
 	const struct player *p = playing(s);
 	const struct meta *m = p && p->has_item ? &p->m : NULL;
 	const struct client *cl = p ? client_of(s, p) : s->active;
-	json_t *o = json_object();
-	long long total = -1;
-	double pos = position(s, p, now);
-	char hash[65];
-	int r = 0;
+	struct atv_nowplaying np = {
+	    .media_type = media_type_name(p),
+	    .device_state = dstate_names[device_state(p)],
+	    .total_time = -1,
+	    .position = position(s, p, now),
+	    .shuffle = shuffle_name(s, p),
+	    .repeat = repeat_name(s, p),
+	    .app = cl ? cl->name : NULL,
+	    .app_id = cl && cl->bundle[0] ? cl->bundle : NULL,
+	};
 
-	if (!o)
-		return NULL;
-	if (m && m->has_duration && m->duration >= 0 && m->duration < 9.0e15)
-		total = (long long)m->duration;
-	r |= put(o, "media_type", json_string(media_type_name(p)));
-	r |= put(o, "device_state", json_string(dstate_names[device_state(p)]));
-	r |= put(o, "title", jstr(m ? m->title : NULL));
-	r |= put(o, "artist", jstr(m ? m->artist : NULL));
-	r |= put(o, "album", jstr(m ? m->album : NULL));
-	r |= put(o, "genre", jstr(m ? m->genre : NULL));
-	r |= put(o, "total_time", total >= 0 ? json_integer(total) : json_null());
-	r |= put(o, "position", pos >= 0 ? jint_of(pos) : json_null());
-	r |= put(o, "shuffle", json_string(shuffle_name(s, p)));
-	r |= put(o, "repeat", json_string(repeat_name(s, p)));
-	r |= put(o, "series_name", jstr(m ? m->series : NULL));
-	r |= put(o, "season_number", m && m->has_season ? json_integer(m->season) : json_null());
-	r |= put(o, "episode_number", m && m->has_episode ? json_integer(m->episode) : json_null());
-	r |= put(o, "content_identifier", jstr(m ? m->content_id : NULL));
-	r |= put(o, "app", jstr(cl ? cl->name : NULL));
-	r |= put(o, "app_id", jstr(cl && cl->bundle[0] ? cl->bundle : NULL));
-	if (m && m->content_id && m->content_id[0])
-		r |= put(o, "hash", jstr(m->content_id));
-	else {
-		atv_mrp_state_hash(m ? m->title : NULL, m ? m->artist : NULL, m ? m->album : NULL,
-				   total, hash);
-		r |= put(o, "hash", json_string(hash));
+	if (m) {
+		np.title = m->title;
+		np.artist = m->artist;
+		np.album = m->album;
+		np.genre = m->genre;
+		np.series_name = m->series;
+		np.has_season = m->has_season;
+		np.season = m->season;
+		np.has_episode = m->has_episode;
+		np.episode = m->episode;
+		np.content_id = m->content_id;
+		if (m->has_duration && m->duration >= 0 && m->duration < 9.0e15)
+			np.total_time = (long long)m->duration;
 	}
-	if (r) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return atv_nowplaying_json(&np);
 }

@@ -13,7 +13,10 @@
  * Only what atv-tools shows is kept, and only the item the queue's
  * location points at, so memory stays bounded whatever the device sends:
  * at most ATV_MRP_STATE_MAX_CLIENTS clients of ATV_MRP_STATE_MAX_PLAYERS
- * players each (more are ignored). */
+ * players each (more are ignored), and strings of at most
+ * ATV_MRP_STATE_MAX_STRING bytes: longer text is cut at a character
+ * boundary, a message naming a client or player by a longer identifier is
+ * ignored.  About 8 MB at worst, whatever the device sends. */
 #ifndef ATV_MRP_STATE_H
 #define ATV_MRP_STATE_H
 
@@ -27,6 +30,7 @@
 
 #define ATV_MRP_STATE_MAX_CLIENTS 32
 #define ATV_MRP_STATE_MAX_PLAYERS 16
+#define ATV_MRP_STATE_MAX_STRING  2048
 
 /* Seconds from the Unix epoch to the Cocoa epoch (2001-01-01 00:00:00 UTC),
  * the origin of MRP timestamps. */
@@ -70,25 +74,14 @@ int atv_mrp_state_power(const struct atv_mrp_state *s);
 /* 0..100, or -1 when not known yet. */
 int atv_mrp_state_volume(const struct atv_mrp_state *s);
 
-/* The "playing" object with atvscript's fields, in this order:
- * media_type, device_state, title, artist, album, genre, total_time,
- * position, shuffle, repeat, series_name, season_number, episode_number,
- * content_identifier, app, app_id, hash.  Absent data is null; 0 and ""
- * are kept.  now is the time in seconds since the Unix epoch: position =
- * elapsedTime + (now - elapsedTimeTimestamp) * playbackRate.  A new
- * object (the caller json_decref()s it), or NULL when out of memory. */
+/* The "playing" object (atv_nowplaying_json) of the playing player.  now
+ * is the time in seconds since the Unix epoch: position = elapsedTime +
+ * (now - elapsedTimeTimestamp) * playbackRate.  A new object (the caller
+ * json_decref()s it), or NULL when out of memory. */
 json_t *atv_mrp_state_playing(const struct atv_mrp_state *s, double now);
 
 /* The playback rate the position advances with (0 unless playing), for
  * telling a seek from the clock moving on. */
 double atv_mrp_state_rate(const struct atv_mrp_state *s);
-
-/* pyatv's hash when there is no content identifier: the SHA-256 (lower-case
- * hex, 64 characters and the NUL) of title, artist, album and total_time
- * printed one after the other, an absent one printed as "None" (Python's
- * f"{title}{artist}{album}{total_time}"), total_time in whole seconds.
- * total_time < 0 means absent. */
-void atv_mrp_state_hash(const char *title, const char *artist, const char *album,
-			long long total_time, char out[65]);
 
 #endif

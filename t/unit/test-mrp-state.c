@@ -313,16 +313,27 @@ static void test_zero_and_empty_kept(void **state)
 	atv_mrp_state_free(st);
 }
 
-static void test_position(void **state)
+/* A new cache where Music plays song() as item item_id (NULL: none) of
+ * its default player; s stays usable for more SET_STATEs. */
+static struct atv_mrp_state *music_playing(struct set_state *s, const char *item_id)
 {
 	struct atv_mrp_state *st = atv_mrp_state_new();
+
+	assert_non_null(st);
+	now_playing_client(st, MUSIC, "Music");
+	set_state_init(s, MUSIC, NULL, MRP__PLAYBACK_STATE__PLAYBACK_PLAYING);
+	song(&s->md);
+	s->item.identifier = (char *)item_id;
+	feed(st, s);
+	return st;
+}
+
+static void test_position(void **state)
+{
 	struct set_state s;
+	struct atv_mrp_state *st = music_playing(&s, "item-1");
 
 	(void)state;
-	now_playing_client(st, MUSIC, "Music");
-	set_state_init(&s, MUSIC, NULL, MRP__PLAYBACK_STATE__PLAYBACK_PLAYING);
-	song(&s.md);
-	feed(st, &s);
 	/* elapsedTime + (now - elapsedTimeTimestamp) * playbackRate, Cocoa epoch */
 	assert_int_equal(int_field(st, AT(0), "position"), 10);
 	assert_int_equal(int_field(st, AT(0.9), "position"), 10);
@@ -366,26 +377,47 @@ static void test_position(void **state)
 	atv_mrp_state_free(st);
 }
 
-static void test_update_items(void **state)
+/* An UPDATE_CONTENT_ITEM for MUSIC's default player with n items. */
+static void update_content(struct atv_mrp_state *st, Mrp__ContentItem **items, size_t n)
 {
-	struct atv_mrp_state *st = atv_mrp_state_new();
-	struct set_state s;
 	Mrp__ProtocolMessage m = MRP__PROTOCOL_MESSAGE__INIT;
 	Mrp__UpdateContentItemMessage u = MRP__UPDATE_CONTENT_ITEM_MESSAGE__INIT;
-	Mrp__ContentItem a = MRP__CONTENT_ITEM__INIT, b = MRP__CONTENT_ITEM__INIT, *items[2];
-	Mrp__ContentItemMetadata ma = MRP__CONTENT_ITEM_METADATA__INIT;
-	Mrp__ContentItemMetadata mb = MRP__CONTENT_ITEM_METADATA__INIT;
 	Mrp__PlayerPath path = MRP__PLAYER_PATH__INIT;
 	Mrp__NowPlayingClient c = MRP__NOW_PLAYING_CLIENT__INIT;
 
-	(void)state;
-	now_playing_client(st, MUSIC, "Music");
-	set_state_init(&s, MUSIC, NULL, MRP__PLAYBACK_STATE__PLAYBACK_PLAYING);
-	song(&s.md);
-	feed(st, &s);
-	/* item-1 gets a new title and elapsed time, other-item is not shown */
 	c.bundleidentifier = S(MUSIC);
 	path.client = &c;
+	u.n_contentitems = n;
+	u.contentitems = items;
+	u.playerpath = &path;
+	m.has_type = 1;
+	m.type = MRP__PROTOCOL_MESSAGE__TYPE__UPDATE_CONTENT_ITEM_MESSAGE;
+	m.updatecontentitemmessage = &u;
+	assert_int_equal(atv_mrp_state_update(st, &m, NULL), ATV_MRP_STATE_PLAYING);
+}
+
+/* One item: id (NULL: none) gets the title. */
+static void update_item(struct atv_mrp_state *st, const char *id, const char *title)
+{
+	Mrp__ContentItem it = MRP__CONTENT_ITEM__INIT, *items[1] = {&it};
+	Mrp__ContentItemMetadata md = MRP__CONTENT_ITEM_METADATA__INIT;
+
+	md.title = (char *)title;
+	it.identifier = (char *)id;
+	it.metadata = &md;
+	update_content(st, items, 1);
+}
+
+static void test_update_items(void **state)
+{
+	struct set_state s;
+	struct atv_mrp_state *st = music_playing(&s, "item-1");
+	Mrp__ContentItem a = MRP__CONTENT_ITEM__INIT, b = MRP__CONTENT_ITEM__INIT, *items[2];
+	Mrp__ContentItemMetadata ma = MRP__CONTENT_ITEM_METADATA__INIT;
+	Mrp__ContentItemMetadata mb = MRP__CONTENT_ITEM_METADATA__INIT;
+
+	(void)state;
+	/* item-1 gets a new title and elapsed time, other-item is not shown */
 	ma.title = S("New Title");
 	ma.has_elapsedtime = 1;
 	ma.elapsedtime = 50;
@@ -396,17 +428,42 @@ static void test_update_items(void **state)
 	b.metadata = &mb;
 	items[0] = &b;
 	items[1] = &a;
-	u.n_contentitems = 2;
-	u.contentitems = items;
-	u.playerpath = &path;
-	m.has_type = 1;
-	m.type = MRP__PROTOCOL_MESSAGE__TYPE__UPDATE_CONTENT_ITEM_MESSAGE;
-	m.updatecontentitemmessage = &u;
-	assert_int_equal(atv_mrp_state_update(st, &m, NULL), ATV_MRP_STATE_PLAYING);
+	update_content(st, items, 2);
 	assert_str_field(st, AT(0), "title", "New Title");
 	assert_str_field(st, AT(0), "artist", "Artist"); /* merged, not replaced */
 	assert_int_equal(int_field(st, AT(0), "position"), 50);
 	assert_int_equal(int_field(st, AT(0), "total_time"), 200);
+	atv_mrp_state_free(st);
+}
+
+/* pyatv matches items by identifier with absent equal to "" (protobuf
+ * strings): an update without identifier merges into a shown item that
+ * has none (or ""), and only into such an item. */
+static void test_update_items_without_identifier(void **state)
+{
+	struct set_state s;
+	struct atv_mrp_state *st = music_playing(&s, NULL);
+
+	(void)state;
+	update_item(st, NULL, "Retitled");
+	assert_str_field(st, AT(0), "title", "Retitled");
+	assert_str_field(st, AT(0), "artist", "Artist");
+	update_item(st, "", "Empty identifier");
+	assert_str_field(st, AT(0), "title", "Empty identifier");
+	update_item(st, "item-1", "Someone else's");
+	assert_str_field(st, AT(0), "title", "Empty identifier");
+	/* "" on the shown item, absent on the update */
+	s.item.identifier = S("");
+	feed(st, &s);
+	update_item(st, NULL, "Again");
+	assert_str_field(st, AT(0), "title", "Again");
+	/* an item with an identifier takes no update without one */
+	s.item.identifier = S("item-1");
+	feed(st, &s);
+	update_item(st, NULL, "Not this one");
+	assert_str_field(st, AT(0), "title", "Song");
+	update_item(st, "item-1", "This one");
+	assert_str_field(st, AT(0), "title", "This one");
 	atv_mrp_state_free(st);
 }
 
@@ -581,30 +638,6 @@ static void test_power_volume(void **state)
 	atv_mrp_state_free(st);
 }
 
-static void test_hash(void **state)
-{
-	char h[65], t[1001];
-
-	(void)state;
-	atv_mrp_state_hash("Song", "Artist", "Album", 200, h);
-	assert_string_equal(h, "aec3f112a35d2e2c5bc4f80e883f280d92938e4c77815b565be86772a6733189");
-	atv_mrp_state_hash("Song", NULL, NULL, -1, h);
-	assert_string_equal(h, "105f657890c321e822a0acabd376acaae55eb3eac343dc4a7309376d8db74333");
-	/* SHA-256 padding around the block end: 56, 59 and 1000 bytes */
-	memset(t, 'x', sizeof t);
-	t[55] = 0;
-	atv_mrp_state_hash(t, "", "", -1, h);
-	assert_string_equal(h, "209021ff3f1f299976343b26398bd8e87793783996b4d30a69f87de3ce02b406");
-	t[55] = 'x';
-	t[52] = 0;
-	atv_mrp_state_hash(t, "", "", -1, h);
-	assert_string_equal(h, "b8574fb2486af6c5b92d1c42122638cd67192be093a913273a4e69ad658f270f");
-	t[52] = 'x';
-	t[996] = 0;
-	atv_mrp_state_hash(t, "", "", -1, h);
-	assert_string_equal(h, "0873a644d7367f6743e85398332bf9768caa6e2d9c64010212f461fd7ad36b8e");
-}
-
 static void test_hostile_strings_and_caps(void **state)
 {
 	struct atv_mrp_state *st = atv_mrp_state_new();
@@ -636,6 +669,56 @@ static void test_hostile_strings_and_caps(void **state)
 	atv_mrp_state_free(st);
 }
 
+/* Strings a device sends are kept to ATV_MRP_STATE_MAX_STRING bytes:
+ * text cut at a character boundary, a client or player named by a longer
+ * identifier not kept at all. */
+static void test_string_caps(void **state)
+{
+	struct atv_mrp_state *st = atv_mrp_state_new();
+	struct set_state s;
+	size_t big = (size_t)ATV_MRP_STATE_MAX_STRING * 4;
+	char *text = malloc(big + 1), *id = malloc(big + 1);
+	json_t *v;
+
+	(void)state;
+	assert_non_null(text);
+	assert_non_null(id);
+	/* "x" then two-byte characters: the cap falls inside one */
+	text[0] = 'x';
+	for (size_t i = 1; i + 1 < big; i += 2)
+		memcpy(text + i, "\xc3\xa9", 2);
+	text[big - 1] = 0;
+	memset(id, 'p', big);
+	id[big] = 0;
+	now_playing_client(st, MUSIC, "Music");
+	set_state_init(&s, MUSIC, NULL, MRP__PLAYBACK_STATE__PLAYBACK_PLAYING);
+	s.md.title = text;
+	s.md.albumname = text;
+	feed(st, &s);
+	v = field(st, AT(0), "title");
+	assert_int_equal(strlen(json_string_value(v)), ATV_MRP_STATE_MAX_STRING - 1);
+	assert_memory_equal(json_string_value(v), text, ATV_MRP_STATE_MAX_STRING - 1);
+	json_decref(v);
+	update_item(st, "item-1", text);
+	v = field(st, AT(0), "title");
+	assert_int_equal(strlen(json_string_value(v)), ATV_MRP_STATE_MAX_STRING - 1);
+	json_decref(v);
+	/* an over-long player or client: the message is dropped */
+	set_state_init(&s, MUSIC, id, MRP__PLAYBACK_STATE__PLAYBACK_PAUSED);
+	assert_int_equal(atv_mrp_state_update(st, &s.m, NULL), 0);
+	set_state_init(&s, id, NULL, MRP__PLAYBACK_STATE__PLAYBACK_PAUSED);
+	assert_int_equal(atv_mrp_state_update(st, &s.m, NULL), 0);
+	assert_str_field(st, AT(0), "app_id", MUSIC);
+	assert_str_field(st, AT(0), "device_state", "playing");
+	/* exactly at the cap is kept */
+	id[ATV_MRP_STATE_MAX_STRING] = 0;
+	now_playing_client(st, id, "Long");
+	assert_str_field(st, AT(0), "app_id", id);
+	free(text);
+	free(id);
+	atv_mrp_state_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,11 +727,12 @@ int main(void)
 	    cmocka_unit_test(test_zero_and_empty_kept),
 	    cmocka_unit_test(test_position),
 	    cmocka_unit_test(test_update_items),
+	    cmocka_unit_test(test_update_items_without_identifier),
 	    cmocka_unit_test(test_clients_players),
 	    cmocka_unit_test(test_paused_without_item_is_idle),
 	    cmocka_unit_test(test_power_volume),
-	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_hostile_strings_and_caps),
+	    cmocka_unit_test(test_string_caps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
