@@ -15,9 +15,9 @@
 #include "err.h"
 #include "banned.h"
 
-/* The sonames of the ABI the avahi headers describe (avahi >= 0.6). */
-#define AVAHI_DL_CLIENT_SONAME "libavahi-client.so.3"
-#define AVAHI_DL_COMMON_SONAME "libavahi-common.so.3"
+/* The sonames of the avahi this build found (configure.ac). */
+#define AVAHI_DL_CLIENT_SONAME ATV_AVAHI_CLIENT_SONAME
+#define AVAHI_DL_COMMON_SONAME ATV_AVAHI_COMMON_SONAME
 
 enum { AVAHI_DL_COMMON, AVAHI_DL_CLIENT, AVAHI_DL_NLIBS };
 

@@ -30,7 +30,8 @@
 #include "err.h"
 
 /* X(CLIENT, name) is avahi_<name> from libavahi-client.so.3,
- * X(COMMON, name) from libavahi-common.so.3. */
+ * X(COMMON, name) from libavahi-common.so.3 (the sonames configure found:
+ * ATV_AVAHI_CLIENT_SONAME, ATV_AVAHI_COMMON_SONAME). */
 #define ATV_AVAHI_FUNCS(X)                                                                         \
 	X(CLIENT, client_new)                                                                      \
 	X(CLIENT, client_free)                                                                     \
@@ -50,6 +51,8 @@
 	X(COMMON, simple_poll_loop)                                                                \
 	X(COMMON, simple_poll_quit)                                                                \
 	X(COMMON, simple_poll_free)                                                                \
+	X(COMMON, simple_poll_set_func)                                                            \
+	X(COMMON, simple_poll_iterate)                                                             \
 	X(CLIENT, entry_group_new)                                                                 \
 	X(CLIENT, entry_group_free)                                                                \
 	X(CLIENT, entry_group_reset)                                                               \
@@ -57,12 +60,7 @@
 	X(CLIENT, entry_group_add_service_strlst)                                                  \
 	X(COMMON, alternative_service_name)                                                        \
 	X(COMMON, string_list_add_pair)                                                            \
-	X(COMMON, string_list_free)                                                                \
-	X(COMMON, threaded_poll_new)                                                               \
-	X(COMMON, threaded_poll_get)                                                               \
-	X(COMMON, threaded_poll_start)                                                             \
-	X(COMMON, threaded_poll_stop)                                                              \
-	X(COMMON, threaded_poll_free)
+	X(COMMON, string_list_free)
 
 /* One field per function: api->client_new is avahi_client_new. */
 struct atv_avahi {

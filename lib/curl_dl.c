@@ -9,8 +9,8 @@
 #include "err.h"
 #include "banned.h"
 
-/* The soname of the ABI <curl/curl.h> describes (libcurl >= 7.16). */
-#define CURL_DL_SONAME "libcurl.so.4"
+/* The soname of the libcurl this build found (configure.ac). */
+#define CURL_DL_SONAME ATV_CURL_SONAME
 
 /* Written once under pthread_once, read-only afterwards. */
 static struct atv_curl curl_dl_api;

@@ -1,9 +1,10 @@
 /* curl_dl.h - libcurl, loaded on first use.
  *
  * Only DMAP talks HTTP, but linking libcurl made every tool load and
- * relocate it and the ~18 libraries behind it (gnutls, krb5, ldap, ssh2,
- * rtmp, nghttp2, ...) at every start: a cold MRP command paid ~5 ms and
- * ~5 MB of RSS for a library it never calls.  So nothing links it: the
+ * relocate it and the 27 libraries behind it (gnutls, krb5, ldap, ssh2,
+ * rtmp, nghttp2, ...) at every start: four times the instructions of
+ * `atv-send --help` and 4.7 MB of RSS (lib/dl.h) for a library an MRP
+ * command never calls.  So nothing links it: the
  * first atv_curl_load() dlopen()s libcurl and looks up the functions listed
  * below.  <curl/curl.h> still gives the types, and each pointer has the
  * type of the real function (__typeof__; for the variadic curl_easy_setopt,
@@ -19,7 +20,7 @@
 
 #include "err.h"
 
-/* X(name) is curl_<name> from libcurl.so.4. */
+/* X(name) is curl_<name> from libcurl (ATV_CURL_SONAME). */
 #define ATV_CURL_FUNCS(X)                                                                          \
 	X(global_init)                                                                             \
 	X(easy_init)                                                                               \
@@ -35,6 +36,7 @@
 	X(multi_remove_handle)                                                                     \
 	X(multi_perform)                                                                           \
 	X(multi_poll)                                                                              \
+	X(multi_socket_action)                                                                     \
 	X(multi_info_read)                                                                         \
 	X(multi_strerror)                                                                          \
 	X(slist_append)                                                                            \

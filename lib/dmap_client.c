@@ -1,10 +1,8 @@
 /* dmap_client.c - DACP remote control over DMAP/HTTP: login, commands,
- * now-playing state and the playstatusupdate long poll (on a thread). */
+ * now-playing state and the playstatusupdate long poll (driven by the
+ * caller's poll loop). */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,28 +32,28 @@ struct sess {
 	uint32_t id; /* 0: not logged in */
 };
 
-struct qitem {
-	uint8_t *data;
-	size_t len;
-	int vol;
-	struct qitem *next;
-};
+/* What the watcher's request under way is. */
+enum wreq { W_LOGIN, W_POLL, W_VOLUME };
 
 struct atv_dmap_client {
 	char *base, *name, *cred;
 	int timeout_ms;
 	struct sess main;
 
-	/* watcher */
+	/* The watcher: its own connection and session (the long poll holds
+	 * one), one request at a time, started here and driven by
+	 * atv_dmap_client_watch_take (see watch_step). */
 	bool watching;
-	pthread_t thread;
 	struct sess ws;
-	unsigned w_rev;
-	int cancel[2], notify[2];
-	pthread_mutex_t lock; /* the queue and the error below */
-	struct qitem *head, *tail;
-	size_t n_queued;
-	int w_err;
+	enum wreq wreq;
+	unsigned w_rev;	       /* the cmsr to wait past */
+	int w_tries;	       /* attempts of the request under way (ctrl_status) */
+	struct atv_buf wbody;  /* the body of the request under way */
+	struct atv_dmap pend;  /* a play status waiting for its volume */
+	struct atv_dmap ready; /* the next state for watch_take */
+	int ready_vol;
+	bool has_ready;
+	int w_err; /* the watcher stopped with this error */
 	struct atv_err w_errmsg;
 };
 
@@ -102,66 +100,106 @@ static int new_http(struct atv_dmap_client *c, struct atv_http **out, struct atv
 	return 0;
 }
 
-static int login(struct atv_dmap_client *c, struct sess *s, struct atv_err *err)
+/* The login path for c's credential into path[0..PATH_MAX_LEN) (wipe it
+ * after use: it holds the credential). */
+static int login_path(struct atv_dmap_client *c, char *path, struct atv_err *err)
 {
-	char path[PATH_MAX_LEN];
-	struct atv_buf b;
-	struct atv_dmap d = {0};
-	char *esc = NULL;
-	long status = 0;
-	uint32_t id = 0;
-	int r;
+	char *esc;
+	int r = 0;
 
-	s->id = 0;
 	if (is_guid(c->cred)) {
 		uint64_t g;
 		char gs[ATV_DMAP_GUID_STRLEN];
 
 		atv_dmap_guid_parse(c->cred, &g, NULL);
 		atv_dmap_guid_format(g, gs);
-		snprintf(path, sizeof path, "/login?pairing-guid=%s", gs);
-	} else {
-		if (!(esc = atv_http_escape(c->cred)))
-			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-		if ((size_t)snprintf(path, sizeof path, "/login?hsgid=%s", esc) >= sizeof path) {
-			r = atv_err_set(err, ATV_E_AUTH, "unusable dmap credentials for %s",
-					c->name);
-			goto out;
-		}
+		snprintf(path, PATH_MAX_LEN, "/login?pairing-guid=%s", gs);
+		return 0;
 	}
-	atv_buf_init(&b, ATV_DMAP_BODY_MAX);
-	r = atv_http_get(s->h, path, &status, &b, err);
-	if (r == -ATV_E_LIMIT)
-		r = atv_err_set(err, ATV_E_PROTO, "%s sent an oversized login reply", c->name);
-	if (r < 0)
-		goto out_buf;
-	if (status == 503 || status == 401 || status == 403) {
-		r = atv_err_set(err, ATV_E_AUTH,
-				"%s refused the dmap login (http %ld): pair again with "
-				"atv-pair -p dmap",
-				c->name, status);
-		goto out_buf;
-	}
-	if (status != 200) {
-		r = atv_err_set(err, ATV_E_PROTO, "%s answered the dmap login with http %ld",
-				c->name, status);
-		goto out_buf;
-	}
-	r = parse_body(c, &b, &d, err);
-	if (r == 0 && atv_dmap_get_u32(atv_dmap_path(&d, "mlog/mlid"), &id, NULL) < 0)
+	if (!(esc = atv_http_escape(c->cred)))
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	if ((size_t)snprintf(path, PATH_MAX_LEN, "/login?hsgid=%s", esc) >= PATH_MAX_LEN)
+		r = atv_err_set(err, ATV_E_AUTH, "unusable dmap credentials for %s", c->name);
+	atv_crypto_wipe(esc, strlen(esc));
+	free(esc);
+	return r;
+}
+
+/* The session id from a login answer (status and body b). */
+static int login_reply(struct atv_dmap_client *c, long status, const struct atv_buf *b,
+		       uint32_t *id, struct atv_err *err)
+{
+	struct atv_dmap d = {0};
+	int r;
+
+	if (status == 503 || status == 401 || status == 403)
+		return atv_err_set(err, ATV_E_AUTH,
+				   "%s refused the dmap login (http %ld): pair again with "
+				   "atv-pair -p dmap",
+				   c->name, status);
+	if (status != 200)
+		return atv_err_set(err, ATV_E_PROTO, "%s answered the dmap login with http %ld",
+				   c->name, status);
+	r = parse_body(c, b, &d, err);
+	if (r == 0 && atv_dmap_get_u32(atv_dmap_path(&d, "mlog/mlid"), id, NULL) < 0)
 		r = atv_err_set(err, ATV_E_PROTO, "%s sent a login reply without mlid", c->name);
+	atv_dmap_release(&d);
+	return r;
+}
+
+/* An HTTP error of a request: a body past its cap is the device's fault. */
+static int req_fail(struct atv_dmap_client *c, int r, const char *what, struct atv_err *err)
+{
+	if (r == -ATV_E_LIMIT)
+		return atv_err_set(err, ATV_E_PROTO, "%s sent an oversized %s", c->name, what);
+	return r;
+}
+
+static int login(struct atv_dmap_client *c, struct sess *s, struct atv_err *err)
+{
+	char path[PATH_MAX_LEN];
+	struct atv_buf b;
+	long status = 0;
+	uint32_t id = 0;
+	int r;
+
+	s->id = 0;
+	atv_buf_init(&b, ATV_DMAP_BODY_MAX);
+	r = login_path(c, path, err);
+	if (r == 0)
+		r = req_fail(c, atv_http_get(s->h, path, &status, &b, err), "login reply", err);
+	if (r == 0)
+		r = login_reply(c, status, &b, &id, err);
 	if (r == 0)
 		s->id = id;
-	atv_dmap_release(&d);
-out_buf:
 	atv_buf_release(&b);
-out:
 	atv_crypto_wipe(path, sizeof path);
-	if (esc) {
-		atv_crypto_wipe(esc, strlen(esc));
-		free(esc);
-	}
 	return r;
+}
+
+/* /ctrl-int/1/<what> with s's session id into path[0..PATH_MAX_LEN). */
+static int ctrl_path(const struct sess *s, const char *what, char *path, struct atv_err *err)
+{
+	if ((size_t)snprintf(path, PATH_MAX_LEN, "/ctrl-int/1/%s%csession-id=%u", what,
+			     strchr(what, '?') ? '&' : '?', s->id) >= PATH_MAX_LEN)
+		return atv_err_set(err, ATV_E_USAGE, "request too long");
+	return 0;
+}
+
+/* What the status of a ctrl-int request means: 0 for 2xx, 1 for a 403
+ * (the device forgot the session: log in again and repeat, once: tries
+ * is the count of this request's attempts so far), else the error. */
+static int ctrl_status(struct atv_dmap_client *c, const char *what, long status, int tries,
+		       struct atv_err *err)
+{
+	if (status == 403 && tries < 2)
+		return 1;
+	if (status == 403)
+		return atv_err_set(err, ATV_E_AUTH, "%s keeps refusing the dmap session", c->name);
+	if (status < 200 || status > 299)
+		return atv_err_set(err, ATV_E_REFUSED, "%s refused %.*s (http %ld)", c->name,
+				   (int)strcspn(what, "?"), what, status);
+	return 0;
 }
 
 /* One request on /ctrl-int/1/<what> with the session id; a 403 (session
@@ -172,14 +210,14 @@ static int ctrl_req(struct atv_dmap_client *c, struct sess *s, const char *what,
 {
 	char path[PATH_MAX_LEN];
 	struct atv_http_req rq = {0};
-	int r, tries;
+	int r, tries = 0;
 
-	for (tries = 0; tries < 2; tries++) {
+	for (;;) {
 		if (!s->id && (r = login(c, s, err)) < 0)
 			return r;
-		if ((size_t)snprintf(path, sizeof path, "/ctrl-int/1/%s%csession-id=%u", what,
-				     strchr(what, '?') ? '&' : '?', s->id) >= sizeof path)
-			return atv_err_set(err, ATV_E_USAGE, "request too long");
+		tries++;
+		if ((r = ctrl_path(s, what, path, err)) < 0)
+			return r;
 		rq.method = post ? "POST" : "GET";
 		rq.path = path;
 		rq.body = post ? post->data : NULL;
@@ -188,20 +226,12 @@ static int ctrl_req(struct atv_dmap_client *c, struct sess *s, const char *what,
 		rq.timeout_ms = timeout_ms;
 		atv_buf_reset(b);
 		r = atv_http_request(s->h, &rq, status, b, err);
-		if (r == -ATV_E_LIMIT)
-			return atv_err_set(err, ATV_E_PROTO, "%s sent an oversized reply", c->name);
 		if (r < 0)
+			return req_fail(c, r, "reply", err);
+		if ((r = ctrl_status(c, what, *status, tries, err)) <= 0)
 			return r;
-		if (*status != 403)
-			break;
 		s->id = 0; /* the device forgot us: log in again */
 	}
-	if (*status == 403)
-		return atv_err_set(err, ATV_E_AUTH, "%s keeps refusing the dmap session", c->name);
-	if (*status < 200 || *status > 299)
-		return atv_err_set(err, ATV_E_REFUSED, "%s refused %.*s (http %ld)", c->name,
-				   (int)strcspn(what, "?"), what, *status);
-	return 0;
 }
 
 int atv_dmap_client_open(const char *address, int port, const char *credentials,
@@ -218,8 +248,7 @@ int atv_dmap_client_open(const char *address, int port, const char *credentials,
 	c = calloc(1, sizeof *c);
 	if (!c)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-	c->cancel[0] = c->cancel[1] = c->notify[0] = c->notify[1] = -1;
-	pthread_mutex_init(&c->lock, NULL);
+	atv_buf_init(&c->wbody, ATV_DMAP_BODY_MAX);
 	c->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	n = strlen(address) + 32;
 	c->base = malloc(n);
@@ -245,31 +274,14 @@ out:
 
 static void stop_watch(struct atv_dmap_client *c)
 {
-	struct qitem *q;
-	char ch = 1;
-
-	if (c->watching) {
-		if (write(c->cancel[1], &ch, 1) < 0)
-			atv_debug("dmap: cannot stop the watcher: %s", strerror(errno));
-		pthread_join(c->thread, NULL);
-		c->watching = false;
-	}
+	/* a long poll under way is abandoned with its connection */
 	atv_http_free(c->ws.h);
 	c->ws.h = NULL;
-	for (int i = 0; i < 2; i++) {
-		if (c->cancel[i] >= 0)
-			close(c->cancel[i]);
-		if (c->notify[i] >= 0)
-			close(c->notify[i]);
-		c->cancel[i] = c->notify[i] = -1;
-	}
-	while ((q = c->head)) {
-		c->head = q->next;
-		free(q->data);
-		free(q);
-	}
-	c->tail = NULL;
-	c->n_queued = 0;
+	c->ws.id = 0;
+	atv_dmap_release(&c->pend);
+	atv_dmap_release(&c->ready);
+	c->has_ready = false;
+	c->watching = false;
 }
 
 void atv_dmap_client_close(struct atv_dmap_client *c)
@@ -289,7 +301,7 @@ void atv_dmap_client_close(struct atv_dmap_client *c)
 		atv_buf_release(&b);
 	}
 	atv_http_free(c->main.h);
-	pthread_mutex_destroy(&c->lock);
+	atv_buf_release(&c->wbody);
 	if (c->cred) {
 		atv_crypto_wipe(c->cred, strlen(c->cred));
 		free(c->cred);
@@ -390,36 +402,42 @@ int atv_dmap_client_status(struct atv_dmap_client *c, struct atv_dmap *st, struc
 	return r < 0 ? r : check_cmst(c, st, err);
 }
 
+/* dmcp.volume from a getproperty answer's body b into *vol (0..100). */
+static int volume_reply(struct atv_dmap_client *c, const struct atv_buf *b, int *vol,
+			struct atv_err *err)
+{
+	struct atv_dmap d = {0};
+	const struct atv_dmap_item *it;
+	struct atv_err e = {0};
+	uint32_t v = 0;
+	int r = parse_body(c, b, &d, err);
+
+	/* cmgt{mstt cmvo}: the parser has checked every length; the getter
+	 * refuses a cmvo of 0 or more than 8 bytes and a value past 32 bits */
+	if (r == 0 && !(it = atv_dmap_path(&d, "cmgt/cmvo")))
+		r = atv_err_set(err, ATV_E_PROTO, "%s sent a volume reply without cmgt/cmvo",
+				c->name);
+	else if (r == 0 && atv_dmap_get_u32(it, &v, &e) < 0)
+		r = atv_err_set(err, ATV_E_PROTO, "%s sent a bad volume reply: %s", c->name, e.msg);
+	if (r == 0)
+		*vol = v > 100 ? 100 : (int)v;
+	atv_dmap_release(&d);
+	return r;
+}
+
+#define VOLUME_WHAT "getproperty?properties=dmcp.volume"
+
 static int get_volume(struct atv_dmap_client *c, struct sess *s, int *vol, struct atv_err *err)
 {
 	struct atv_buf b;
-	struct atv_dmap d = {0};
 	long status = 0;
-	uint32_t v = 0;
 	int r;
 
 	*vol = -1;
 	atv_buf_init(&b, ATV_DMAP_BODY_MAX);
-	r = ctrl_req(c, s, "getproperty?properties=dmcp.volume", NULL, 0, &b, &status, err);
+	r = ctrl_req(c, s, VOLUME_WHAT, NULL, 0, &b, &status, err);
 	if (r == 0)
-		r = parse_body(c, &b, &d, err);
-	if (r == 0) {
-		/* cmgt{mstt cmvo}: the parser has checked every length; the
-		 * getter refuses a cmvo of 0 or more than 8 bytes and a value
-		 * past 32 bits */
-		const struct atv_dmap_item *it = atv_dmap_path(&d, "cmgt/cmvo");
-		struct atv_err e = {0};
-
-		if (!it)
-			r = atv_err_set(err, ATV_E_PROTO,
-					"%s sent a volume reply without cmgt/cmvo", c->name);
-		else if (atv_dmap_get_u32(it, &v, &e) < 0)
-			r = atv_err_set(err, ATV_E_PROTO, "%s sent a bad volume reply: %s", c->name,
-					e.msg);
-	}
-	if (r == 0)
-		*vol = v > 100 ? 100 : (int)v;
-	atv_dmap_release(&d);
+		r = volume_reply(c, &b, vol, err);
 	atv_buf_release(&b);
 	return r;
 }
@@ -513,94 +531,141 @@ json_t *atv_dmap_client_playing(const struct atv_dmap *st)
 	return o;
 }
 
-/* ---- the watcher ---- */
+/* ---- the watcher ----
+ *
+ * One request of the watcher's session at a time, started with
+ * atv_http_start and finished by watch_step when atv_http_step says it
+ * ended: a login (first, and again when the device answers 403), the
+ * playstatusupdate long poll, and after a status whose cavc says the
+ * volume is adjustable, a getproperty for the volume that goes with it.
+ * Each completed status is one state for watch_take, which is where the
+ * caller's poll loop comes in. */
 
-static void notify(struct atv_dmap_client *c)
+static int start_login(struct atv_dmap_client *c, struct atv_err *err)
 {
-	char ch = 1;
+	char path[PATH_MAX_LEN];
+	struct atv_http_req rq = {0};
+	int r;
 
-	if (write(c->notify[1], &ch, 1) < 0)
-		atv_debug("dmap: notify: %s", strerror(errno));
+	c->ws.id = 0;
+	c->wreq = W_LOGIN;
+	atv_buf_reset(&c->wbody);
+	r = login_path(c, path, err);
+	rq.path = path;
+	if (r == 0)
+		r = atv_http_start(c->ws.h, &rq, &c->wbody, err);
+	atv_crypto_wipe(path, sizeof path);
+	return r;
 }
 
-static void watch_fail(struct atv_dmap_client *c, int r, const struct atv_err *e)
+/* A ctrl-int request of the watcher: the long poll, or the volume. */
+static int start_ctrl(struct atv_dmap_client *c, enum wreq w, struct atv_err *err)
 {
-	pthread_mutex_lock(&c->lock);
-	c->w_err = r;
-	c->w_errmsg = *e;
-	notify(c);
-	pthread_mutex_unlock(&c->lock);
-}
+	char what[64], path[PATH_MAX_LEN];
+	struct atv_http_req rq = {0};
+	int r;
 
-static int enqueue(struct atv_dmap_client *c, const struct atv_buf *b, int vol, struct atv_err *err)
-{
-	struct qitem *q = calloc(1, sizeof *q), *old = NULL;
-
-	if (!q || !(q->data = malloc(b->len ? b->len : 1))) {
-		free(q);
-		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-	}
-	memcpy(q->data, b->data, b->len);
-	q->len = b->len;
-	q->vol = vol;
-	pthread_mutex_lock(&c->lock);
-	/* a reader that stopped reading loses the oldest states, not memory */
-	if (c->n_queued == ATV_DMAP_WATCH_QUEUE) {
-		old = c->head;
-		c->head = old->next;
-		c->n_queued--;
-	}
-	if (c->tail && c->head)
-		c->tail->next = q;
+	if (!c->ws.id)
+		return start_login(c, err);
+	if (w == W_POLL)
+		snprintf(what, sizeof what, "playstatusupdate?revision-number=%u", c->w_rev);
 	else
-		c->head = q;
-	c->tail = q;
-	c->n_queued++;
-	notify(c);
-	pthread_mutex_unlock(&c->lock);
-	if (old) {
-		free(old->data);
-		free(old);
-	}
-	return 0;
+		snprintf(what, sizeof what, "%s", VOLUME_WHAT);
+	if ((r = ctrl_path(&c->ws, what, path, err)) < 0)
+		return r;
+	c->wreq = w;
+	c->w_tries++;
+	rq.path = path;
+	rq.timeout_ms = w == W_POLL ? LONGPOLL_MS : 0;
+	atv_buf_reset(&c->wbody);
+	return atv_http_start(c->ws.h, &rq, &c->wbody, err);
 }
 
-static void *watcher(void *arg)
+/* A state for watch_take (st is moved), then the next long poll. */
+static int deliver(struct atv_dmap_client *c, struct atv_dmap *st, int vol, struct atv_err *err)
 {
-	struct atv_dmap_client *c = arg;
-	struct atv_err e = {0};
-	struct atv_buf b;
-	char what[64];
-	unsigned rev = c->w_rev;
-	int r = 0;
+	c->ready = *st;
+	memset(st, 0, sizeof *st);
+	c->ready_vol = vol;
+	c->has_ready = true;
+	c->w_tries = 0;
+	return start_ctrl(c, W_POLL, err);
+}
 
-	atv_buf_init(&b, ATV_DMAP_BODY_MAX);
-	for (;;) {
-		struct atv_dmap st = {0};
-		uint32_t v = 0, cavc = 0;
-		long status = 0;
-		int vol = -1;
+/* The watcher's request ended with status: act on the answer in wbody and
+ * start the next request. */
+static int watch_answer(struct atv_dmap_client *c, long status, struct atv_err *err)
+{
+	struct atv_dmap st = {0};
+	uint32_t v = 0, cavc = 0, id = 0;
+	int r, vol = -1;
 
-		snprintf(what, sizeof what, "playstatusupdate?revision-number=%u", rev);
-		r = ctrl_req(c, &c->ws, what, NULL, LONGPOLL_MS, &b, &status, &e);
-		if (r == 0)
-			r = parse_body(c, &b, &st, &e);
-		if (r == 0)
-			r = check_cmst(c, &st, &e);
-		if (r == 0 && u32_of(&st, "cmst/cmsr", &v))
-			rev = v;
-		if (r == 0 && u32_of(&st, "cmst/cavc", &cavc) && cavc)
-			r = get_volume(c, &c->ws, &vol, &e);
-		atv_dmap_release(&st);
-		if (r == 0)
-			r = enqueue(c, &b, vol, &e);
-		if (r < 0)
-			break;
+	if (c->wreq == W_LOGIN) {
+		if ((r = login_reply(c, status, &c->wbody, &id, err)) < 0)
+			return r;
+		c->ws.id = id;
+		return start_ctrl(c, W_POLL, err);
 	}
-	atv_buf_release(&b);
-	if (!atv_http_cancelled(c->ws.h))
-		watch_fail(c, r, &e);
-	return NULL;
+	r = ctrl_status(c, c->wreq == W_POLL ? "playstatusupdate" : VOLUME_WHAT, status, c->w_tries,
+			err);
+	if (r < 0)
+		return r;
+	if (r == 1) {
+		/* the device forgot the session: the status waiting for its
+		 * volume goes without, the long poll starts after a login */
+		if (c->wreq == W_VOLUME) {
+			c->ready_vol = -1;
+			st = c->pend;
+			memset(&c->pend, 0, sizeof c->pend);
+			c->ready = st;
+			c->has_ready = true;
+		}
+		return start_login(c, err);
+	}
+	if (c->wreq == W_VOLUME) {
+		r = volume_reply(c, &c->wbody, &vol, err);
+		if (r == 0)
+			r = deliver(c, &c->pend, vol, err);
+		return r;
+	}
+	r = parse_body(c, &c->wbody, &st, err);
+	if (r == 0)
+		r = check_cmst(c, &st, err);
+	if (r == 0 && u32_of(&st, "cmst/cmsr", &v))
+		c->w_rev = v;
+	if (r == 0 && u32_of(&st, "cmst/cavc", &cavc) && cavc) {
+		atv_dmap_release(&c->pend);
+		c->pend = st;
+		c->w_tries = 0;
+		return start_ctrl(c, W_VOLUME, err);
+	}
+	if (r == 0)
+		r = deliver(c, &st, -1, err);
+	atv_dmap_release(&st);
+	return r;
+}
+
+/* Run what is due without blocking, until a state is ready for watch_take
+ * or nothing more can be done now. */
+static void watch_step(struct atv_dmap_client *c)
+{
+	struct atv_err e = {0};
+	long status = 0;
+	int r;
+
+	while (!c->has_ready && !c->w_err) {
+		r = atv_http_step(c->ws.h, &status, &e);
+		if (r == 0)
+			return;
+		if (r > 0)
+			r = watch_answer(c, status, &e);
+		else
+			r = req_fail(c, r, c->wreq == W_POLL ? "play status" : "reply", &e);
+		if (r < 0) {
+			c->w_err = r;
+			c->w_errmsg = e;
+		}
+	}
 }
 
 int atv_dmap_client_watch(struct atv_dmap_client *c, unsigned rev, struct atv_err *err)
@@ -609,70 +674,51 @@ int atv_dmap_client_watch(struct atv_dmap_client *c, unsigned rev, struct atv_er
 
 	if (c->watching)
 		return 0;
-	if (pipe2(c->cancel, O_CLOEXEC | O_NONBLOCK) < 0 ||
-	    pipe2(c->notify, O_CLOEXEC | O_NONBLOCK) < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "pipe");
-		goto out;
-	}
 	/* its own connection and session: the long poll holds one */
 	if ((r = new_http(c, &c->ws.h, err)) < 0)
-		goto out;
-	atv_http_set_cancel_fd(c->ws.h, c->cancel[0]);
-	c->ws.id = 0;
+		return r;
 	c->w_rev = rev;
 	c->w_err = 0;
-	if ((r = pthread_create(&c->thread, NULL, watcher, c)) != 0) {
-		r = atv_err_sys(err, ATV_E_IO, r, "unable to start the dmap watcher");
-		goto out;
+	c->w_tries = 0;
+	if ((r = start_login(c, err)) < 0) {
+		stop_watch(c);
+		return r;
 	}
 	c->watching = true;
 	return 0;
-out:
-	stop_watch(c);
-	return r;
 }
 
 int atv_dmap_client_watch_fd(const struct atv_dmap_client *c)
 {
-	return c->watching ? c->notify[0] : -1;
+	return c->watching ? atv_http_fd(c->ws.h) : -1;
+}
+
+int atv_dmap_client_watch_timeout_ms(const struct atv_dmap_client *c)
+{
+	if (!c->watching || c->w_err)
+		return -1;
+	return c->has_ready ? 0 : atv_http_timeout_ms(c->ws.h);
 }
 
 int atv_dmap_client_watch_take(struct atv_dmap_client *c, struct atv_dmap *st, int *vol,
 			       struct atv_err *err)
 {
-	struct qitem *q;
-	char drain[64];
-	int r = 0;
-
 	memset(st, 0, sizeof *st);
 	*vol = -1;
 	if (!c->watching)
 		return 0;
-	pthread_mutex_lock(&c->lock);
-	q = c->head;
-	if (q) {
-		c->head = q->next;
-		if (!c->head)
-			c->tail = NULL;
-		c->n_queued--;
+	watch_step(c);
+	if (c->has_ready) {
+		*st = c->ready;
+		*vol = c->ready_vol;
+		memset(&c->ready, 0, sizeof c->ready);
+		c->has_ready = false;
+		return 1;
 	}
-	if (!q && c->w_err) {
-		r = c->w_err;
+	if (c->w_err) {
 		if (err)
 			*err = c->w_errmsg;
+		return c->w_err;
 	}
-	/* the pipe holds bytes while the queue does (written under the lock) */
-	if (!c->head && !c->w_err)
-		while (read(c->notify[0], drain, sizeof drain) > 0)
-			;
-	pthread_mutex_unlock(&c->lock);
-	if (r < 0)
-		return r;
-	if (!q)
-		return 0;
-	r = atv_dmap_parse(st, q->data, q->len, err);
-	*vol = q->vol;
-	free(q->data);
-	free(q);
-	return r < 0 ? r : 1;
+	return 0;
 }

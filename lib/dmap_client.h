@@ -10,10 +10,14 @@
  *
  * Push updates: ctrl-int/1/playstatusupdate?revision-number=R answers at
  * once when R is not the device's current revision (0 or 1: always), else
- * the device holds it until the state changes.  atv_dmap_client_watch runs
- * that long poll on a thread of its own, with its own HTTP connection and
- * session, and queues each answer; a byte on atv_dmap_client_watch_fd
- * says one is there.
+ * the device holds it until the state changes.  atv_dmap_client_watch
+ * starts that long poll on an HTTP connection and session of its own
+ * (commands go on over the first one meanwhile), and the caller's poll
+ * loop drives it: poll atv_dmap_client_watch_fd for POLLIN, at most
+ * atv_dmap_client_watch_timeout_ms, then call atv_dmap_client_watch_take,
+ * which does what is due without blocking (http.h says how libcurl's
+ * sockets and timers become that one fd) and hands out each new state.
+ * No threads.
  *
  * Errors: login refused (503, unknown GUID) is -ATV_E_AUTH; a device body
  * that is not DMAP, or lies about lengths, or nests too deep is
@@ -30,7 +34,6 @@
 
 #define ATV_DMAP_BODY_MAX    (1024 * 1024)     /* DMAP reply bodies */
 #define ATV_DMAP_ARTWORK_MAX (8 * 1024 * 1024) /* nowplayingartwork */
-#define ATV_DMAP_WATCH_QUEUE 64		       /* states queued by the watcher */
 
 struct atv_dmap_client; /* opaque; atv_dmap_client_close() frees it */
 
@@ -81,15 +84,22 @@ json_t *atv_dmap_client_playing(const struct atv_dmap *st);
 /* True when the cmst says something plays (caps 4). */
 int atv_dmap_client_is_playing(const struct atv_dmap *st);
 
-/* Start the long-poll thread from revision rev (the cmsr last seen). */
+/* Start the long poll from revision rev (the cmsr last seen): its login
+ * is under way when this returns. */
 int atv_dmap_client_watch(struct atv_dmap_client *c, unsigned rev, struct atv_err *err);
 
-/* Readable when the watcher queued a state or failed; -1 before watch. */
+/* The fd to poll for POLLIN while watching (owned by c); -1 before watch. */
 int atv_dmap_client_watch_fd(const struct atv_dmap_client *c);
 
-/* Take the oldest queued state: 1 with st filled and *vol the volume that
- * came with it (-1 when unknown), 0 when none is queued, or the watcher's
- * error (it then stopped). */
+/* Milliseconds until atv_dmap_client_watch_take must run even if the fd
+ * stays quiet (libcurl's timers), -1: no such time. */
+int atv_dmap_client_watch_timeout_ms(const struct atv_dmap_client *c);
+
+/* Do what is due without blocking and take the next state: 1 with st
+ * filled (release it) and *vol the volume that came with it (-1 when
+ * unknown), 0 when there is none yet, or the watcher's error (it then
+ * stopped: the same error on every later call).  Call it until it returns
+ * 0 or less each time the fd is readable or the time has come. */
 int atv_dmap_client_watch_take(struct atv_dmap_client *c, struct atv_dmap *st, int *vol,
 			       struct atv_err *err);
 

@@ -1,20 +1,19 @@
 /* dmap_pair_server.c - the Remote pairing HTTP server and its
  * _touch-remote._tcp publication.
  *
- * libmicrohttpd serves from a thread of its own; the request handler and
- * atv_dmap_pair_server_wait share the outcome under a mutex, and the
- * handler wakes the waiter through a pipe.  The publication runs on an
- * avahi threaded poll, so nothing here needs an event loop of the caller. */
+ * No threads: libmicrohttpd runs in its "external" mode with its sockets
+ * in one epoll fd (MHD_USE_EPOLL), and the publication on an avahi simple
+ * poll; atv_dmap_pair_server_wait drives both from one poll() (through
+ * avahi_simple_poll_set_func, which lets us add libmicrohttpd's fd to the
+ * ones avahi polls), so the request handler and the avahi callbacks run in
+ * the caller's thread, inside wait. */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -39,18 +38,18 @@ struct atv_dmap_pair_server {
 	char name[NAME_MAX_LEN + 1];
 	char guid_hex[ATV_DMAP_GUID_HEXLEN + 1];
 	struct MHD_Daemon *mhd;
+	int mhd_fd; /* its epoll fd */
 	int port;
-	int wake[2]; /* the handler writes a byte to wake[1] after a good request */
 
-	pthread_mutex_t lock; /* guards the outcome below */
+	int round; /* ms the current round of wait may sleep, -1: no limit */
+
 	bool paired;
 	unsigned wrong; /* requests with a wrong code */
 	bool gave_up;	/* the MAX_WRONG-th one has been answered */
 
-	/* the publication (NULL when not published); owned by the avahi
-	 * thread while it runs */
+	/* the publication (sp NULL when not published) */
 	const struct atv_avahi *av;
-	AvahiThreadedPoll *tp;
+	AvahiSimplePoll *sp;
 	AvahiClient *client;
 	AvahiEntryGroup *group;
 	bool added;	/* the service is in group */
@@ -108,7 +107,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct atv_err e = {0};
 	struct atv_buf body;
 	enum MHD_Result mr;
-	bool locked_out;
 	int r;
 
 	(void)version;
@@ -118,19 +116,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply(c, MHD_HTTP_NOT_FOUND, "", 0, NULL);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "", 0, NULL);
-	pthread_mutex_lock(&s->lock);
-	locked_out = s->wrong >= MAX_WRONG;
-	pthread_mutex_unlock(&s->lock);
-	if (locked_out)
+	if (s->wrong >= MAX_WRONG)
 		return reply(c, MHD_HTTP_NOT_FOUND, "", 0, NULL);
 	code = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "pairingcode");
 	printable(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "servicename"), svc);
 	r = atv_dmap_pair_check(s->guid, s->pin, code, &e);
 	if (r < 0) {
-		pthread_mutex_lock(&s->lock);
 		if (++s->wrong >= MAX_WRONG)
-			*req_cls = &s->wrong; /* on_completed wakes the waiter */
-		pthread_mutex_unlock(&s->lock);
+			*req_cls = &s->wrong; /* on_completed ends the wait */
 		atv_warn("dmap pairing request%s%s with %s", svc[0] ? " from " : "", svc,
 			 r == -ATV_E_AUTH ? "a wrong pin" : "a malformed code");
 		return reply(c, MHD_HTTP_NOT_FOUND, "", 0, NULL);
@@ -152,7 +145,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 }
 
 /* The device is paired only once it has our whole answer, and the waiter
- * learns of the last wrong code only once its 404 is out: waking it
+ * learns of the last wrong code only once its 404 is out: ending the wait
  * earlier could stop the server while the answer is still on its way. */
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			 enum MHD_RequestTerminationCode toe)
@@ -160,24 +153,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	struct atv_dmap_pair_server *s = cls;
 
 	(void)c;
-	if (*req_cls == &s->paired && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
-		pthread_mutex_lock(&s->lock);
+	if (*req_cls == &s->paired && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		s->paired = true;
-		pthread_mutex_unlock(&s->lock);
-	} else if (*req_cls == &s->wrong) {
-		pthread_mutex_lock(&s->lock);
+	else if (*req_cls == &s->wrong)
 		s->gave_up = true;
-		pthread_mutex_unlock(&s->lock);
-	} else {
-		return;
-	}
 	*req_cls = NULL;
-	if (write(s->wake[1], "", 1) < 0) {
-		/* the pipe is non-blocking: a full pipe already wakes the waiter */
-	}
 }
 
-/* --- the publication, on avahi's thread ------------------------------- */
+/* --- the publication, on avahi's simple poll -------------------------- */
 
 static void publish_add(struct atv_dmap_pair_server *s, AvahiClient *client);
 
@@ -271,6 +254,34 @@ static void client_cb(AvahiClient *client, AvahiClientState state, void *ctx)
 	}
 }
 
+/* Room for avahi's fds (its D-Bus connection: one or two) and ours. */
+#define POLL_FDS 16
+
+/* AvahiPollFunc, instead of poll(): avahi's fds and libmicrohttpd's
+ * together, no longer than the round of wait allows.  Returns what poll()
+ * would have for avahi's fds alone. */
+static int poll_both(struct pollfd *ufds, unsigned nfds, int timeout, void *ctx)
+{
+	struct atv_dmap_pair_server *s = ctx;
+	struct pollfd p[POLL_FDS];
+	int n;
+
+	if (s->round >= 0 && (timeout < 0 || s->round < timeout))
+		timeout = s->round;
+	if (nfds >= POLL_FDS) {
+		/* not seen with avahi 0.8: run ours at least every 50 ms */
+		n = poll(ufds, nfds, timeout < 0 || timeout > 50 ? 50 : timeout);
+		return n < 0 && errno == EINTR ? 0 : n;
+	}
+	memcpy(p, ufds, nfds * sizeof *p);
+	p[nfds] = (struct pollfd){.fd = s->mhd_fd, .events = POLLIN};
+	n = poll(p, nfds + 1, timeout);
+	if (n < 0)
+		return errno == EINTR ? 0 : n; /* a signal: as a timeout */
+	memcpy(ufds, p, nfds * sizeof *p);
+	return p[nfds].revents ? n - 1 : n;
+}
+
 /* Publish through avahi-daemon; every failure is a warning (the device can
  * still be pointed at our port) and leaves nothing running. */
 static void publish_start(struct atv_dmap_pair_server *s)
@@ -282,12 +293,13 @@ static void publish_start(struct atv_dmap_pair_server *s)
 		atv_warn("not publishing %s: %s", SERVICE_TYPE, e.msg);
 		return;
 	}
-	s->tp = s->av->threaded_poll_new();
-	if (!s->tp) {
+	s->sp = s->av->simple_poll_new();
+	if (!s->sp) {
 		atv_warn("not publishing %s: out of memory", SERVICE_TYPE);
 		return;
 	}
-	s->client = s->av->client_new(s->av->threaded_poll_get(s->tp), 0, client_cb, s, &aerr);
+	s->av->simple_poll_set_func(s->sp, poll_both, s);
+	s->client = s->av->client_new(s->av->simple_poll_get(s->sp), 0, client_cb, s, &aerr);
 	if (!s->client) {
 		/* client_new freed what its callbacks may have seen */
 		s->client = NULL;
@@ -296,34 +308,25 @@ static void publish_start(struct atv_dmap_pair_server *s)
 			 s->av->strerror(aerr));
 		goto fail;
 	}
-	if (s->av->threaded_poll_start(s->tp) < 0) {
-		atv_warn("not publishing %s: unable to start avahi's thread", SERVICE_TYPE);
-		goto fail;
-	}
 	return;
 fail:
 	if (s->group)
 		s->av->entry_group_free(s->group);
-	if (s->client)
-		s->av->client_free(s->client);
-	s->av->threaded_poll_free(s->tp);
+	s->av->simple_poll_free(s->sp);
 	s->group = NULL;
-	s->client = NULL;
-	s->tp = NULL;
+	s->sp = NULL;
 }
 
 static void publish_stop(struct atv_dmap_pair_server *s)
 {
-	if (!s->tp)
+	if (!s->sp)
 		return;
-	/* after stop no callback runs: the rest is ours to free */
-	s->av->threaded_poll_stop(s->tp);
 	if (s->group)
 		s->av->entry_group_free(s->group);
 	s->av->client_free(s->client);
-	s->av->threaded_poll_free(s->tp);
+	s->av->simple_poll_free(s->sp);
 	s->av->free(s->svc_name);
-	s->tp = NULL;
+	s->sp = NULL;
 	s->client = NULL;
 	s->group = NULL;
 	s->svc_name = NULL;
@@ -350,25 +353,26 @@ int atv_dmap_pair_server_start(const struct atv_dmap_pair_server_opts *o,
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-	s->wake[0] = s->wake[1] = -1;
-	pthread_mutex_init(&s->lock, NULL);
+	s->mhd_fd = -1;
+	s->round = -1;
 	s->guid = o->guid;
 	s->pin = o->pin;
 	memcpy(s->name, name, strlen(name) + 1);
 	atv_dmap_guid_hex(o->guid, s->guid_hex);
-	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
-		r = atv_err_sys(err, ATV_E_IO, errno, "unable to create a pipe");
-		goto out;
-	}
 	errno = 0;
-	s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, (uint16_t)o->port,
-				  NULL, NULL, on_request, s, MHD_OPTION_CONNECTION_LIMIT,
-				  (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-				  (unsigned)CONN_TIMEOUT_SEC, MHD_OPTION_NOTIFY_COMPLETED,
-				  on_completed, s, MHD_OPTION_END);
+	s->mhd = MHD_start_daemon(MHD_USE_EPOLL, (uint16_t)o->port, NULL, NULL, on_request, s,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_SEC,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
 	if (!s->mhd) {
 		r = atv_err_sys(err, ATV_E_IO, errno ? errno : EADDRINUSE,
 				"unable to listen on port %d", o->port);
+		goto out;
+	}
+	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	s->mhd_fd = info ? info->epoll_fd : -1;
+	if (s->mhd_fd < 0) {
+		r = atv_err_set(err, ATV_E_IO, "libmicrohttpd gave no epoll fd");
 		goto out;
 	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -391,47 +395,61 @@ int atv_dmap_pair_server_port(const struct atv_dmap_pair_server *s)
 	return s->port;
 }
 
+/* How long the next round of wait may sleep: until libmicrohttpd's next
+ * timer (a connection that timed out) or the deadline; -1: no limit. */
+static int round_ms(struct atv_dmap_pair_server *s, long long deadline)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+	long long ms = -1;
+
+	if (MHD_get_timeout(s->mhd, &t) == MHD_YES)
+		ms = t > 60000 ? 60000 : (long long)t;
+	if (deadline >= 0) {
+		long long left = deadline - now_ms();
+
+		if (left < 0)
+			left = 0;
+		if (ms < 0 || left < ms)
+			ms = left;
+	}
+	return (int)ms;
+}
+
 int atv_dmap_pair_server_wait(struct atv_dmap_pair_server *s, int timeout_ms, struct atv_err *err)
 {
 	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	bool paired, gave_up;
-	unsigned wrong;
-	char drain[16];
 
 	for (;;) {
-		struct pollfd pfd = {.fd = s->wake[0], .events = POLLIN};
-		int wait_ms = -1, n;
-
-		pthread_mutex_lock(&s->lock);
-		paired = s->paired;
-		gave_up = s->gave_up;
-		wrong = s->wrong;
-		pthread_mutex_unlock(&s->lock);
-		if (paired)
+		if (s->paired)
 			return 0;
-		if (gave_up)
+		if (s->gave_up)
 			return atv_err_set(err, ATV_E_AUTH,
 					   "wrong pin %u times: no more pairing requests accepted",
-					   wrong);
-		if (deadline >= 0) {
-			long long left = deadline - now_ms();
+					   s->wrong);
+		if (deadline >= 0 && now_ms() >= deadline)
+			break;
+		s->round = round_ms(s, deadline);
+		if (s->sp) {
+			/* avahi's callbacks run in here, and poll_both polls
+			 * libmicrohttpd's fd with avahi's */
+			if (s->av->simple_poll_iterate(s->sp, s->round) < 0)
+				return atv_err_sys(err, ATV_E_IO, errno,
+						   "unable to wait for the device");
+		} else {
+			struct pollfd p = {.fd = s->mhd_fd, .events = POLLIN};
 
-			if (left <= 0)
-				break;
-			wait_ms = left > 60000 ? 60000 : (int)left;
+			if (poll(&p, 1, s->round) < 0 && errno != EINTR)
+				return atv_err_sys(err, ATV_E_IO, errno,
+						   "unable to wait for the device");
 		}
-		n = poll(&pfd, 1, wait_ms);
-		if (n < 0 && errno != EINTR)
-			return atv_err_sys(err, ATV_E_IO, errno, "unable to wait for the device");
-		if (n > 0)
-			while (read(s->wake[0], drain, sizeof drain) > 0) {
-			}
+		/* requests and their answers: on_request, on_completed */
+		MHD_run(s->mhd);
 	}
-	if (wrong > 0)
+	if (s->wrong > 0)
 		return atv_err_set(
 		    err, ATV_E_AUTH,
-		    "wrong pin: the device sent %u pairing request%s with another pin", wrong,
-		    wrong == 1 ? "" : "s");
+		    "wrong pin: the device sent %u pairing request%s with another pin", s->wrong,
+		    s->wrong == 1 ? "" : "s");
 	return atv_err_set(err, ATV_E_UNREACHABLE,
 			   "no pairing request from the device within %d s (was the pin entered?)",
 			   (timeout_ms + 999) / 1000);
@@ -444,11 +462,6 @@ void atv_dmap_pair_server_free(struct atv_dmap_pair_server *s)
 	publish_stop(s);
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
-	if (s->wake[0] >= 0)
-		close(s->wake[0]);
-	if (s->wake[1] >= 0)
-		close(s->wake[1]);
-	pthread_mutex_destroy(&s->lock);
 	atv_crypto_wipe(s, sizeof *s); /* the PIN */
 	free(s);
 }

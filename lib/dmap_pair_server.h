@@ -2,10 +2,12 @@
  * the Apple TV calls and the _touch-remote._tcp service that points it to
  * us (dmap_pair.h has the codes and the answer).
  *
- *   atv_dmap_pair_server_start()  listen (libmicrohttpd, its own thread) and
+ *   atv_dmap_pair_server_start()  listen (libmicrohttpd) and
  *                                 publish _touch-remote._tcp through
  *                                 avahi-daemon (loaded lazily, avahi_dl.h)
- *   atv_dmap_pair_server_wait()   until the device sent the right code
+ *   atv_dmap_pair_server_wait()   until the device sent the right code: the
+ *                                 server and the publication run in here,
+ *                                 in the caller's thread (no threads)
  *   atv_dmap_pair_server_free()   withdraw the service, stop listening
  *
  * The user types the PIN we show into the Apple TV, which then sends

@@ -246,13 +246,14 @@ static int dmap_fd(const void *b)
 	return atv_dmap_client_watch_fd(((const struct dmap_remote *)b)->dmap);
 }
 
+/* libcurl's next timer for the long poll (connect, timeouts) */
 static int dmap_timeout_ms(const void *b)
 {
-	(void)b;
-	return -1;
+	return atv_dmap_client_watch_timeout_ms(((const struct dmap_remote *)b)->dmap);
 }
 
-/* Each state the watcher queued is one round of events. */
+/* The long poll's due work, without blocking; each new state is one round
+ * of events. */
 static int dmap_step(void *b, struct atv_err *err)
 {
 	struct dmap_remote *c = b;

@@ -1,7 +1,10 @@
-/* http.c - libcurl (multi interface) requests with caps, timeouts and a
- * cancel fd; see http.h for the choices. */
+/* http.c - libcurl (multi interface) requests with caps and timeouts,
+ * blocking or driven by the caller's poll loop; see http.h for the
+ * choices. */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -9,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -17,9 +23,17 @@
 #include "banned.h"
 
 /* How long one curl_multi_poll may sleep; curl shortens it to its own
- * timers, and the cancel fd wakes it at once, so this only bounds how
- * stale a wait can get. */
+ * timers, so this only bounds how stale a wait can get. */
 #define POLL_MS 1000
+
+/* Where a response goes: the body into the caller's capped buffer; the
+ * header bytes are only counted (see on_header). */
+struct sink {
+	struct atv_buf *b;
+	int code;	  /* why we refused more data, 0 if we did not */
+	size_t hdr_bytes; /* of the response headers so far */
+	int hdr_done;	  /* the empty line that ends them has arrived */
+};
 
 struct atv_http {
 	CURLM *multi; /* owns the connection cache: keep-alive across requests */
@@ -28,9 +42,21 @@ struct atv_http {
 	char *headers[ATV_HTTP_MAX_HEADERS];
 	size_t nheaders;
 	long connect_ms, total_ms;
-	int cancel_fd;
-	int cancelled;
+	int gzip;		    /* ask for and decode gzip bodies */
 	char errbuf[CURL_ERROR_SIZE];
+
+	/* the request under way (req_begin .. req_end) */
+	int added; /* easy is on the multi */
+	const char *method;
+	char *path; /* a copy, for messages */
+	char *url;
+	struct curl_slist *req_headers;
+	struct sink sink;
+
+	/* asynchronous use (atv_http_start): curl's sockets in one epoll set */
+	int async; /* atv_http_start was used: no more atv_http_request */
+	int epfd;
+	long long deadline; /* CLOCK_MONOTONIC ms when curl's timer is due, -1: none */
 };
 
 /* libcurl's functions (lib/curl_dl.h): loaded by the first atv_http_new,
@@ -73,7 +99,8 @@ struct atv_http *atv_http_new(const char *base_url, struct atv_err *err)
 	h = calloc(1, sizeof *h);
 	if (!h)
 		goto nomem;
-	h->cancel_fd = -1;
+	h->epfd = -1;
+	h->deadline = -1;
 	h->connect_ms = ATV_HTTP_CONNECT_MS;
 	h->total_ms = ATV_HTTP_TOTAL_MS;
 	h->base = strdup(base_url);
@@ -98,12 +125,15 @@ void atv_http_free(struct atv_http *h)
 {
 	if (!h)
 		return;
+	atv_http_abort(h);
 	if (h->easy)
 		curl->easy_cleanup(h->easy);
 	if (h->multi)
 		curl->multi_cleanup(h->multi);
 	for (size_t i = 0; i < h->nheaders; i++)
 		free(h->headers[i]);
+	if (h->epfd >= 0)
+		close(h->epfd);
 	free(h->base);
 	free(h);
 }
@@ -145,8 +175,12 @@ int atv_http_add_header(struct atv_http *h, const char *line, struct atv_err *er
 
 int atv_http_add_remote_headers(struct atv_http *h, struct atv_err *err)
 {
-	/* what the iOS Remote app sends (pyatv dmap/__init__.py) */
+	/* what the iOS Remote app sends (pyatv protocols/dmap/daap.py
+	 * _DMAP_HEADERS, which its fake device checks); Accept-Encoding:
+	 * gzip comes from CURLOPT_ACCEPT_ENCODING, so that libcurl also
+	 * decodes what the device then sends gzipped */
 	static const char *const remote[] = {
+	    "Accept: */*",
 	    "Client-DAAP-Version: 3.13",
 	    "Client-ATV-Sharing-Version: 1.2",
 	    "Client-iTunes-Sharing-Version: 3.15",
@@ -160,24 +194,9 @@ int atv_http_add_remote_headers(struct atv_http *h, struct atv_err *err)
 		if (r < 0)
 			return r;
 	}
+	h->gzip = 1;
 	return 0;
 }
-
-void atv_http_set_cancel_fd(struct atv_http *h, int fd)
-{
-	h->cancel_fd = fd;
-}
-
-int atv_http_cancelled(const struct atv_http *h)
-{
-	return h->cancelled;
-}
-
-/* Where the body goes: the caller's capped buffer. */
-struct sink {
-	struct atv_buf *b;
-	int code; /* why we refused more data, 0 if we did not */
-};
 
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 {
@@ -192,6 +211,33 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
+/* CURLOPT_HEADERFUNCTION: each header line of the response as it arrives.
+ * A device answers with a few hundred bytes of headers; libcurl itself
+ * allows 100 KiB per line and any number of lines, so a hostile one could
+ * keep us reading for ever.  Past ATV_HTTP_HEADER_MAX bytes in all, the
+ * transfer ends (CURLE_WRITE_ERROR with code set).  A single line longer
+ * than libcurl's own limit never reaches us: libcurl then fails with
+ * "out of memory" (7.x) or CURLE_TOO_LARGE (8.6+), which curl_fail turns
+ * into the same protocol error while hdr_done is not set. */
+static size_t on_header(char *p, size_t size, size_t n, void *ctx)
+{
+	struct sink *s = ctx;
+	size_t len = size * n;
+
+	s->hdr_bytes += len;
+	if (s->hdr_bytes > ATV_HTTP_HEADER_MAX) {
+		s->code = ATV_E_PROTO;
+		return 0;
+	}
+	/* a status line starts the headers of a response (after a 1xx
+	 * there is a second one), the empty line ends them */
+	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+		s->hdr_done = 0;
+	else if ((len == 2 && p[0] == '\r' && p[1] == '\n') || (len == 1 && p[0] == '\n'))
+		s->hdr_done = 1;
+	return len;
+}
+
 /* The path for messages: without the query, which may carry a pairing
  * GUID or session id (credentials are never logged). */
 static int path_len(const char *path)
@@ -201,12 +247,22 @@ static int path_len(const char *path)
 	return n > 200 ? 200 : (int)n;
 }
 
+/* libcurl 8.6+ ends a transfer whose header line is past its limit with
+ * CURLE_TOO_LARGE; <curl/curl.h> of 7.x does not name it, but the library
+ * we load may be newer. */
+#define CURLE_TOO_LARGE_8_6 100
+
 static int curl_fail(struct atv_http *h, const char *method, const char *path, CURLcode cc,
 		     const struct sink *s, struct atv_err *err)
 {
 	int code;
 	char msg[CURL_ERROR_SIZE];
 
+	if ((cc == CURLE_WRITE_ERROR && s->code == ATV_E_PROTO) ||
+	    ((cc == CURLE_OUT_OF_MEMORY || (int)cc == CURLE_TOO_LARGE_8_6) && !s->hdr_done))
+		return atv_err_set(err, ATV_E_PROTO,
+				   "%s %s%.*s: response headers larger than %d bytes", method,
+				   h->base, path_len(path), path, ATV_HTTP_HEADER_MAX);
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -223,8 +279,9 @@ static int curl_fail(struct atv_http *h, const char *method, const char *path, C
 		code = s->code ? s->code : ATV_E_IO;
 		break;
 	case CURLE_OUT_OF_MEMORY: code = ATV_E_NOMEM; break;
-	case CURLE_URL_MALFORMAT:
-	case CURLE_UNSUPPORTED_PROTOCOL: code = ATV_E_USAGE; break;
+	/* not CURLE_UNSUPPORTED_PROTOCOL: our URLs are http:// (atv_http_new
+	 * checks), so libcurl says that of an answer that is not HTTP */
+	case CURLE_URL_MALFORMAT: code = ATV_E_USAGE; break;
 	default: code = ATV_E_PROTO; break;
 	}
 	snprintf(msg, sizeof msg, "%s", h->errbuf[0] ? h->errbuf : curl->easy_strerror(cc));
@@ -329,6 +386,12 @@ static int setup(struct atv_http *h, const struct atv_http_req *req, const char 
 	SET(CURLOPT_HTTPHEADER, headers);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 	SET(CURLOPT_WRITEDATA, s);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, s);
+	/* "gzip": the header and libcurl's decoding; the cap applies to the
+	 * decoded body (on_body), so a small compressed bomb stays bounded */
+	if (h->gzip)
+		SET(CURLOPT_ACCEPT_ENCODING, "gzip");
 	/* refuse a declared Content-Length past the cap up front (0 would
 	 * mean no limit: then the write callback refuses the first byte) */
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)room);
@@ -343,16 +406,25 @@ static int setup(struct atv_http *h, const struct atv_http_req *req, const char 
 	return cc == CURLE_OK ? 0 : -1;
 }
 
-/* Drive the transfer on the multi handle until it ends or the cancel fd
- * turns readable.  0 with *cc the transfer's result, or -ATV_E_*. */
-static int run(struct atv_http *h, CURLcode *cc, struct atv_err *err)
+/* The result of h's transfer, if it ended: 1 with *cc set, else 0. */
+static int done(struct atv_http *h, CURLcode *cc)
 {
 	CURLMsg *m;
-	int left;
+	int left, r = 0;
 
+	while ((m = curl->multi_info_read(h->multi, &left)))
+		if (m->msg == CURLMSG_DONE && m->easy_handle == h->easy) {
+			*cc = m->data.result;
+			r = 1;
+		}
+	return r;
+}
+
+/* Drive the transfer on the multi handle until it ends.  0 with *cc the
+ * transfer's result, or -ATV_E_*. */
+static int run(struct atv_http *h, CURLcode *cc, struct atv_err *err)
+{
 	for (;;) {
-		struct curl_waitfd wfd[1];
-		unsigned nfd = 0;
 		int running = 0;
 		CURLMcode mc;
 
@@ -363,56 +435,61 @@ static int run(struct atv_http *h, CURLcode *cc, struct atv_err *err)
 					   "curl: %s", curl->multi_strerror(mc));
 		if (!running)
 			break;
-		if (h->cancel_fd >= 0)
-			wfd[nfd++] = (struct curl_waitfd){h->cancel_fd, CURL_WAIT_POLLIN, 0};
-		mc = curl->multi_poll(h->multi, nfd ? wfd : NULL, nfd, POLL_MS, NULL);
+		mc = curl->multi_poll(h->multi, NULL, 0, POLL_MS, NULL);
 		if (mc != CURLM_OK)
 			return atv_err_set(err, ATV_E_IO, "curl: %s", curl->multi_strerror(mc));
-		if (h->cancel_fd >= 0 && wfd[0].revents) {
-			h->cancelled = 1;
-			return -ATV_E_IO;
-		}
 	}
 	*cc = CURLE_GOT_NOTHING;
-	while ((m = curl->multi_info_read(h->multi, &left)))
-		if (m->msg == CURLMSG_DONE && m->easy_handle == h->easy)
-			*cc = m->data.result;
+	done(h, cc);
 	return 0;
 }
 
-int atv_http_request(struct atv_http *h, const struct atv_http_req *req, long *status,
-		     struct atv_buf *body, struct atv_err *err)
+/* The transfer is over (or abandoned): forget it.  Removing an unfinished
+ * transfer closes its connection; a finished one goes back to the multi's
+ * cache for the next request. */
+static void req_end(struct atv_http *h)
+{
+	if (h->added)
+		curl->multi_remove_handle(h->multi, h->easy);
+	h->added = 0;
+	curl->slist_free_all(h->req_headers);
+	h->req_headers = NULL;
+	free(h->url);
+	free(h->path);
+	h->url = h->path = NULL;
+	h->deadline = -1;
+}
+
+/* Check req and put its transfer on the multi handle; the body will go
+ * to body.  On failure nothing is left under way. */
+static int req_begin(struct atv_http *h, const struct atv_http_req *req, struct atv_buf *body,
+		     struct atv_err *err)
 {
 	const char *method = req->method ? req->method : "GET";
 	const char *path = req->path ? req->path : "/";
 	int post = strcmp(method, "POST") == 0;
-	struct sink s = {body, 0};
-	struct curl_slist *headers = NULL;
-	char *url = NULL;
-	CURLcode cc = CURLE_OK;
 	size_t n;
-	int r, added = 0, req_ct;
+	int r, req_ct;
 
-	h->cancelled = 0;
-	*status = 0;
+	if (h->added)
+		return atv_err_set(err, ATV_E_USAGE, "an http request is already under way");
 	if (!post && strcmp(method, "GET") != 0)
 		return atv_err_set(err, ATV_E_USAGE, "http method %s is not supported", method);
 	r = check_req_headers(req, &req_ct, err);
 	if (r < 0)
 		return r;
+	h->method = post ? "POST" : "GET";
+	h->sink = (struct sink){.b = body};
 	n = strlen(h->base) + strlen(path) + 2;
-	url = malloc(n);
-	if (!url) {
-		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
-		goto out;
-	}
-	snprintf(url, n, "%s%s%s", h->base, path[0] == '/' ? "" : "/", path);
-	headers = request_headers(h, req, req_ct, post);
-	if ((h->nheaders || (req->headers && req->headers[0]) || post) && !headers) {
-		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (setup(h, req, url, headers, &s, post) < 0) {
+	h->url = malloc(n);
+	h->path = strdup(path);
+	if (!h->url || !h->path)
+		goto nomem;
+	snprintf(h->url, n, "%s%s%s", h->base, path[0] == '/' ? "" : "/", path);
+	h->req_headers = request_headers(h, req, req_ct, post);
+	if ((h->nheaders || (req->headers && req->headers[0]) || post) && !h->req_headers)
+		goto nomem;
+	if (setup(h, req, h->url, h->req_headers, &h->sink, post) < 0) {
 		r = atv_err_set(err, ATV_E_NOMEM, "unable to set up an http request");
 		goto out;
 	}
@@ -420,28 +497,178 @@ int atv_http_request(struct atv_http *h, const struct atv_http_req *req, long *s
 		r = atv_err_set(err, ATV_E_NOMEM, "unable to start an http request");
 		goto out;
 	}
-	added = 1;
-	r = run(h, &cc, err);
-	if (r < 0) {
-		if (h->cancelled)
-			atv_err_set(err, ATV_E_IO, "%s %s%.*s: request cancelled", method, h->base,
-				    path_len(path), path);
-		goto out;
-	}
-	if (cc != CURLE_OK) {
-		r = curl_fail(h, method, path, cc, &s, err);
-		goto out;
-	}
-	curl->easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, status);
-	r = 0;
+	h->added = 1;
+	return 0;
+nomem:
+	r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
 out:
-	/* removing an unfinished transfer closes its connection; a finished
-	 * one goes back to the multi's cache for the next request */
-	if (added)
-		curl->multi_remove_handle(h->multi, h->easy);
-	curl->slist_free_all(headers);
-	free(url);
+	req_end(h);
 	return r;
+}
+
+/* The outcome of the transfer that ended with cc: 0 with *status, or the
+ * error. */
+static int req_result(struct atv_http *h, CURLcode cc, long *status, struct atv_err *err)
+{
+	if (cc != CURLE_OK)
+		return curl_fail(h, h->method, h->path, cc, &h->sink, err);
+	curl->easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, status);
+	return 0;
+}
+
+int atv_http_request(struct atv_http *h, const struct atv_http_req *req, long *status,
+		     struct atv_buf *body, struct atv_err *err)
+{
+	CURLcode cc = CURLE_OK;
+	int r;
+
+	*status = 0;
+	if (h->async)
+		return atv_err_set(err, ATV_E_USAGE, "http handle is driven by atv_http_step");
+	r = req_begin(h, req, body, err);
+	if (r < 0)
+		return r;
+	r = run(h, &cc, err);
+	if (r == 0)
+		r = req_result(h, cc, status, err);
+	req_end(h);
+	return r;
+}
+
+/* ---- driven by the caller's poll loop ---- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: libcurl says which of its sockets to watch for
+ * what; they go into (or out of) h's epoll set. */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *ctx, void *sockp)
+{
+	struct atv_http *h = ctx;
+	struct epoll_event ev = {0};
+
+	(void)e;
+	(void)sockp;
+	if (what == CURL_POLL_REMOVE) {
+		/* fails harmlessly when libcurl has closed it already */
+		epoll_ctl(h->epfd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		ev.events |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		ev.events |= EPOLLOUT;
+	ev.data.fd = s;
+	if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, s, &ev) < 0 &&
+	    (errno != ENOENT || epoll_ctl(h->epfd, EPOLL_CTL_ADD, s, &ev) < 0))
+		return -1; /* libcurl fails the transfer */
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: when libcurl wants curl_multi_socket_action
+ * with CURL_SOCKET_TIMEOUT next (-1: never). */
+static int on_timer(CURLM *m, long ms, void *ctx)
+{
+	struct atv_http *h = ctx;
+
+	(void)m;
+	h->deadline = ms < 0 ? -1 : now_ms() + ms;
+	return 0;
+}
+
+int atv_http_start(struct atv_http *h, const struct atv_http_req *req, struct atv_buf *body,
+		   struct atv_err *err)
+{
+	if (!h->async) {
+		h->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (h->epfd < 0)
+			return atv_err_sys(err, ATV_E_IO, errno, "epoll_create1");
+		curl->multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+		curl->multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+		curl->multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+		curl->multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+		h->async = 1;
+	}
+	return req_begin(h, req, body, err);
+}
+
+int atv_http_fd(const struct atv_http *h)
+{
+	return h->epfd;
+}
+
+int atv_http_timeout_ms(const struct atv_http *h)
+{
+	long long left;
+
+	if (!h->added || h->deadline < 0)
+		return -1;
+	left = h->deadline - now_ms();
+	return left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* At most this many rounds of socket_action per step: libcurl may set a
+ * zero timer while acting (a connect that completed, say), which the next
+ * round runs at once instead of after another trip through poll. */
+#define STEP_ROUNDS 8
+
+int atv_http_step(struct atv_http *h, long *status, struct atv_err *err)
+{
+	struct epoll_event ev[8];
+	CURLcode cc = CURLE_OK;
+	CURLMcode mc = CURLM_OK;
+	int running, r;
+
+	*status = 0;
+	if (!h->added || !h->async)
+		return 0;
+	for (int round = 0; round < STEP_ROUNDS; round++) {
+		int acted = 0, n;
+
+		if (h->deadline >= 0 && now_ms() >= h->deadline) {
+			h->deadline = -1;
+			mc = curl->multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+			acted = 1;
+		}
+		n = epoll_wait(h->epfd, ev, (int)(sizeof ev / sizeof ev[0]), 0);
+		for (int i = 0; mc == CURLM_OK && i < n; i++) {
+			int mask = 0;
+
+			if (ev[i].events & EPOLLIN)
+				mask |= CURL_CSELECT_IN;
+			if (ev[i].events & EPOLLOUT)
+				mask |= CURL_CSELECT_OUT;
+			if (ev[i].events & (EPOLLERR | EPOLLHUP))
+				mask |= CURL_CSELECT_ERR;
+			mc = curl->multi_socket_action(h->multi, ev[i].data.fd, mask, &running);
+			acted = 1;
+		}
+		if (mc != CURLM_OK) {
+			r = atv_err_set(err, mc == CURLM_OUT_OF_MEMORY ? ATV_E_NOMEM : ATV_E_PROTO,
+					"curl: %s", curl->multi_strerror(mc));
+			req_end(h);
+			return r;
+		}
+		if (done(h, &cc)) {
+			r = req_result(h, cc, status, err);
+			req_end(h);
+			return r < 0 ? r : 1;
+		}
+		if (!acted)
+			break;
+	}
+	return 0;
+}
+
+void atv_http_abort(struct atv_http *h)
+{
+	if (h->added)
+		req_end(h);
 }
 
 int atv_http_get(struct atv_http *h, const char *path, long *status, struct atv_buf *body,

@@ -6,25 +6,29 @@
  * status is a successful request at this layer (the caller decides what a
  * 403 or a 503 means).
  *
- * Interruption (for long polls such as DACP playstatusupdate, which the
- * device holds until something changes): every request runs on a private
- * curl multi handle and waits in curl_multi_poll, which also watches one
- * caller-chosen file descriptor (atv_http_set_cancel_fd).  When that fd
- * turns readable the request is abandoned at once: a self-pipe written by a
- * signal handler, or stdin, stops a long poll with no polling delay.  We do
- * not read from the fd; draining it is the caller's business.  (A progress
- * callback checking a flag was the other choice; libcurl calls it only
- * about once a second while a transfer is idle, so it would add up to a
- * second of latency.)
+ * Two ways to run a request on a handle (a handle uses one of them):
+ * atv_http_request blocks until the answer is in; atv_http_start only
+ * starts one, and the caller's poll loop drives it (long polls such as
+ * DACP playstatusupdate, which the device holds until something changes,
+ * while the tool goes on reading commands and signals).  For the latter,
+ * libcurl's multi "socket" interface tells us which of its sockets to
+ * watch (CURLMOPT_SOCKETFUNCTION) and when its next timer is due
+ * (CURLMOPT_TIMERFUNCTION): the sockets go into one epoll set, so the
+ * caller polls one fd (atv_http_fd) for POLLIN with the timeout
+ * atv_http_timeout_ms, then calls atv_http_step, which never blocks: it
+ * runs the due timer and the ready sockets (curl_multi_socket_action) and
+ * says whether the answer is complete.  No threads, no extra pipe.
  *
  * Bounds: the caller's struct atv_buf receives the body and its max is the
  * cap: a Content-Length past it fails before the body is read, a body that
- * grows past it aborts the transfer; both are -ATV_E_LIMIT.
+ * grows past it aborts the transfer; both are -ATV_E_LIMIT.  The cap is on
+ * the decoded body when the device sends gzip.  Response headers past
+ * ATV_HTTP_HEADER_MAX bytes in all (or one line past libcurl's own limit)
+ * are -ATV_E_PROTO "response headers larger than ... bytes".
  *
  * Errors: a refused or timed-out connection, an unresolvable host and a
  * request that runs past its time are -ATV_E_UNREACHABLE; other transfer
- * failures (a reset, garbage instead of HTTP) are -ATV_E_PROTO; a
- * cancelled request is -ATV_E_IO with atv_http_cancelled() true.
+ * failures (a reset, garbage instead of HTTP) are -ATV_E_PROTO.
  *
  * libcurl's global state is set up once, lazily, by the first atv_http_new
  * (curl_global_init is not thread-safe: create the first handle before
@@ -41,6 +45,7 @@
 #define ATV_HTTP_TOTAL_MS    10000 /* default time for a whole request */
 #define ATV_HTTP_NO_TIMEOUT  (-1L) /* atv_http_req.timeout_ms: wait for ever */
 #define ATV_HTTP_MAX_HEADERS 16	   /* extra header lines per handle */
+#define ATV_HTTP_HEADER_MAX  65536 /* bytes of response headers */
 
 struct atv_http;
 
@@ -61,17 +66,14 @@ void atv_http_set_timeouts(struct atv_http *h, long connect_ms, long total_ms);
  * past ATV_HTTP_MAX_HEADERS lines. */
 int atv_http_add_header(struct atv_http *h, const char *line, struct atv_err *err);
 
-/* Add the headers the iOS Remote app sends to a DMAP server:
- * Client-DAAP-Version 3.13, Client-ATV-Sharing-Version 1.2,
- * Client-iTunes-Sharing-Version 3.15, Viewer-Only-Client 1, and
- * User-Agent Remote/1021 (which replaces curl's). */
+/* Add the headers the iOS Remote app (and pyatv) send to a DMAP server:
+ * Accept (any type), Accept-Encoding gzip, Client-DAAP-Version 3.13,
+ * Client-ATV-Sharing-Version 1.2, Client-iTunes-Sharing-Version 3.15,
+ * Viewer-Only-Client 1, and User-Agent Remote/1021 (which replaces
+ * curl's).  From then on a gzip body is decoded before it reaches the
+ * caller's buffer. */
 int atv_http_add_remote_headers(struct atv_http *h, struct atv_err *err);
 
-/* Watch fd (-1: none) while a request waits; see above. */
-void atv_http_set_cancel_fd(struct atv_http *h, int fd);
-
-/* 1 when the last request ended because the cancel fd turned readable. */
-int atv_http_cancelled(const struct atv_http *h);
 
 struct atv_http_req {
 	const char *method; /* "GET" or "POST"; NULL is GET */
@@ -100,6 +102,31 @@ int atv_http_get(struct atv_http *h, const char *path, long *status, struct atv_
 int atv_http_post(struct atv_http *h, const char *path, const void *data, size_t len,
 		  const char *content_type, long *status, struct atv_buf *body,
 		  struct atv_err *err);
+
+/* Start req on h and return at once (the same checks and errors as
+ * atv_http_request up to the transfer; -ATV_E_USAGE while one is under
+ * way, or on a handle with a channel).  body receives the body as the
+ * transfer goes, and must stay until it ended (step returned non-zero) or
+ * atv_http_abort.  After the first atv_http_start, h serves only started
+ * requests. */
+int atv_http_start(struct atv_http *h, const struct atv_http_req *req, struct atv_buf *body,
+		   struct atv_err *err);
+
+/* The fd to poll for POLLIN while a started request runs: -1 before the
+ * first atv_http_start, then the same fd until atv_http_free (owned by h). */
+int atv_http_fd(const struct atv_http *h);
+
+/* Milliseconds until atv_http_step must run even if the fd stays quiet
+ * (libcurl's timers: connect, timeouts), -1 when there is no such time. */
+int atv_http_timeout_ms(const struct atv_http *h);
+
+/* Do what is due without blocking: 1 when the started request has ended
+ * with *status set (body complete), 0 while it is under way (or none is),
+ * or its error as atv_http_request's.  The request is over on non-zero. */
+int atv_http_step(struct atv_http *h, long *status, struct atv_err *err);
+
+/* Abandon the started request, if any (its connection is closed). */
+void atv_http_abort(struct atv_http *h);
 
 /* s percent-encoded for a query value (malloc'd, free() it), or NULL when
  * out of memory. */

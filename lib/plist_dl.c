@@ -9,7 +9,9 @@
 #include "plist_dl.h"
 #include "banned.h"
 
-#define PLIST_DL_SONAME "libplist-2.0.so.3"
+/* The soname of the libplist this build found (configure.ac): 2.2 is
+ * libplist-2.0.so.3, 2.3 and later libplist-2.0.so.4. */
+#define PLIST_DL_SONAME ATV_PLIST_SONAME
 
 /* Written once under pthread_once, read-only afterwards. */
 static struct atv_plist plist_dl_api;

@@ -1,14 +1,15 @@
 /* test-http - lib/http.c against a libmicrohttpd server on 127.0.0.1: a
  * DMAP body with the Remote headers checked, keep-alive, POST, a 503, an
- * oversized body (declared and chunked), a server that stalls before and
- * during the body, a refused connection, and a long poll cancelled through
- * the cancel fd; then AirPlay's own messages (httpmsg.h) through a direct
- * channel (channel.h) on a TCP connection the test makes, against the
- * same independent server: plain, and encrypted through a second channel
- * whose local end the server gets with MHD_add_connection, per-request
- * headers, a reply that does not come in time, a device that closes after
- * a complete response, a chunked body refused, a block that does not
- * authenticate (cmocka). */
+ * oversized body (declared and chunked), a gzip body decoded, a server
+ * that stalls before and during the body, a refused connection, and a long
+ * poll driven by a poll loop (atv_http_start/step) while another handle's
+ * requests go on, then abandoned; then AirPlay's own messages (httpmsg.h)
+ * through a direct channel (channel.h) on a TCP connection the test makes,
+ * against the same independent server: plain, and encrypted through a
+ * second channel whose local end the server gets with MHD_add_connection,
+ * per-request headers, a reply that does not come in time, a device that
+ * closes after a complete response, a chunked body refused, a block that
+ * does not authenticate (cmocka). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -40,6 +41,13 @@ static const uint8_t login_body[] = {
 	'm', 's', 't', 't', 0, 0, 0, 4, 0, 0, 0, 200,		/* status */
 	'm', 'l', 'i', 'd', 0, 0, 0, 4, 0x12, 0x34, 0xab, 0xcd, /* session */
 };
+/* the same, as gzip -n would send it */
+static const uint8_t login_gzip[] = {
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xcb, 0xcd,
+	0xc9, 0x4f, 0x67, 0x60, 0x60, 0x90, 0xc8, 0x2d, 0x2e, 0x29, 0x01, 0xd2,
+	0x2c, 0x40, 0x7c, 0x22, 0x37, 0x27, 0x33, 0x05, 0xc4, 0x16, 0x32, 0x59,
+	0x7d, 0x16, 0x00, 0xa5, 0x79, 0x92, 0x4c, 0x20, 0x00, 0x00, 0x00,
+};
 /* clang-format on */
 
 #define BIG_LEN (64 * 1024)
@@ -49,10 +57,11 @@ struct server {
 	unsigned short port;
 	char base[64];
 	int release[2]; /* written at teardown: stalled handlers return */
-	int cancel[2];	/* the /hold handler writes here: the client's cancel fd */
+	int held[2];	/* the /hold handler writes here: it has the request */
 	pthread_mutex_t lock;
 	unsigned connections; /* TCP connections accepted */
 	char daap_version[32], user_agent[64], viewer_only[8], content_type[64];
+	char accept[16], accept_encoding[32];
 	char hkp[16], xreq[32];
 	char post_body[64];
 	size_t post_len;
@@ -138,6 +147,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	copy_header(c, "Client-DAAP-Version", srv->daap_version, sizeof srv->daap_version);
 	copy_header(c, "User-Agent", srv->user_agent, sizeof srv->user_agent);
 	copy_header(c, "Viewer-Only-Client", srv->viewer_only, sizeof srv->viewer_only);
+	copy_header(c, "Accept", srv->accept, sizeof srv->accept);
+	copy_header(c, "Accept-Encoding", srv->accept_encoding, sizeof srv->accept_encoding);
 	copy_header(c, "Content-Type", srv->content_type, sizeof srv->content_type);
 	copy_header(c, "X-Apple-HKP", srv->hkp, sizeof srv->hkp);
 	copy_header(c, "X-Req", srv->xreq, sizeof srv->xreq);
@@ -147,6 +158,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return reply(c, 200, login_body, sizeof login_body);
 	if (strcmp(url, "/post") == 0)
 		return reply(c, 204, NULL, 0);
+	if (strcmp(url, "/gzip") == 0) {
+		/* as a device that honours Accept-Encoding: gzip does */
+		r = MHD_create_response_from_buffer(sizeof login_gzip, (void *)login_gzip,
+						    MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(r, "Content-Type", "application/x-dmap-tagged");
+		MHD_add_response_header(r, "Content-Encoding", "gzip");
+		ret = MHD_queue_response(c, 200, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	if (strcmp(url, "/busy") == 0)
 		return reply(c, 503, "busy", 4);
 	if (strcmp(url, "/close") == 0) {
@@ -182,9 +203,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return MHD_NO;
 	}
 	if (strcmp(url, "/hold") == 0) {
-		/* the client is now surely waiting: cancel it, then hold as a
-		 * long poll with no change would */
-		if (write(srv->cancel[1], "x", 1) != 1)
+		/* say the request is here, then hold it as a long poll with
+		 * no change would */
+		if (write(srv->held[1], "x", 1) != 1)
 			return MHD_NO;
 		stall();
 		return MHD_NO;
@@ -213,7 +234,7 @@ static int setup(void **state)
 	srv = calloc(1, sizeof *srv);
 	assert_non_null(srv);
 	assert_int_equal(pipe(srv->release), 0);
-	assert_int_equal(pipe(srv->cancel), 0);
+	assert_int_equal(pipe(srv->held), 0);
 	pthread_mutex_init(&srv->lock, NULL);
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -240,8 +261,8 @@ static int teardown(void **state)
 	MHD_stop_daemon(srv->d);
 	close(srv->release[0]);
 	close(srv->release[1]);
-	close(srv->cancel[0]);
-	close(srv->cancel[1]);
+	close(srv->held[0]);
+	close(srv->held[1]);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 	srv = NULL;
@@ -276,13 +297,9 @@ static void test_dmap_body_keepalive(void **state)
 	struct atv_buf body;
 	unsigned before = connections();
 	long status;
-	int quiet[2];
 
 	(void)state;
 	h = client();
-	/* an idle cancel fd changes nothing */
-	assert_int_equal(pipe(quiet), 0);
-	atv_http_set_cancel_fd(h, quiet[0]);
 	atv_buf_init(&body, 1024);
 	for (int i = 0; i < 3; i++) {
 		atv_buf_reset(&body);
@@ -292,7 +309,6 @@ static void test_dmap_body_keepalive(void **state)
 		assert_int_equal(status, 200);
 		assert_int_equal(body.len, sizeof login_body);
 		assert_memory_equal(body.data, login_body, sizeof login_body);
-		assert_false(atv_http_cancelled(h));
 	}
 	/* three requests, one connection */
 	assert_int_equal(connections() - before, 1);
@@ -300,7 +316,17 @@ static void test_dmap_body_keepalive(void **state)
 	assert_string_equal(srv->daap_version, "3.13");
 	assert_string_equal(srv->user_agent, "Remote/1021");
 	assert_string_equal(srv->viewer_only, "1");
+	/* the Remote app's and pyatv's, which devices may check */
+	assert_string_equal(srv->accept, "*/*");
+	assert_string_equal(srv->accept_encoding, "gzip");
 	pthread_mutex_unlock(&srv->lock);
+
+	/* a gzip body reaches us decoded */
+	atv_buf_reset(&body);
+	assert_int_equal(atv_http_get(h, "/gzip", &status, &body, &err), 0);
+	assert_int_equal(status, 200);
+	assert_int_equal(body.len, sizeof login_body);
+	assert_memory_equal(body.data, login_body, sizeof login_body);
 
 	/* a path without its slash, no timeout at all: same result */
 	{
@@ -313,8 +339,6 @@ static void test_dmap_body_keepalive(void **state)
 	}
 	atv_buf_release(&body);
 	atv_http_free(h);
-	close(quiet[0]);
-	close(quiet[1]);
 }
 
 static void test_post(void **state)
@@ -436,37 +460,95 @@ static void test_timeouts(void **state)
 	atv_http_free(h);
 }
 
-static void test_cancel(void **state)
+/* Wait as a tool's poll loop does: poll h's fd (and held, when >= 0)
+ * with h's timeout, step; the step's result (1 done, < 0 failed), or 0
+ * when held turned readable first. */
+static int drive(struct atv_http *h, int held, long *status, struct atv_err *err)
+{
+	for (int rounds = 0; rounds < 10000; rounds++) {
+		struct pollfd p[2] = {{atv_http_fd(h), POLLIN, 0}, {held, POLLIN, 0}};
+		int r = atv_http_step(h, status, err);
+
+		if (r != 0)
+			return r;
+		assert_true(poll(p, held >= 0 ? 2 : 1, atv_http_timeout_ms(h)) >= 0);
+		if (held >= 0 && p[1].revents)
+			return 0;
+	}
+	fail_msg("the request never ended");
+	return -1;
+}
+
+static void test_async(void **state)
 {
 	struct atv_err err = {0};
-	struct atv_http *h;
-	struct atv_buf body;
-	long status;
+	struct atv_http *h, *other;
+	struct atv_buf body, b2;
+	long status = 0;
 	char c;
 
 	(void)state;
 	h = client();
-	atv_http_set_cancel_fd(h, srv->cancel[0]);
+	other = client();
+	assert_int_equal(atv_http_fd(h), -1);
 	atv_buf_init(&body, 1024);
+	atv_buf_init(&b2, 1024);
 	{
-		/* a long poll that would wait for ever: only the fd ends it */
+		/* a long poll that would wait for ever, driven by our loop */
 		struct atv_http_req req = {.path = "/hold?revision-number=5",
 					   .timeout_ms = ATV_HTTP_NO_TIMEOUT};
 
-		assert_int_equal(atv_http_request(h, &req, &status, &body, &err), -ATV_E_IO);
+		assert_int_equal(atv_http_start(h, &req, &body, &err), 0);
+		assert_true(atv_http_fd(h) >= 0);
+		/* one at a time */
+		assert_int_equal(atv_http_start(h, &req, &body, &err), -ATV_E_USAGE);
 	}
-	assert_true(atv_http_cancelled(h));
-	assert_non_null(strstr(err.msg, "/hold: request cancelled"));
-	assert_null(strstr(err.msg, "revision-number"));
-	/* the fd is not ours to drain */
-	assert_int_equal(read(srv->cancel[0], &c, 1), 1);
-	/* the next request works, on a new connection */
-	atv_buf_reset(&body);
-	assert_int_equal(atv_http_get(h, "/login", &status, &body, &err), 0);
-	assert_false(atv_http_cancelled(h));
+	/* the server has it; the step does not block and it is not done */
+	assert_int_equal(drive(h, srv->held[0], &status, &err), 0);
+	assert_int_equal(read(srv->held[0], &c, 1), 1);
+	assert_int_equal(atv_http_step(h, &status, &err), 0);
+	/* commands go on meanwhile on the other handle */
+	assert_int_equal(atv_http_get(other, "/login", &status, &b2, &err), 0);
 	assert_int_equal(status, 200);
+	assert_int_equal(atv_http_step(h, &status, &err), 0);
+	/* a started handle does not block any more */
+	assert_int_equal(atv_http_get(h, "/login", &status, &b2, &err), -ATV_E_USAGE);
+	/* abandoned; the next one works, on a new connection, gzip too */
+	atv_http_abort(h);
+	{
+		struct atv_http_req req = {.path = "/gzip"};
+
+		assert_int_equal(atv_http_start(h, &req, &body, &err), 0);
+	}
+	assert_int_equal(drive(h, -1, &status, &err), 1);
+	assert_int_equal(status, 200);
+	assert_int_equal(body.len, sizeof login_body);
+	assert_memory_equal(body.data, login_body, sizeof login_body);
+	/* nothing under way: a step has nothing to do, no timer */
+	assert_int_equal(atv_http_step(h, &status, &err), 0);
+	assert_int_equal(atv_http_timeout_ms(h), -1);
+	/* failures end the step with the blocking request's error */
+	atv_http_set_timeouts(h, 0, 300);
+	{
+		struct atv_http_req req = {.path = "/slow-head?session-id=9"};
+
+		atv_buf_reset(&body);
+		assert_int_equal(atv_http_start(h, &req, &body, &err), 0);
+	}
+	assert_int_equal(drive(h, -1, &status, &err), -ATV_E_UNREACHABLE);
+	assert_non_null(strstr(err.msg, "/slow-head: "));
+	assert_non_null(strstr(err.msg, "timed out"));
+	{
+		struct atv_http_req req = {.path = "/big"};
+
+		atv_buf_reset(&body);
+		assert_int_equal(atv_http_start(h, &req, &body, &err), 0);
+	}
+	assert_int_equal(drive(h, -1, &status, &err), -ATV_E_LIMIT);
 	atv_buf_release(&body);
+	atv_buf_release(&b2);
 	atv_http_free(h);
+	atv_http_free(other);
 }
 
 static void test_refused(void **state)
@@ -906,7 +988,7 @@ int main(void)
 	    cmocka_unit_test(test_status_503),
 	    cmocka_unit_test(test_oversized),
 	    cmocka_unit_test(test_timeouts),
-	    cmocka_unit_test(test_cancel),
+	    cmocka_unit_test(test_async),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_req_headers_checked),
 	    cmocka_unit_test(test_channel_plain),
