@@ -15,7 +15,7 @@ command -v timeout > /dev/null 2>&1 || test_skip_all "timeout not found"
 # -t for the tools, and how much later than it they may end (ms): a loaded
 # 2-core machine; without a deadline they would run until `timeout`.
 TOOL_T=1
-SLACK_MS=2500
+SLACK_MS=3000
 
 cat > "$TRASH/flood.py" << 'EOF'
 import os, socket, sys, threading
