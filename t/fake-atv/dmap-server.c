@@ -620,6 +620,13 @@ static enum MHD_Result dispatch(struct fake_dmap *d, struct req *rq, struct MHD_
 	for (size_t i = 0; i < sizeof ctrl_cmds / sizeof ctrl_cmds[0]; i++)
 		if (strcmp(url, ctrl_cmds[i].path) == 0)
 			return cmd_result(c, fake_mrp_command(d->mrp, ctrl_cmds[i].cmd, 0, NULL));
+	/* pyatv's volume_up/volume_down (POST, session-id only, empty 204
+	 * answer like every other ctrl-int command): one key press each */
+	if (strcmp(url, "volumeup") == 0 || strcmp(url, "volumedown") == 0) {
+		fake_mrp_log_key(d->mrp, url[6] == 'u' ? "volume_up" : "volume_down");
+		fake_mrp_volume_step(d->mrp, url[6] == 'u');
+		return respond_status(c, MHD_HTTP_NO_CONTENT);
+	}
 	if (strcmp(url, "setproperty") == 0)
 		return do_setproperty(d, c);
 	if (strcmp(url, "getproperty") == 0)

@@ -285,6 +285,10 @@ int fake_mrp_set_field(struct fake_mrp *m, const char *field, const char *value,
 void fake_mrp_set_power(struct fake_mrp *m, bool on);
 int fake_mrp_set_volume(struct fake_mrp *m, int volume, struct atv_err *err);
 
+/* One volume step up or down (5, kept within 0..100), as the remote's
+ * volume keys do; pushed like fake_mrp_set_volume. */
+void fake_mrp_volume_step(struct fake_mrp *m, bool up);
+
 /* Make SEND_COMMAND of these commands ("play", "next", ...; n == 0 clears)
  * fail with handlerReturnStatus CommandFailed and show them disabled in
  * the supported commands.  -ATV_E_USAGE for an unknown name (nothing

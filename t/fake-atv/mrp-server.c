@@ -1002,6 +1002,13 @@ int fake_mrp_set_volume(struct fake_mrp *m, int volume, struct atv_err *err)
 	return 0;
 }
 
+void fake_mrp_volume_step(struct fake_mrp *m, bool up)
+{
+	int v = m->volume + (up ? VOLUME_STEP : -VOLUME_STEP);
+
+	fake_mrp_set_volume(m, v < 0 ? 0 : v > 100 ? 100 : v, NULL);
+}
+
 int fake_mrp_refuse(struct fake_mrp *m, char *const *names, size_t n, struct atv_err *err)
 {
 	bool refused[N_COMMANDS] = {false};
@@ -1331,9 +1338,7 @@ static void key_press(struct fake_mrp *m, uint16_t page, uint16_t usage, long lo
 	} else if (strcmp(name, "wakeup") == 0) {
 		fake_mrp_set_power(m, true);
 	} else if (strcmp(name, "volume_up") == 0 || strcmp(name, "volume_down") == 0) {
-		int v = m->volume + (name[7] == 'u' ? VOLUME_STEP : -VOLUME_STEP);
-
-		fake_mrp_set_volume(m, v < 0 ? 0 : v > 100 ? 100 : v, NULL);
+		fake_mrp_volume_step(m, name[7] == 'u');
 	}
 }
 
