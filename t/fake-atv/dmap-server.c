@@ -963,9 +963,12 @@ int fake_dmap_new(struct fake_loop *loop, struct fake_device *dev, struct fake_m
 		return r;
 	/* mDNS announces the port really listened on (_appletv-v2 too when
 	 * it had the same) */
-	if (v2 && v2->port == touch->port)
+	if (v2 && v2->port == touch->port) {
 		v2->port = (uint16_t)d->port;
+		v2->served = true;
+	}
 	touch->port = (uint16_t)d->port;
+	touch->served = true;
 	fake_mrp_on_change(mrp, on_change, d);
 	sa.sin_port = htons((uint16_t)d->port);
 	atv_info("dmap on %s:%d", o->address, d->port);

@@ -77,6 +77,7 @@ struct fake_service {
 	char *type; /* "_airplay._tcp" (two labels, no domain) */
 	char *name; /* instance label, UTF-8, may hold spaces, dots, '@' */
 	uint16_t port;
+	bool served; /* a server of ours listens on port: only these are advertised */
 	struct fake_txt *txt;
 	size_t n_txt;
 	json_t *json; /* the service's object in the file (borrowed from the device) */
@@ -105,7 +106,8 @@ int fake_device_load(const char *path, struct fake_device *dev, struct atv_err *
 void fake_device_release(struct fake_device *dev);
 
 /* The first service of type ("_mediaremotetv._tcp"), or NULL.  Servers may
- * change its port: the mDNS responder announces what is there now. */
+ * change its port and set served once they listen on it: the mDNS
+ * responder announces what is there now, and only services served. */
 struct fake_service *fake_device_service(struct fake_device *dev, const char *type);
 
 /* The TXT value of key (matched case-insensitively, RFC 6763 6.4) in s as a

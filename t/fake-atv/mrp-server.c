@@ -687,6 +687,10 @@ static void fill_device_info(const struct fake_mrp *m, Mrp__DeviceInfoMessage *i
 	/* pyatv's power state: on when the device has logical devices */
 	info->has_logicaldevicecount = 1;
 	info->logicaldevicecount = m->power ? 1 : 0;
+	/* an Apple TV that is not part of an AirPlay group leads its own
+	 * group of one (pyatv reads isGroupLeader) */
+	info->has_isgroupleader = 1;
+	info->isgroupleader = 1;
 	info->modelid = m->model;
 }
 
@@ -1674,6 +1678,7 @@ static int listen_on(struct fake_mrp *m, int port, struct atv_err *err)
 	m->port = ntohs(sa.sin_port);
 	/* the mDNS responder reads the port from the service when it answers */
 	m->svc->port = (uint16_t)m->port;
+	m->svc->served = true;
 	atv_info("mrp on %s:%d", a, m->port);
 	return 0;
 }
