@@ -283,7 +283,7 @@ int fake_mrp_set_pin(struct fake_mrp *m, const char *pin, struct atv_err *err);
 int fake_mrp_set_field(struct fake_mrp *m, const char *field, const char *value, bool apply,
 		       struct atv_err *err);
 
-/* Power and volume (0..100), pushed to the connections that asked. */
+/* Power and volume (0..100), pushed to the subscribed connections. */
 void fake_mrp_set_power(struct fake_mrp *m, bool on);
 int fake_mrp_set_volume(struct fake_mrp *m, int volume, struct atv_err *err);
 
@@ -301,8 +301,8 @@ int fake_mrp_refuse(struct fake_mrp *m, char *const *names, size_t n, struct atv
 #define FAKE_PUSH_VOLUME 0x2u  /* VOLUME_DID_CHANGE */
 #define FAKE_PUSH_POWER 0x4u   /* DEVICE_INFO_UPDATE */
 
-/* Push the current state to every verified connection that asked for it
- * with CLIENT_UPDATES_CONFIG. */
+/* Push the current state to every verified connection that sent
+ * CLIENT_UPDATES_CONFIG (whatever its flags say, as real devices do). */
 void fake_mrp_push(struct fake_mrp *m, unsigned what);
 
 /* The whole state as a new JSON object (see the control channel). */

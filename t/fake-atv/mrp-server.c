@@ -224,8 +224,7 @@ struct conn {
 	struct atv_hap_verify *verify;
 	bool encrypted; /* pair-verify done: the session cipher is on */
 	struct atv_hap_cipher cipher;
-	bool subscribed;  /* sent CLIENT_UPDATES_CONFIG */
-	unsigned updates; /* FAKE_PUSH_* it gets */
+	bool subscribed;  /* sent CLIENT_UPDATES_CONFIG: gets every push */
 	char *np_client;  /* the now-playing client it was told last ("" idle, NULL never) */
 	struct pressed pressed[MAX_PRESSED];
 	size_t n_pressed;
@@ -978,15 +977,13 @@ void fake_mrp_push(struct fake_mrp *m, unsigned what)
 	if (m->change_fn)
 		m->change_fn(m->change_ctx);
 	for (struct conn *c = m->conns; c; c = c->next) {
-		unsigned w = what & c->updates;
-
 		if (c->dead || !c->subscribed)
 			continue;
-		if (w & FAKE_PUSH_PLAYING)
+		if (what & FAKE_PUSH_PLAYING)
 			send_playing(c);
-		if (w & FAKE_PUSH_VOLUME)
+		if (what & FAKE_PUSH_VOLUME)
 			send_volume(c);
-		if (w & FAKE_PUSH_POWER)
+		if (what & FAKE_PUSH_POWER)
 			send_device_info(c, NULL, true);
 	}
 }
@@ -1171,21 +1168,15 @@ out:
 
 static void on_updates_config(struct conn *c, const Mrp__ProtocolMessage *req)
 {
-	const Mrp__ClientUpdatesConfigMessage *u = req->clientupdatesconfigmessage;
-
+	/* Real devices push now-playing, volume and power to a client that
+	 * sent CLIENT_UPDATES_CONFIG whatever its flags say: pyatv sends
+	 * nowPlayingUpdates=false and still gets SET_STATE and
+	 * UPDATE_CONTENT_ITEM, and pyatv's own fake device ignores the flags
+	 * too.  So the flags are not read. */
 	c->subscribed = true;
-	/* power changes (DEVICE_INFO_UPDATE) go to every subscriber */
-	c->updates = FAKE_PUSH_POWER;
-	if (u && u->has_nowplayingupdates && u->nowplayingupdates)
-		c->updates |= FAKE_PUSH_PLAYING;
-	if (u && u->has_volumeupdates && u->volumeupdates)
-		c->updates |= FAKE_PUSH_VOLUME;
-	if (c->updates & FAKE_PUSH_PLAYING)
-		send_playing(c);
-	if (c->updates & FAKE_PUSH_VOLUME) {
-		send_volume_availability(c);
-		send_volume(c);
-	}
+	send_playing(c);
+	send_volume_availability(c);
+	send_volume(c);
 	send_device_info(c, NULL, true);
 	ack(c, req);
 }
@@ -1445,9 +1436,11 @@ static void on_wake(struct conn *c, const Mrp__ProtocolMessage *req)
 static void on_queue_request(struct conn *c, const Mrp__ProtocolMessage *req)
 {
 	const Mrp__PlaybackQueueRequestMessage *q = req->playbackqueuerequestmessage;
-	/* a width of -1 asks for any width at that height */
-	bool artwork = q && ((q->has_artworkwidth && q->artworkwidth != 0) ||
-			     (q->has_artworkheight && q->artworkheight > 0));
+	/* Any artwork size asks for the artwork: a width of -1 means any width
+	 * at that height, and pyatv's default request says width 0 and height
+	 * -1 ("whatever size you have").  Only a request that names no size
+	 * at all gets the queue without artwork. */
+	bool artwork = q && (q->has_artworkwidth || q->has_artworkheight);
 
 	send_set_state(c, req->identifier, artwork);
 }
