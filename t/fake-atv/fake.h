@@ -1,7 +1,7 @@
 /* fake.h - the fake Apple TV: one process, one poll() loop, many servers.
  *
- * main.c owns the event loop.  Each server (the mDNS responder now; MRP,
- * DMAP and AirPlay later) opens its sockets, registers them with
+ * main.c runs the event loop (loop.c).  Each server (the mDNS responder,
+ * MRP, DMAP, AirPlay) opens its sockets, registers them with
  * fake_loop_add_fd() and does its work in the callbacks.  Callbacks may add
  * and remove fds and timers freely, including their own.  Nothing here is
  * thread-safe; there is one thread. */
@@ -21,9 +21,24 @@
 #include "err.h"
 #include "hap.h"
 
-/* ---- the event loop (main.c) ---- */
+/* ---- the event loop (loop.c) ---- */
 
 struct fake_loop;
+
+/* A new loop without fds or timers.  0 or -ATV_E_NOMEM. */
+int fake_loop_new(struct fake_loop **out, struct atv_err *err);
+
+/* Poll and call back until fake_loop_quit(); returns its status, or
+ * -ATV_E_NOMEM / -ATV_E_IO when poll() fails. */
+int fake_loop_run(struct fake_loop *loop, struct atv_err *err);
+
+/* Free the loop (NULL is fine); it closes no fd. */
+void fake_loop_free(struct fake_loop *loop);
+
+/* Write "ready" and the lines noted so far to PATH.tmp and rename it to
+ * path, so a reader sees no file or the whole file.  -ATV_E_USAGE for a
+ * path too long, -ATV_E_IO. */
+int fake_loop_write_ready(const struct fake_loop *loop, const char *path, struct atv_err *err);
 
 /* revents are poll() revents (POLLIN, POLLOUT, POLLERR, POLLHUP, ...). */
 typedef void (*fake_fd_fn)(struct fake_loop *loop, int fd, short revents, void *ctx);
