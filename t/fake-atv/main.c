@@ -229,6 +229,7 @@ struct opts {
 
 /* The servers main() starts and stops. */
 struct servers {
+	struct fake_player *player;
 	struct fake_mdns *mdns;
 	struct fake_mrp *mrp;
 	struct fake_control *control;
@@ -395,8 +396,9 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 	mo.address = addr[0] ? addr : NULL;
 	dmo.address = mo.address;
 	apo.address = mo.address;
-	if ((r = fake_mrp_new(loop, dev, &mo, &sv->mrp, err)) < 0 ||
-	    (r = fake_dmap_new(loop, dev, sv->mrp, &dmo, &sv->dmap, err)) < 0 ||
+	if ((r = fake_player_new(&sv->player, err)) < 0 ||
+	    (r = fake_mrp_new(loop, dev, sv->player, &mo, &sv->mrp, err)) < 0 ||
+	    (r = fake_dmap_new(loop, dev, sv->player, &dmo, &sv->dmap, err)) < 0 ||
 	    (r = fake_airplay_new(loop, dev, &apo, &sv->airplay, err)) < 0 ||
 	    (r = start_mdns(loop, o, dev, &sv->mdns, err)) < 0)
 		return r;
@@ -416,7 +418,7 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 			return r;
 	}
 	if (o->control) {
-		if ((r = fake_control_new(loop, o->control, sv->mrp, &sv->control, err)) < 0)
+		if ((r = fake_control_new(loop, o->control, sv->player, sv->mrp, &sv->control, err)) < 0)
 			return r;
 		fake_control_set_dmap(sv->control, sv->dmap);
 		fake_control_set_airplay(sv->control, sv->airplay);
@@ -429,7 +431,7 @@ int main(int argc, char **argv)
 	struct opts o = {.device = NULL, .mrp = {.port = -1}, .dmap_port = -1, .airplay_port = -1};
 	struct fake_loop *loop = NULL;
 	struct fake_device dev;
-	struct servers sv = {NULL, NULL, NULL, NULL, NULL};
+	struct servers sv = {NULL, NULL, NULL, NULL, NULL, NULL};
 	struct atv_err err = {0, ""};
 	sigset_t sigs;
 	int sfd = -1, r;
@@ -467,6 +469,7 @@ int main(int argc, char **argv)
 	fake_dmap_free(sv.dmap);
 	fake_mdns_free(sv.mdns);
 	fake_mrp_free(sv.mrp);
+	fake_player_free(sv.player);
 	if (sfd >= 0)
 		close(sfd);
 	fake_loop_free(loop);
