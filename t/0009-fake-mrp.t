@@ -122,7 +122,8 @@ for step in sys.argv[3:]:
         print(json.dumps({"type": m[1][0], "identifier": m[2][0].decode(),
                           "unique_id": d[1][0].decode(), "name": d[2][0].decode(),
                           "device_uid": d[19][0].decode(),
-                          "logical_devices": d.get(22, [None])[0]}))
+                          "logical_devices": d.get(22, [None])[0],
+                          "group_leader": d.get(29, [None])[0]}))
     elif step == "early":
         c.send(field(1, 0, 38) + field(2, 2, b"REQ-2") + field(42, 2, field(1, 0, 2)))
     elif step == "hold":
@@ -157,6 +158,10 @@ test_expect_success 'DEVICE_INFO in the clear: the identifier echoed, the device
 	test_jq ".type == 15 and .identifier == \"REQ-1\"" info.json &&
 	test_jq ".unique_id == \"$LR_ID\" and .device_uid == \"$LR_ID\"" info.json &&
 	test_jq ".name == \"Living Room\" and .logical_devices == 1" info.json
+'
+
+test_expect_success 'DEVICE_INFO says isGroupLeader, as a device alone in its group does' '
+	test_jq ".group_leader == 1" info.json
 '
 
 test_expect_success 'state: the whole device as one JSON object' '

@@ -115,7 +115,7 @@ test_expect_success 'login with the home sharing id (hG) works too' '
 test_expect_success 'a bad or missing session: 403' '
 	dmap "$U/ctrl-int/1/playstatusupdate?revision-number=0" > r.json &&
 	test_jq ".status == 403" r.json &&
-	dmap "$U/ctrl-int/1/play?session-id=1" POST > r.json &&
+	dmap "$U/ctrl-int/1/play?session-id=0" POST > r.json &&
 	test_jq ".status == 403" r.json &&
 	st ".commands == []"
 '
@@ -181,6 +181,18 @@ test_expect_success 'controlpromptentry: select, menu, topmenu and drags' '
 test_expect_success 'nowplayingartwork is a PNG' '
 	q "/ctrl-int/1/nowplayingartwork?mw=1024&mh=576" &&
 	test_jq ".status == 200 and (.head | startswith(\"89504e47\"))" r.json
+'
+
+test_expect_success 'volumeup and volumedown: one step of 5 each, within 0..100, logged as keys' '
+	q /ctrl-int/1/volumeup POST && test_jq ".status == 204" r.json &&
+	st ".volume == 35 and .keys[-1] == \"volume_up\"" &&
+	q /ctrl-int/1/volumedown POST && q /ctrl-int/1/volumedown POST &&
+	test_jq ".status == 204" r.json &&
+	st ".volume == 25 and .keys[-2:] == [\"volume_down\",\"volume_down\"]" &&
+	q "/ctrl-int/1/setproperty?dmcp.volume=98" && q /ctrl-int/1/volumeup POST &&
+	st ".volume == 100" &&
+	q "/ctrl-int/1/setproperty?dmcp.volume=30" && test_jq ".status == 204" r.json &&
+	dmap "$U/ctrl-int/1/volumeup?session-id=0" POST > r.json && test_jq ".status == 403" r.json
 '
 
 test_expect_success 'a long poll is held until a set over the control channel' '

@@ -1371,9 +1371,12 @@ int fake_airplay_new(struct fake_loop *loop, struct fake_device *dev,
 	if ((r = fake_mhd_attach(&ap->mhd, "airplay", err)) < 0)
 		return r;
 	/* mDNS announces the port really listened on (RAOP shares it) */
-	if (raop && raop->port == ap->svc->port)
+	if (raop && raop->port == ap->svc->port) {
 		raop->port = (uint16_t)ap->port;
+		raop->served = true;
+	}
 	ap->svc->port = (uint16_t)ap->port;
+	ap->svc->served = true;
 	atv_info("airplay on %s:%d (airplay %d%s)", o->address, ap->port, ap->ap2 ? 2 : 1,
 		 ap->flags & FLAGS_PAIRING_MANDATORY ? ", pairing required" : "");
 	return 0;

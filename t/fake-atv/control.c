@@ -48,6 +48,7 @@ struct client {
 
 struct fake_control {
 	struct fake_loop *loop;
+	struct fake_player *player;
 	struct fake_mrp *mrp;
 	struct fake_dmap *dmap;
 	struct fake_airplay *airplay;
@@ -173,7 +174,7 @@ static int parse_int(const char *s, long min, long max, long *v)
 /* set FIELD=VALUE...: all checked first, so a bad one changes nothing. */
 static void cmd_set(struct client *cl, char **w, size_t n)
 {
-	struct fake_mrp *mrp = cl->ctl->mrp;
+	struct fake_player *pl = cl->ctl->player;
 	struct atv_err err = {0, ""};
 
 	if (n < 2) {
@@ -196,13 +197,13 @@ static void cmd_set(struct client *cl, char **w, size_t n)
 				}
 			}
 			eq = w[i] + strlen(w[i]);
-			if (fake_mrp_set_field(mrp, w[i], eq + 1, apply, &err) < 0) {
+			if (fake_player_set_field(pl, w[i], eq + 1, apply, &err) < 0) {
 				reply(cl, "error %s", err.msg);
 				return;
 			}
 		}
 	}
-	fake_mrp_push(mrp, FAKE_PUSH_PLAYING);
+	fake_player_changed(pl, FAKE_PUSH_PLAYING);
 	reply(cl, "ok");
 }
 
@@ -369,12 +370,12 @@ static void run(struct client *cl, char **w, size_t n)
 		cmd_set(cl, w, n);
 	} else if (strcmp(w[0], "power") == 0 && n == 2 &&
 		   (strcmp(w[1], "on") == 0 || strcmp(w[1], "off") == 0)) {
-		fake_mrp_set_power(ctl->mrp, w[1][1] == 'n');
+		fake_player_set_power(ctl->player, w[1][1] == 'n');
 		reply(cl, "ok");
 	} else if (strcmp(w[0], "volume") == 0 && n == 2) {
 		if (parse_int(w[1], 0, 100, &v) < 0)
 			reply(cl, "error volume is 0 to 100");
-		else if (fake_mrp_set_volume(ctl->mrp, (int)v, &err) < 0)
+		else if (fake_player_set_volume(ctl->player, (int)v, &err) < 0)
 			reply(cl, "error %s", err.msg);
 		else
 			reply(cl, "ok");
@@ -401,7 +402,7 @@ static void run(struct client *cl, char **w, size_t n)
 		else
 			reply(cl, "ok");
 	} else if (strcmp(w[0], "refuse") == 0) {
-		if (fake_mrp_refuse(ctl->mrp, w + 1, n - 1, &err) < 0)
+		if (fake_player_refuse(ctl->player, w + 1, n - 1, &err) < 0)
 			reply(cl, "error %s", err.msg);
 		else
 			reply(cl, "ok");
@@ -535,8 +536,8 @@ static void on_accept(struct fake_loop *loop, int fd, short revents, void *ctx)
 	ctl->clients = cl;
 }
 
-int fake_control_new(struct fake_loop *loop, const char *path, struct fake_mrp *mrp,
-		     struct fake_control **out, struct atv_err *err)
+int fake_control_new(struct fake_loop *loop, const char *path, struct fake_player *player,
+		     struct fake_mrp *mrp, struct fake_control **out, struct atv_err *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct fake_control *ctl;
@@ -561,6 +562,7 @@ int fake_control_new(struct fake_loop *loop, const char *path, struct fake_mrp *
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 	}
 	ctl->loop = loop;
+	ctl->player = player;
 	ctl->mrp = mrp;
 	ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (ctl->lfd < 0 || bind(ctl->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||

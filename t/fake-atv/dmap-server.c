@@ -4,8 +4,8 @@
  * libmicrohttpd runs on the fake's loop (mhd-loop.c), so everything
  * happens on the loop's one thread and the player state needs no lock.
  * A held long poll (playstatusupdate with the current revision) is a
- * suspended MHD connection; a change of the player (fake_mrp_push, which
- * every command and every control `set' ends in) bumps the revision and
+ * suspended MHD connection; a change of the player (fake_player_changed,
+ * which every command and every control `set' ends in) bumps the revision and
  * resumes them, which MHD signals through its inter-thread channel on its
  * epoll fd. */
 #include "config.h"
@@ -66,7 +66,7 @@ struct req {
 struct fake_dmap {
 	struct fake_loop *loop;
 	struct fake_device *dev;
-	struct fake_mrp *mrp;
+	struct fake_player *player; /* borrowed */
 	struct fake_mhd mhd;
 	int port;
 	uint32_t revision;
@@ -125,11 +125,13 @@ static void on_longpoll_timeout(struct fake_loop *loop, void *ctx)
 	fake_mhd_kick(&r->d->mhd);
 }
 
-/* fake_mrp_push: the player changed (a command, a control `set', ...). */
-static void on_change(void *ctx)
+/* A fake_player_change_fn: the player changed (a command, a control
+ * `set', ...). */
+static void on_change(void *ctx, unsigned what)
 {
 	struct fake_dmap *d = ctx;
 
+	(void)what;
 	d->revision++;
 	if (d->held)
 		wake_all(d);
@@ -221,7 +223,7 @@ static int add_str(struct atv_buf *b, const char *tag, json_t *v)
 /* cmst: the now-playing state, as an Apple TV 3 sends it. */
 static int playstatus(struct fake_dmap *d, struct atv_buf *b)
 {
-	json_t *st = fake_mrp_state(d->mrp), *p = json_object_get(st, "playing");
+	json_t *st = fake_player_state(d->player), *p = json_object_get(st, "playing");
 	const char *ds = json_string_value(json_object_get(p, "device_state"));
 	const char *mt = json_string_value(json_object_get(p, "media_type"));
 	const char *sh = json_string_value(json_object_get(p, "shuffle"));
@@ -435,22 +437,22 @@ static enum MHD_Result setprop_one(void *cls, enum MHD_ValueKind kind, const cha
 		if (parse_num(value, 0, 1e10, &v) < 0)
 			r = -ATV_E_USAGE;
 		else if (sp->apply)
-			r = fake_mrp_command(d->mrp, "set_position", v / 1000, NULL);
+			r = fake_player_command(d->player, "set_position", v / 1000, NULL);
 	} else if (strcmp(key, "dacp.shufflestate") == 0) {
 		if (parse_num(value, 0, 1, &v) < 0 || v != (int)v)
 			r = -ATV_E_USAGE;
 		else if (sp->apply)
-			r = fake_mrp_command(d->mrp, "set_shuffle", v, NULL);
+			r = fake_player_command(d->player, "set_shuffle", v, NULL);
 	} else if (strcmp(key, "dacp.repeatstate") == 0) {
 		if (parse_num(value, 0, 2, &v) < 0 || v != (int)v)
 			r = -ATV_E_USAGE;
 		else if (sp->apply)
-			r = fake_mrp_command(d->mrp, "set_repeat", v, NULL);
+			r = fake_player_command(d->player, "set_repeat", v, NULL);
 	} else if (strcmp(key, "dmcp.volume") == 0) {
 		if (parse_num(value, 0, 100, &v) < 0)
 			r = -ATV_E_USAGE;
 		else if (sp->apply)
-			r = fake_mrp_set_volume(d->mrp, (int)(v + 0.5), NULL);
+			r = fake_player_set_volume(d->player, (int)(v + 0.5), NULL);
 	} else {
 		r = -ATV_E_USAGE;
 	}
@@ -484,7 +486,7 @@ static enum MHD_Result do_getproperty(struct fake_dmap *d, struct MHD_Connection
 
 	if (!props || strcmp(props, "dmcp.volume") != 0)
 		return respond_status(c, MHD_HTTP_BAD_REQUEST);
-	st = fake_mrp_state(d->mrp);
+	st = fake_player_state(d->player);
 	vol = (int)json_integer_value(json_object_get(st, "volume"));
 	json_decref(st);
 	atv_buf_init(&b, OUT_MAX);
@@ -537,11 +539,11 @@ static enum MHD_Result do_prompt(struct fake_dmap *d, struct req *rq, struct MHD
 	}
 	r = MHD_YES;
 	if (len == 6 && memcmp(s, "select", 6) == 0) {
-		fake_mrp_log_key(d->mrp, "select");
+		fake_player_log_key(d->player, "select");
 	} else if (len == 4 && memcmp(s, "menu", 4) == 0) {
-		fake_mrp_log_key(d->mrp, "menu");
+		fake_player_log_key(d->player, "menu");
 	} else if (len == 7 && memcmp(s, "topmenu", 7) == 0) {
-		fake_mrp_log_key(d->mrp, "top_menu");
+		fake_player_log_key(d->player, "top_menu");
 	} else if (parse_touch(s, len, kind, sizeof kind, &x, &y) == 0) {
 		if (strcmp(kind, "touchDown") == 0) {
 			d->drag = true;
@@ -555,11 +557,11 @@ static enum MHD_Result do_prompt(struct fake_dmap *d, struct req *rq, struct MHD
 			dx = x - d->drag_x0;
 			dy = y - d->drag_y0;
 			if (dx == 0 && dy == 0)
-				fake_mrp_log_key(d->mrp, "select"); /* a tap */
+				fake_player_log_key(d->player, "select"); /* a tap */
 			else if (labs(dx) > labs(dy))
-				fake_mrp_log_key(d->mrp, dx > 0 ? "right" : "left");
+				fake_player_log_key(d->player, dx > 0 ? "right" : "left");
 			else
-				fake_mrp_log_key(d->mrp, dy > 0 ? "down" : "up");
+				fake_player_log_key(d->player, dy > 0 ? "down" : "up");
 		} else {
 			r = respond_status(c, MHD_HTTP_BAD_REQUEST);
 		}
@@ -577,7 +579,7 @@ static enum MHD_Result do_artwork(struct fake_dmap *d, struct MHD_Connection *c)
 	const uint8_t *png;
 	size_t len;
 
-	fake_mrp_artwork(d->mrp, &png, &len);
+	fake_player_artwork(d->player, &png, &len);
 	return respond(c, MHD_HTTP_OK, png, len, "image/png");
 }
 
@@ -619,7 +621,14 @@ static enum MHD_Result dispatch(struct fake_dmap *d, struct req *rq, struct MHD_
 		return do_playstatus(d, rq, c);
 	for (size_t i = 0; i < sizeof ctrl_cmds / sizeof ctrl_cmds[0]; i++)
 		if (strcmp(url, ctrl_cmds[i].path) == 0)
-			return cmd_result(c, fake_mrp_command(d->mrp, ctrl_cmds[i].cmd, 0, NULL));
+			return cmd_result(c, fake_player_command(d->player, ctrl_cmds[i].cmd, 0, NULL));
+	/* pyatv's volume_up/volume_down (POST, session-id only, empty 204
+	 * answer like every other ctrl-int command): one key press each */
+	if (strcmp(url, "volumeup") == 0 || strcmp(url, "volumedown") == 0) {
+		fake_player_log_key(d->player, url[6] == 'u' ? "volume_up" : "volume_down");
+		fake_player_volume_step(d->player, url[6] == 'u');
+		return respond_status(c, MHD_HTTP_NO_CONTENT);
+	}
 	if (strcmp(url, "setproperty") == 0)
 		return do_setproperty(d, c);
 	if (strcmp(url, "getproperty") == 0)
@@ -908,7 +917,7 @@ static int load_guids(struct fake_dmap *d, struct atv_err *err)
 	return 0;
 }
 
-int fake_dmap_new(struct fake_loop *loop, struct fake_device *dev, struct fake_mrp *mrp,
+int fake_dmap_new(struct fake_loop *loop, struct fake_device *dev, struct fake_player *player,
 		  const struct fake_dmap_opts *o, struct fake_dmap **out, struct atv_err *err)
 {
 	struct fake_service *touch = fake_device_service(dev, TOUCHABLE);
@@ -924,7 +933,7 @@ int fake_dmap_new(struct fake_loop *loop, struct fake_device *dev, struct fake_m
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 	d->loop = loop;
 	d->dev = dev;
-	d->mrp = mrp;
+	d->player = player;
 	d->port = -1;
 	d->revision = 2;
 	d->next_session = FIRST_SESSION;
@@ -956,10 +965,14 @@ int fake_dmap_new(struct fake_loop *loop, struct fake_device *dev, struct fake_m
 		return r;
 	/* mDNS announces the port really listened on (_appletv-v2 too when
 	 * it had the same) */
-	if (v2 && v2->port == touch->port)
+	if (v2 && v2->port == touch->port) {
 		v2->port = (uint16_t)d->port;
+		v2->served = true;
+	}
 	touch->port = (uint16_t)d->port;
-	fake_mrp_on_change(mrp, on_change, d);
+	touch->served = true;
+	if ((r = fake_player_listen(player, on_change, d, err)) < 0)
+		return r;
 	sa.sin_port = htons((uint16_t)d->port);
 	atv_info("dmap on %s:%d", o->address, d->port);
 	return 0;
@@ -970,7 +983,7 @@ void fake_dmap_free(struct fake_dmap *d)
 	if (!d)
 		return;
 	if (d->mhd.daemon) {
-		fake_mrp_on_change(d->mrp, NULL, NULL);
+		fake_player_unlisten(d->player, d);
 		while (d->held) {
 			struct req *r = d->held;
 

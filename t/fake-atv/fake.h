@@ -1,7 +1,7 @@
 /* fake.h - the fake Apple TV: one process, one poll() loop, many servers.
  *
- * main.c owns the event loop.  Each server (the mDNS responder now; MRP,
- * DMAP and AirPlay later) opens its sockets, registers them with
+ * main.c runs the event loop (loop.c).  Each server (the mDNS responder,
+ * MRP, DMAP, AirPlay) opens its sockets, registers them with
  * fake_loop_add_fd() and does its work in the callbacks.  Callbacks may add
  * and remove fds and timers freely, including their own.  Nothing here is
  * thread-safe; there is one thread. */
@@ -21,9 +21,24 @@
 #include "err.h"
 #include "hap.h"
 
-/* ---- the event loop (main.c) ---- */
+/* ---- the event loop (loop.c) ---- */
 
 struct fake_loop;
+
+/* A new loop without fds or timers.  0 or -ATV_E_NOMEM. */
+int fake_loop_new(struct fake_loop **out, struct atv_err *err);
+
+/* Poll and call back until fake_loop_quit(); returns its status, or
+ * -ATV_E_NOMEM / -ATV_E_IO when poll() fails. */
+int fake_loop_run(struct fake_loop *loop, struct atv_err *err);
+
+/* Free the loop (NULL is fine); it closes no fd. */
+void fake_loop_free(struct fake_loop *loop);
+
+/* Write "ready" and the lines noted so far to PATH.tmp and rename it to
+ * path, so a reader sees no file or the whole file.  -ATV_E_USAGE for a
+ * path too long, -ATV_E_IO. */
+int fake_loop_write_ready(const struct fake_loop *loop, const char *path, struct atv_err *err);
 
 /* revents are poll() revents (POLLIN, POLLOUT, POLLERR, POLLHUP, ...). */
 typedef void (*fake_fd_fn)(struct fake_loop *loop, int fd, short revents, void *ctx);
@@ -77,6 +92,7 @@ struct fake_service {
 	char *type; /* "_airplay._tcp" (two labels, no domain) */
 	char *name; /* instance label, UTF-8, may hold spaces, dots, '@' */
 	uint16_t port;
+	bool served; /* a server of ours listens on port: only these are advertised */
 	struct fake_txt *txt;
 	size_t n_txt;
 	json_t *json; /* the service's object in the file (borrowed from the device) */
@@ -105,7 +121,8 @@ int fake_device_load(const char *path, struct fake_device *dev, struct atv_err *
 void fake_device_release(struct fake_device *dev);
 
 /* The first service of type ("_mediaremotetv._tcp"), or NULL.  Servers may
- * change its port: the mDNS responder announces what is there now. */
+ * change its port and set served once they listen on it: the mDNS
+ * responder announces what is there now, and only services served. */
 struct fake_service *fake_device_service(struct fake_device *dev, const char *type);
 
 /* The TXT value of key (matched case-insensitively, RFC 6763 6.4) in s as a
@@ -227,10 +244,140 @@ void fake_pairing_id_text(char *out, size_t size, const uint8_t *id, size_t n);
 /* Wipe s and free its path; it is empty and without a file afterwards. */
 void fake_pairings_release(struct fake_pairings *s);
 
-/* ---- the player and its MRP server (mrp-server.c) ----
+/* ---- the player (player.c) ----
  *
- * One player state (power, volume, what plays, a 3-track playlist, the
- * keys and commands received) served over MRP: TCP, varint framing, HAP
+ * The state every protocol server shares: power, volume, what plays, a
+ * 3-track playlist, the keys and commands received.  Servers read the
+ * fields and change them through the functions below; every change is
+ * told to each listener with the FAKE_PUSH_* bits of what changed. */
+
+#define FAKE_PUSH_PLAYING 0x1u /* what plays, the supported commands */
+#define FAKE_PUSH_VOLUME 0x2u
+#define FAKE_PUSH_POWER 0x4u
+
+enum { FAKE_ST_IDLE, FAKE_ST_PLAYING, FAKE_ST_PAUSED, FAKE_ST_STOPPED };
+enum { FAKE_MT_UNKNOWN, FAKE_MT_MUSIC, FAKE_MT_VIDEO, FAKE_MT_TV };
+enum { FAKE_SH_OFF, FAKE_SH_SONGS, FAKE_SH_ALBUMS };
+enum { FAKE_RP_OFF, FAKE_RP_TRACK, FAKE_RP_ALL };
+extern const char *const fake_shuffle_names[]; /* "off", "songs", "albums" */
+extern const char *const fake_repeat_names[];  /* "off", "track", "all" */
+
+/* The commands, by atv-send's names ("play", ..., "set_repeat"). */
+enum fake_command {
+	FAKE_CMD_PLAY, FAKE_CMD_PAUSE, FAKE_CMD_TOGGLE, FAKE_CMD_STOP, FAKE_CMD_NEXT,
+	FAKE_CMD_PREVIOUS, FAKE_CMD_SKIP_FWD, FAKE_CMD_SKIP_BACK, FAKE_CMD_SEEK,
+	FAKE_CMD_SHUFFLE, FAKE_CMD_REPEAT, FAKE_N_COMMANDS
+};
+
+struct fake_num {
+	bool set;
+	double v;
+};
+
+struct fake_playing {
+	int media_type, device_state; /* FAKE_MT_*, FAKE_ST_* */
+	char *title, *artist, *album, *genre;
+	struct fake_num total_time, elapsed, timestamp, rate; /* timestamp: Cocoa seconds */
+	int shuffle, repeat;				      /* FAKE_SH_*, FAKE_RP_* */
+	char *series_name;
+	struct fake_num season, episode;
+	char *content_id, *app, *app_id;
+	int track; /* the playlist entry next and previous move from */
+};
+
+typedef void (*fake_player_change_fn)(void *ctx, unsigned what);
+
+struct fake_listener {
+	fake_player_change_fn fn;
+	void *ctx;
+};
+
+#define FAKE_MAX_LISTENERS 8
+
+struct fake_player {
+	bool power;
+	int volume; /* 0..100 */
+	struct fake_playing playing;
+	bool refused[FAKE_N_COMMANDS];
+	json_t *keys, *cmds; /* logs, the last 256 entries */
+	char last_key[32];
+	int last_press;
+	long long last_up_ms;
+	struct fake_listener listeners[FAKE_MAX_LISTENERS];
+	size_t n_listeners;
+};
+
+/* A player: on, volume 50, the first track paused at 42 s in "Music".
+ * 0 or -ATV_E_NOMEM.  Free with fake_player_free (NULL is fine). */
+int fake_player_new(struct fake_player **out, struct atv_err *err);
+void fake_player_free(struct fake_player *pl);
+
+/* Call fn(ctx, what) at every change (in the order added); -ATV_E_LIMIT
+ * past FAKE_MAX_LISTENERS.  unlisten removes every listener with ctx. */
+int fake_player_listen(struct fake_player *pl, fake_player_change_fn fn, void *ctx,
+		       struct atv_err *err);
+void fake_player_unlisten(struct fake_player *pl, void *ctx);
+
+/* Tell the listeners that what (FAKE_PUSH_*) changed. */
+void fake_player_changed(struct fake_player *pl, unsigned what);
+
+/* Set one now-playing field from its text form ("title", "Some Song"; the
+ * string "null" makes it absent).  With apply false only check it.
+ * -ATV_E_USAGE naming the problem.  Nobody is told: call
+ * fake_player_changed. */
+int fake_player_set_field(struct fake_player *pl, const char *field, const char *value,
+			  bool apply, struct atv_err *err);
+
+/* Power and volume (0..100; a step is 5, kept within 0..100), told. */
+void fake_player_set_power(struct fake_player *pl, bool on);
+int fake_player_set_volume(struct fake_player *pl, int volume, struct atv_err *err);
+void fake_player_volume_step(struct fake_player *pl, bool up);
+
+/* Command names and indexes (enum fake_command); NULL / -1 when unknown. */
+const char *fake_player_command_name(enum fake_command k);
+int fake_player_command_index(const char *name);
+
+/* Make these commands (n == 0 clears) refused.  -ATV_E_USAGE for an
+ * unknown name (nothing changed). */
+int fake_player_refuse(struct fake_player *pl, char *const *names, size_t n, struct atv_err *err);
+
+/* Run a command by name, logged in "commands" and told.  value:
+ * set_position seconds, set_shuffle/set_repeat the FAKE_SH_/FAKE_RP_
+ * value, skip seconds (0: 15).  -ATV_E_REFUSED when refused (logged
+ * "NAME:refused"), -ATV_E_USAGE for an unknown name or a bad value
+ * (logged "NAME:failed"). */
+int fake_player_command(struct fake_player *pl, const char *name, double value,
+			struct atv_err *err);
+
+/* A whole key press (down at down_ms, up at up_ms, fake_mono_ms()): logged
+ * as a tap, double tap or hold, and done (power, volume keys, home held
+ * then select turns off). */
+void fake_player_key(struct fake_player *pl, const char *name, long long down_ms,
+		     long long up_ms);
+
+/* Log one tap of a key without doing anything ("select", "top_menu"). */
+void fake_player_log_key(struct fake_player *pl, const char *name);
+
+/* Append entry to a log (keys, cmds), keeping the last 256. */
+void fake_player_log(json_t *log, const char *entry);
+
+/* The current track's 4x4 PNG artwork (static, borrowed). */
+void fake_player_artwork(const struct fake_player *pl, const uint8_t **png, size_t *len);
+
+/* The position now, from elapsed, timestamp and rate (seconds). */
+double fake_playing_position(const struct fake_playing *p, double now);
+
+/* Clocks: monotonic ms, and seconds since 2001-01-01 (MRP timestamps). */
+long long fake_mono_ms(void);
+double fake_cocoa_now(void);
+
+/* power, volume, playing{...,position}, keys, commands, refused as a new
+ * object. */
+json_t *fake_player_state(const struct fake_player *pl);
+
+/* ---- MRP (mrp-server.c) ----
+ *
+ * The player served over MRP: TCP, varint framing, HAP
  * pair-setup/pair-verify in CRYPTO_PAIRING, then ChaCha20-Poly1305 with the
  * MediaRemote keys.  The accessory's pairing identifier is the MRP
  * service's UniqueIdentifier, its Ed25519 seed the first 32 bytes of
@@ -244,13 +391,13 @@ struct fake_mrp_opts {
 
 struct fake_mrp;
 
-/* The player of dev (borrowed, must outlive it; the MRP service's port is
- * updated to the one listened on).  Listens when dev has a
- * _mediaremotetv._tcp service with a UniqueIdentifier, else only keeps the
- * state.  -ATV_E_INPUT for a bad pairings file, -ATV_E_IO when the port
+/* Serve player (borrowed, must outlive it) over MRP for dev (borrowed; the
+ * MRP service's port is updated to the one listened on).  Listens when dev
+ * has a _mediaremotetv._tcp service with a UniqueIdentifier, else does
+ * nothing.  -ATV_E_INPUT for a bad pairings file, -ATV_E_IO when the port
  * cannot be bound, -ATV_E_NOMEM. */
-int fake_mrp_new(struct fake_loop *loop, struct fake_device *dev, const struct fake_mrp_opts *o,
-		 struct fake_mrp **out, struct atv_err *err);
+int fake_mrp_new(struct fake_loop *loop, struct fake_device *dev, struct fake_player *player,
+		 const struct fake_mrp_opts *o, struct fake_mrp **out, struct atv_err *err);
 
 /* The port listened on, or -1 when there is no MRP service. */
 int fake_mrp_port(const struct fake_mrp *m);
@@ -275,52 +422,12 @@ void fake_mrp_revoke(struct fake_mrp *m);
 /* Change the PIN later pair-setups expect.  -ATV_E_USAGE when not valid. */
 int fake_mrp_set_pin(struct fake_mrp *m, const char *pin, struct atv_err *err);
 
-/* Set one now-playing field from its text form ("title", "Some Song"; the
- * string "null" makes it absent).  With apply false only check it.
- * -ATV_E_USAGE naming the problem.  Nothing is pushed: call fake_mrp_push. */
-int fake_mrp_set_field(struct fake_mrp *m, const char *field, const char *value, bool apply,
-		       struct atv_err *err);
-
-/* Power and volume (0..100), pushed to the connections that asked. */
-void fake_mrp_set_power(struct fake_mrp *m, bool on);
-int fake_mrp_set_volume(struct fake_mrp *m, int volume, struct atv_err *err);
-
-/* Make SEND_COMMAND of these commands ("play", "next", ...; n == 0 clears)
- * fail with handlerReturnStatus CommandFailed and show them disabled in
- * the supported commands.  -ATV_E_USAGE for an unknown name (nothing
- * changed). */
-int fake_mrp_refuse(struct fake_mrp *m, char *const *names, size_t n, struct atv_err *err);
-
-#define FAKE_PUSH_PLAYING 0x1u /* SET_STATE + SET_NOW_PLAYING_CLIENT */
-#define FAKE_PUSH_VOLUME 0x2u  /* VOLUME_DID_CHANGE */
-#define FAKE_PUSH_POWER 0x4u   /* DEVICE_INFO_UPDATE */
-
-/* Push the current state to every verified connection that asked for it
- * with CLIENT_UPDATES_CONFIG. */
-void fake_mrp_push(struct fake_mrp *m, unsigned what);
-
-/* The whole state as a new JSON object (see the control channel). */
+/* The player's state (fake_player_state) with MRP's connections, verified,
+ * subscribed, pairings, pairing_ids and mrp_port, as a new object. */
 json_t *fake_mrp_state(const struct fake_mrp *m);
 
 /* Close everything and free m (NULL is fine). */
 void fake_mrp_free(struct fake_mrp *m);
-
-/* For the other protocols (DMAP): run a player command as SEND_COMMAND
- * does (name as in `refuse': "play", "next", "set_position", ...), logged
- * in "commands" and pushed.  value: set_position seconds, set_shuffle
- * 0 off / 1 songs / 2 albums, set_repeat 0 off / 1 track / 2 all, skip
- * seconds (0: default).  -ATV_E_REFUSED when refused, -ATV_E_USAGE. */
-int fake_mrp_command(struct fake_mrp *m, const char *name, double value, struct atv_err *err);
-
-/* Log one key press (a tap) in "keys": "select", "up", "top_menu", ... */
-void fake_mrp_log_key(struct fake_mrp *m, const char *name);
-
-/* The current track's PNG artwork (static, borrowed). */
-void fake_mrp_artwork(const struct fake_mrp *m, const uint8_t **png, size_t *len);
-
-/* fn(ctx) is called at every fake_mrp_push (any change to the player);
- * one listener, NULL removes it. */
-void fake_mrp_on_change(struct fake_mrp *m, void (*fn)(void *ctx), void *ctx);
 
 /* ---- libmicrohttpd on the loop (mhd-loop.c) ----
  *
@@ -416,7 +523,7 @@ int fake_mhd_hostile(const char *const *names, const char *mode, const char *who
  * DAAP/DACP over HTTP (libmicrohttpd in external-epoll mode on the loop)
  * on the _touch-able._tcp port: login with a known pairing GUID (device
  * "dmap":{"guids":[...]} or paired through fake_dmap_pair) or the hG of
- * _appletv-v2._tcp, then ctrl-int commands on the player of fake_mrp and
+ * _appletv-v2._tcp, then ctrl-int commands on the player and
  * playstatusupdate long polls. */
 
 struct fake_dmap_opts {
@@ -427,9 +534,9 @@ struct fake_dmap_opts {
 struct fake_dmap;
 
 /* Serve DMAP for dev (updating the _touch-able/_appletv-v2 ports to the one
- * listened on) on mrp's player; without a _touch-able._tcp service only
+ * listened on) on player (borrowed); without a _touch-able._tcp service only
  * the object is made.  *out is set even on failure (free it). */
-int fake_dmap_new(struct fake_loop *loop, struct fake_device *dev, struct fake_mrp *mrp,
+int fake_dmap_new(struct fake_loop *loop, struct fake_device *dev, struct fake_player *player,
 		  const struct fake_dmap_opts *o, struct fake_dmap **out, struct atv_err *err);
 
 /* The port listened on, or -1. */
@@ -542,8 +649,8 @@ struct fake_control;
 
 /* Listen on path (an old socket there is replaced).  -ATV_E_USAGE for a
  * path too long, -ATV_E_IO. */
-int fake_control_new(struct fake_loop *loop, const char *path, struct fake_mrp *mrp,
-		     struct fake_control **out, struct atv_err *err);
+int fake_control_new(struct fake_loop *loop, const char *path, struct fake_player *player,
+		     struct fake_mrp *mrp, struct fake_control **out, struct atv_err *err);
 
 /* Let the control channel reach the DMAP server too (NULL: none). */
 void fake_control_set_dmap(struct fake_control *c, struct fake_dmap *dmap);

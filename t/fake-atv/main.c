@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fake.h"
@@ -36,8 +35,12 @@ static const char usage_text[] =
 	"     A PTR query for a service type the device has (\"_airplay._tcp.local\") gets the\n"
 	"     PTR, with SRV, TXT and A in the additional section.  SRV, TXT and ANY queries\n"
 	"     for an instance (\"Living Room._airplay._tcp.local\"), A queries for\n"
-	"     \"<host>.local\" and PTR \"_services._dns-sd._udp.local\" are answered too; other\n"
-	"     queries get no reply.  All answers to one query go in one packet.\n"
+	"     \"<host>.local\" and PTR \"_services._dns-sd._udp.local\" are answered too.  A\n"
+	"     query that matches nothing gets an empty answer (legacy unicast: with its\n"
+	"     questions), except on the group, where mDNS stays silent.  All answers to\n"
+	"     one query go in one packet.  Only services that fake-atv serves are\n"
+	"     advertised (MRP, DMAP's _touch-able/_appletv-v2, AirPlay, and RAOP on the\n"
+	"     AirPlay port); others in the device file (_companion-link) are left out.\n"
 	"\n"
 	"     When the device has a _mediaremotetv._tcp service with a UniqueIdentifier,\n"
 	"     fake-atv also serves MRP (MediaRemote) on TCP at the first --unicast\n"
@@ -112,11 +115,14 @@ static const char usage_text[] =
 	"     DEVICE_INFO is answered in the clear, CRYPTO_PAIRING carries HAP pair-setup\n"
 	"     and pair-verify, then everything is ChaCha20-Poly1305 encrypted; any other\n"
 	"     message before that closes the connection.  CLIENT_UPDATES_CONFIG makes\n"
-	"     the state pushed: SET_STATE + SET_NOW_PLAYING_CLIENT (now playing),\n"
+	"     the state pushed, whatever its flags say (as real devices do):\n"
+	"     SET_STATE + SET_NOW_PLAYING_CLIENT (now playing),\n"
 	"     VOLUME_CONTROL_AVAILABILITY + VOLUME_DID_CHANGE (volume), DEVICE_INFO_UPDATE\n"
-	"     (power: logicalDeviceCount 1 or 0).  Every message with an identifier that\n"
-	"     is handled gets one reply with it (an empty type 0 message when there is\n"
-	"     nothing to say), after the pushes it caused.  Commands: play, pause,\n"
+	"     (power: logicalDeviceCount 1 or 0; isGroupLeader).  PLAYBACK_QUEUE_REQUEST\n"
+	"     with any artwork size (0 x -1 too) answers with the artwork (a 4x4 PNG).\n"
+	"     Every message with an identifier that is handled gets one reply with it\n"
+	"     (an empty type 0 message when there is nothing to say), after the pushes\n"
+	"     it caused.  Commands: play, pause,\n"
 	"     play/pause, stop, next/previous (a 3-track playlist), skip +-15 s (or\n"
 	"     skipInterval), seek, shuffle and repeat modes; HID keys are logged as taps,\n"
 	"     double taps (<= 300 ms apart) or holds (>= 800 ms); volume keys +-5,\n"
@@ -148,7 +154,8 @@ static const char usage_text[] =
 	"     _appletv-v2._tcp> gives mlog{mstt,mlid}, else 503; everything else needs\n"
 	"     session-id (else 403): ctrl-int/1/playstatusupdate?revision-number=R (held\n"
 	"     while R is the current revision, up to 60 s), play, pause, playpause, stop,\n"
-	"     nextitem, previtem, setproperty?dacp.playingtime=MS|dacp.shufflestate=0/1|\n"
+	"     nextitem, previtem, volumeup, volumedown (a volume key: +-5),\n"
+	"     setproperty?dacp.playingtime=MS|dacp.shufflestate=0/1|\n"
 	"     dacp.repeatstate=0/1/2|dmcp.volume=N, getproperty?properties=dmcp.volume,\n"
 	"     controlpromptentry (cmbe select|menu|topmenu|touchDown/Move/Up drags),\n"
 	"     nowplayingartwork (PNG).\n"
@@ -207,260 +214,6 @@ static const char usage_text[] =
 	"         --unicast 127.0.0.2 --ready-file lr.ready -v &\n"
 	"     ip netns exec fkA fake-atv --device kitchen.json --multicast 10.214.0.1\n";
 
-/* ---- the loop ---- */
-
-struct fd_entry {
-	int fd;
-	short events;
-	bool removed;
-	unsigned gen; /* tells a re-added fd from the one poll() reported on */
-	fake_fd_fn fn;
-	void *ctx;
-};
-
-struct timer {
-	int id;
-	long long due; /* CLOCK_MONOTONIC ms */
-	fake_timer_fn fn;
-	void *ctx;
-};
-
-struct fake_loop {
-	struct fd_entry *fds;
-	size_t n_fds, cap_fds;
-	unsigned gen;
-	struct timer *timers;
-	size_t n_timers, cap_timers;
-	int next_id;
-	bool quit;
-	int status;
-	char *bound; /* ready-file lines */
-	size_t bound_len;
-};
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static struct fd_entry *find_fd(struct fake_loop *loop, int fd)
-{
-	for (size_t i = 0; i < loop->n_fds; i++)
-		if (loop->fds[i].fd == fd && !loop->fds[i].removed)
-			return &loop->fds[i];
-	return NULL;
-}
-
-int fake_loop_add_fd(struct fake_loop *loop, int fd, short events, fake_fd_fn fn, void *ctx,
-		     struct atv_err *err)
-{
-	if (fd < 0 || find_fd(loop, fd))
-		return atv_err_set(err, ATV_E_USAGE, "fd %d is invalid or already watched", fd);
-	if (loop->n_fds == loop->cap_fds) {
-		size_t cap = loop->cap_fds ? 2 * loop->cap_fds : 16;
-		struct fd_entry *f = realloc(loop->fds, cap * sizeof *f);
-
-		if (!f)
-			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-		loop->fds = f;
-		loop->cap_fds = cap;
-	}
-	loop->fds[loop->n_fds++] = (struct fd_entry){fd, events, false, ++loop->gen, fn, ctx};
-	return 0;
-}
-
-int fake_loop_set_events(struct fake_loop *loop, int fd, short events)
-{
-	struct fd_entry *e = find_fd(loop, fd);
-
-	if (!e)
-		return -ATV_E_USAGE;
-	e->events = events;
-	return 0;
-}
-
-void fake_loop_remove_fd(struct fake_loop *loop, int fd)
-{
-	struct fd_entry *e = find_fd(loop, fd);
-
-	/* compacted before the next poll(), so indexes stay valid while
-	 * callbacks of this round run */
-	if (e)
-		e->removed = true;
-}
-
-int fake_loop_add_timer(struct fake_loop *loop, int ms, fake_timer_fn fn, void *ctx,
-			struct atv_err *err)
-{
-	if (ms < 0)
-		return atv_err_set(err, ATV_E_USAGE, "negative timer");
-	if (loop->n_timers == loop->cap_timers) {
-		size_t cap = loop->cap_timers ? 2 * loop->cap_timers : 16;
-		struct timer *t = realloc(loop->timers, cap * sizeof *t);
-
-		if (!t)
-			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-		loop->timers = t;
-		loop->cap_timers = cap;
-	}
-	if (loop->next_id == INT32_MAX)
-		loop->next_id = 0;
-	loop->timers[loop->n_timers++] = (struct timer){++loop->next_id, now_ms() + ms, fn, ctx};
-	return loop->next_id;
-}
-
-void fake_loop_cancel_timer(struct fake_loop *loop, int id)
-{
-	for (size_t i = 0; i < loop->n_timers; i++) {
-		if (loop->timers[i].id == id) {
-			loop->timers[i] = loop->timers[--loop->n_timers];
-			return;
-		}
-	}
-}
-
-void fake_loop_quit(struct fake_loop *loop, int status)
-{
-	loop->quit = true;
-	loop->status = status;
-}
-
-int fake_loop_note(struct fake_loop *loop, const char *line, struct atv_err *err)
-{
-	size_t n = strlen(line);
-	char *b = realloc(loop->bound, loop->bound_len + n + 2);
-
-	if (!b)
-		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-	memcpy(b + loop->bound_len, line, n);
-	memcpy(b + loop->bound_len + n, "\n", 2);
-	loop->bound = b;
-	loop->bound_len += n + 1;
-	return 0;
-}
-
-int fake_loop_note_bound(struct fake_loop *loop, const char *proto, const struct sockaddr_in *sa,
-			 struct atv_err *err)
-{
-	char a[INET_ADDRSTRLEN], line[128];
-	int n;
-	char *b;
-
-	inet_ntop(AF_INET, &sa->sin_addr, a, sizeof a);
-	n = snprintf(line, sizeof line, "%s %s:%u\n", proto, a, ntohs(sa->sin_port));
-	b = realloc(loop->bound, loop->bound_len + (size_t)n + 1);
-	if (!b)
-		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-	memcpy(b + loop->bound_len, line, (size_t)n + 1);
-	loop->bound = b;
-	loop->bound_len += (size_t)n;
-	atv_info("%s on %s:%u", proto, a, ntohs(sa->sin_port));
-	return 0;
-}
-
-/* Run due timers: only those that existed and were due when the round
- * started, so a callback that re-arms with 0 ms cannot keep the loop from
- * polling. */
-static void run_timers(struct fake_loop *loop)
-{
-	long long now = now_ms();
-	int last = loop->next_id; /* timers added from here on wait a round */
-
-	for (;;) {
-		size_t best = loop->n_timers;
-
-		for (size_t i = 0; i < loop->n_timers; i++) {
-			const struct timer *t = &loop->timers[i];
-
-			if (t->due <= now && t->id <= last &&
-			    (best == loop->n_timers || t->due < loop->timers[best].due))
-				best = i;
-		}
-		if (best == loop->n_timers || loop->quit)
-			return;
-		struct timer t = loop->timers[best];
-		loop->timers[best] = loop->timers[--loop->n_timers];
-		t.fn(loop, t.ctx);
-	}
-}
-
-static int poll_timeout(const struct fake_loop *loop)
-{
-	long long now = now_ms(), next = -1;
-
-	for (size_t i = 0; i < loop->n_timers; i++)
-		if (next < 0 || loop->timers[i].due < next)
-			next = loop->timers[i].due;
-	if (next < 0)
-		return -1;
-	return next <= now ? 0 : next - now > INT32_MAX ? INT32_MAX : (int)(next - now);
-}
-
-static int loop_run(struct fake_loop *loop, struct atv_err *err)
-{
-	struct pollfd *pfd = NULL;
-	unsigned *gens = NULL;
-	size_t cap = 0;
-	int r = 0;
-
-	while (!loop->quit) {
-		size_t n = 0;
-
-		for (size_t i = 0; i < loop->n_fds; i++)
-			if (!loop->fds[i].removed)
-				loop->fds[n++] = loop->fds[i];
-		loop->n_fds = n;
-		if (n > cap) {
-			struct pollfd *p = realloc(pfd, n * sizeof *p);
-			unsigned *g = p ? realloc(gens, n * sizeof *g) : NULL;
-
-			if (p)
-				pfd = p;
-			if (!p || !g) {
-				r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
-				goto out;
-			}
-			gens = g;
-			cap = n;
-		}
-		for (size_t i = 0; i < n; i++) {
-			pfd[i] = (struct pollfd){loop->fds[i].fd, loop->fds[i].events, 0};
-			gens[i] = loop->fds[i].gen;
-		}
-		if (poll(pfd, n, poll_timeout(loop)) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = atv_err_sys(err, ATV_E_IO, errno, "poll");
-			goto out;
-		}
-		run_timers(loop);
-		for (size_t i = 0; i < n && !loop->quit; i++) {
-			struct fd_entry *e;
-
-			if (!pfd[i].revents)
-				continue;
-			e = find_fd(loop, pfd[i].fd);
-			if (e && e->gen == gens[i])
-				e->fn(loop, e->fd, pfd[i].revents, e->ctx);
-		}
-	}
-	r = loop->status;
-out:
-	free(pfd);
-	free(gens);
-	return r;
-}
-
-static void loop_release(struct fake_loop *loop)
-{
-	free(loop->fds);
-	free(loop->timers);
-	free(loop->bound);
-}
-
 /* ---- the program ---- */
 
 struct opts {
@@ -476,6 +229,7 @@ struct opts {
 
 /* The servers main() starts and stops. */
 struct servers {
+	struct fake_player *player;
 	struct fake_mdns *mdns;
 	struct fake_mrp *mrp;
 	struct fake_control *control;
@@ -498,25 +252,6 @@ static void on_signal(struct fake_loop *loop, int fd, short revents, void *ctx)
 	if (read(fd, &si, sizeof si) == (ssize_t)sizeof si)
 		atv_debug("signal %u, stopping", si.ssi_signo);
 	fake_loop_quit(loop, 0);
-}
-
-static int write_ready(const char *path, const struct fake_loop *loop, struct atv_err *err)
-{
-	char tmp[4096];
-	FILE *f;
-
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-		return atv_err_set(err, ATV_E_USAGE, "ready file path too long");
-	f = fopen(tmp, "w");
-	if (!f)
-		return atv_err_sys(err, ATV_E_IO, errno, "unable to create %s", tmp);
-	fputs("ready\n", f);
-	if (loop->bound)
-		fputs(loop->bound, f);
-	/* a reader sees no file or the whole file, never a part */
-	if (fclose(f) == EOF || rename(tmp, path) < 0)
-		return atv_err_sys(err, ATV_E_IO, errno, "unable to write %s", path);
-	return 0;
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -661,8 +396,9 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 	mo.address = addr[0] ? addr : NULL;
 	dmo.address = mo.address;
 	apo.address = mo.address;
-	if ((r = fake_mrp_new(loop, dev, &mo, &sv->mrp, err)) < 0 ||
-	    (r = fake_dmap_new(loop, dev, sv->mrp, &dmo, &sv->dmap, err)) < 0 ||
+	if ((r = fake_player_new(&sv->player, err)) < 0 ||
+	    (r = fake_mrp_new(loop, dev, sv->player, &mo, &sv->mrp, err)) < 0 ||
+	    (r = fake_dmap_new(loop, dev, sv->player, &dmo, &sv->dmap, err)) < 0 ||
 	    (r = fake_airplay_new(loop, dev, &apo, &sv->airplay, err)) < 0 ||
 	    (r = start_mdns(loop, o, dev, &sv->mdns, err)) < 0)
 		return r;
@@ -682,7 +418,7 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 			return r;
 	}
 	if (o->control) {
-		if ((r = fake_control_new(loop, o->control, sv->mrp, &sv->control, err)) < 0)
+		if ((r = fake_control_new(loop, o->control, sv->player, sv->mrp, &sv->control, err)) < 0)
 			return r;
 		fake_control_set_dmap(sv->control, sv->dmap);
 		fake_control_set_airplay(sv->control, sv->airplay);
@@ -693,9 +429,9 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 int main(int argc, char **argv)
 {
 	struct opts o = {.device = NULL, .mrp = {.port = -1}, .dmap_port = -1, .airplay_port = -1};
-	struct fake_loop loop = {.fds = NULL};
+	struct fake_loop *loop = NULL;
 	struct fake_device dev;
-	struct servers sv = {NULL, NULL, NULL, NULL, NULL};
+	struct servers sv = {NULL, NULL, NULL, NULL, NULL, NULL};
 	struct atv_err err = {0, ""};
 	sigset_t sigs;
 	int sfd = -1, r;
@@ -716,11 +452,12 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sfd < 0)
 		r = atv_err_sys(&err, ATV_E_IO, errno, "signalfd");
-	else if ((r = fake_loop_add_fd(&loop, sfd, POLLIN, on_signal, NULL, &err)) == 0 &&
-		 (r = start_servers(&loop, &o, &dev, &sv, &err)) == 0 &&
-		 (!o.ready || (r = write_ready(o.ready, &loop, &err)) == 0)) {
+	else if ((r = fake_loop_new(&loop, &err)) == 0 &&
+		 (r = fake_loop_add_fd(loop, sfd, POLLIN, on_signal, NULL, &err)) == 0 &&
+		 (r = start_servers(loop, &o, &dev, &sv, &err)) == 0 &&
+		 (!o.ready || (r = fake_loop_write_ready(loop, o.ready, &err)) == 0)) {
 		atv_info("%s (%s.local, %zu services) up", dev.name, dev.host, dev.n_svcs);
-		r = loop_run(&loop, &err);
+		r = fake_loop_run(loop, &err);
 	}
 	if (r < 0) {
 		fprintf(stderr, "fake-atv: %s\n", err.msg);
@@ -732,9 +469,10 @@ int main(int argc, char **argv)
 	fake_dmap_free(sv.dmap);
 	fake_mdns_free(sv.mdns);
 	fake_mrp_free(sv.mrp);
+	fake_player_free(sv.player);
 	if (sfd >= 0)
 		close(sfd);
-	loop_release(&loop);
+	fake_loop_free(loop);
 	fake_device_release(&dev);
 	return r;
 }

@@ -55,7 +55,6 @@ struct wname {
 struct svc_names {
 	struct wname type; /* "_airplay._tcp.local" */
 	struct wname inst; /* "Living Room._airplay._tcp.local" */
-	bool first_of_type; /* answers the _services._dns-sd._udp meta query */
 };
 
 struct sock {
@@ -229,10 +228,6 @@ static int build_names(struct fake_mdns *m)
 			return -1;
 		wname_end(&n->type);
 		wname_end(&n->inst);
-		n->first_of_type = true;
-		for (size_t k = 0; k < i; k++)
-			if (wname_eq(&m->names[k].type, &n->type))
-				n->first_of_type = false;
 	}
 	return 0;
 }
@@ -455,6 +450,25 @@ static bool qtype_is(uint16_t qtype, uint16_t want)
 	return qtype == want || qtype == ns_t_any;
 }
 
+/* Only services a server of ours listens on are advertised (a port that
+ * nobody serves would make a client fail after it found the device). */
+static bool offered(const struct fake_mdns *m, size_t i)
+{
+	return m->dev->svcs[i].served;
+}
+
+/* Service i answers the _services._dns-sd._udp meta query for its type:
+ * the first offered service of that type. */
+static bool meta_owner(const struct fake_mdns *m, size_t i)
+{
+	if (!offered(m, i))
+		return false;
+	for (size_t k = 0; k < i; k++)
+		if (offered(m, k) && wname_eq(&m->names[k].type, &m->names[i].type))
+			return false;
+	return true;
+}
+
 static void plan_question(struct fake_mdns *m, const struct query *qy, const struct question *q,
 			  struct plan *pl)
 {
@@ -467,7 +481,9 @@ static void plan_question(struct fake_mdns *m, const struct query *qy, const str
 	for (size_t i = 0; i < m->dev->n_svcs; i++) {
 		const struct svc_names *n = &m->names[i];
 
-		if (n->first_of_type && wname_eq(&q->name, &m->meta) && qtype_is(q->type, ns_t_ptr))
+		if (!offered(m, i))
+			continue;
+		if (meta_owner(m, i) && wname_eq(&q->name, &m->meta) && qtype_is(q->type, ns_t_ptr))
 			plan_add(pl, true, REC_META, i);
 		if (wname_eq(&q->name, &n->type) && qtype_is(q->type, ns_t_ptr) &&
 		    !qy->known_ptr[i])
@@ -519,7 +535,8 @@ static void build_reply(struct fake_mdns *m, const struct sock *so, const struct
 	pkt_finish(p);
 }
 
-/* Everything the device has, as answers to a PTR query for each type. */
+/* Everything the device file has, as answers to a PTR query for each type
+ * (for the hostile replies, which do not care what is served). */
 static void plan_everything(struct fake_mdns *m, const struct sock *so, struct plan *pl)
 {
 	memset(pl, 0, sizeof *pl);
@@ -832,13 +849,21 @@ static void handle_packet(struct sock *so, const uint8_t *buf, size_t len,
 	for (size_t i = 0; i < qy.n_q; i++)
 		plan_question(m, &qy, &qy.q[i], &pl);
 	plan_additionals(so, &pl);
-	if (pl.n_an == 0) {
-		/* mDNS stays silent when it has nothing to say (RFC 6762 6) */
+	if (pl.n_an == 0 && !IN_MULTICAST(ntohl(to.sin_addr.s_addr))) {
+		/* A querier that asked us directly gets an answer to every
+		 * query, empty when nothing matches (the questions repeated
+		 * for legacy unicast), as a unicast DNS server would: pyatv's
+		 * unicast scan waits for one reply per query it sent, and
+		 * without one it waits for its own resend a second later. */
+		atv_debug("mdns %s: nothing matches for %s: an empty answer", so->label, from);
+	} else if (pl.n_an == 0) {
+		/* to the group mDNS stays silent when it has nothing to say
+		 * (RFC 6762 6) */
 		atv_debug("mdns %s: nothing to answer for %s", so->label, from);
 		goto out;
 	}
 	build_reply(m, so, &sh, &qy, &pl, p);
-	send_pkt(so, p, &to, "answer");
+	send_pkt(so, p, &to, pl.n_an ? "answer" : "empty answer");
 out:
 	free(p);
 }
@@ -1051,7 +1076,9 @@ static void announce(struct fake_mdns *m, struct sock *so)
 	 * record in the answer section */
 	memset(&pl, 0, sizeof pl);
 	for (size_t i = 0; i < m->dev->n_svcs; i++) {
-		if (m->names[i].first_of_type)
+		if (!offered(m, i))
+			continue;
+		if (meta_owner(m, i))
 			plan_add(&pl, true, REC_META, i);
 		plan_add(&pl, true, REC_PTR, i);
 		plan_add(&pl, true, REC_SRV, i);

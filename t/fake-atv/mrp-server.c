@@ -1,8 +1,5 @@
-/* mrp-server.c - the fake Apple TV's player and the accessory side of MRP.
- *
- * The player: power, volume, what plays (atvscript's fields), a playlist
- * of three tracks for next/previous, and logs of the keys and commands
- * received, which the tests read through the control channel.
+/* mrp-server.c - the accessory side of MRP, serving the fake Apple TV's
+ * player (player.c) as a peer of the DMAP and AirPlay servers.
  *
  * MRP (pyatv protocols/mrp; protocols.md 4.4-4.5): on a TCP connection
  * every message is a varint-length frame holding one ProtocolMessage.  The
@@ -55,136 +52,27 @@
 #define IN_FRAME_MAX ((size_t)256 << 10) /* controllers send small messages */
 #define OUT_MAX ((size_t)8 << 20)        /* queued for a peer that does not read */
 #define READ_ROUNDS 8                    /* reads per wakeup, so one peer cannot starve others */
-#define LOG_MAX 256     /* keys and commands kept for `state' */
 #define MAX_PRESSED 16  /* keys one connection may hold down at once */
-#define HOLD_MS 800     /* pyatv holds for 1 s; leave room for scheduling */
-#define DOUBLE_MS 300   /* a second tap this soon after the first is a double tap */
-#define TURN_OFF_MS 5000 /* home held, then select within this: turn off (pyatv turn_off) */
-#define VOLUME_STEP 5
-#define SKIP_DEFAULT 15.0 /* seconds, when SkipForward/Backward has no skipInterval */
-#define VALUE_MAX 1024    /* bytes in a text field set through the control channel */
-#define COCOA_EPOCH 978307200.0 /* 2001-01-01 in Unix time: MRP timestamps count from it */
+#define SKIP_DEFAULT 15.0 /* seconds: the preferred interval SET_STATE offers */
 #define DEFAULT_PLAYER_ID "MediaRemote-DefaultPlayer"
 #define ART_SIDE 4 /* the artwork PNGs are 4x4 */
 
-/* ---- the player ---- */
-
-static const char *const state_names[] = {"idle", "playing", "paused", "stopped", NULL};
-enum { ST_IDLE, ST_PLAYING, ST_PAUSED, ST_STOPPED };
-static const char *const media_names[] = {"unknown", "music", "video", "tv", NULL};
-enum { MT_UNKNOWN, MT_MUSIC, MT_VIDEO, MT_TV };
-static const char *const shuffle_names[] = {"off", "songs", "albums", NULL};
-enum { SH_OFF, SH_SONGS, SH_ALBUMS };
-static const char *const repeat_names[] = {"off", "track", "all", NULL};
-enum { RP_OFF, RP_TRACK, RP_ALL };
-
-struct num {
-	bool set;
-	double v;
+/* The player's commands (enum fake_command order) as MRP commands: what
+ * SEND_COMMAND handles, and the supported-commands list of SET_STATE. */
+static const Mrp__Command commands[FAKE_N_COMMANDS] = {
+    MRP__COMMAND__CMD_PLAY,
+    MRP__COMMAND__CMD_PAUSE,
+    MRP__COMMAND__CMD_TOGGLE_PLAY_PAUSE,
+    MRP__COMMAND__CMD_STOP,
+    MRP__COMMAND__CMD_NEXT_TRACK,
+    MRP__COMMAND__CMD_PREVIOUS_TRACK,
+    MRP__COMMAND__CMD_SKIP_FORWARD,
+    MRP__COMMAND__CMD_SKIP_BACKWARD,
+    MRP__COMMAND__CMD_SEEK_TO_PLAYBACK_POSITION,
+    MRP__COMMAND__CMD_CHANGE_SHUFFLE_MODE,
+    MRP__COMMAND__CMD_CHANGE_REPEAT_MODE,
 };
-
-struct playing {
-	int media_type, device_state;
-	char *title, *artist, *album, *genre;
-	struct num total_time, elapsed, timestamp, rate;
-	int shuffle, repeat;
-	char *series_name;
-	struct num season, episode;
-	char *content_id, *app, *app_id;
-	int track; /* the playlist entry next and previous move from */
-};
-
-enum fkind { F_STR, F_NUM, F_INT, F_ENUM };
-
-struct field {
-	const char *name;
-	enum fkind kind;
-	size_t off;
-	double min, max;          /* F_NUM, F_INT */
-	const char *const *names; /* F_ENUM */
-};
-
-#define P_OFF(m) offsetof(struct playing, m)
-static const struct field fields[] = {
-	{"media_type", F_ENUM, P_OFF(media_type), 0, 0, media_names},
-	{"device_state", F_ENUM, P_OFF(device_state), 0, 0, state_names},
-	{"title", F_STR, P_OFF(title), 0, 0, NULL},
-	{"artist", F_STR, P_OFF(artist), 0, 0, NULL},
-	{"album", F_STR, P_OFF(album), 0, 0, NULL},
-	{"genre", F_STR, P_OFF(genre), 0, 0, NULL},
-	{"total_time", F_NUM, P_OFF(total_time), 0, 1e7, NULL},
-	{"elapsed", F_NUM, P_OFF(elapsed), 0, 1e7, NULL},
-	{"timestamp", F_NUM, P_OFF(timestamp), -1e10, 1e10, NULL},
-	{"rate", F_NUM, P_OFF(rate), -64, 64, NULL},
-	{"shuffle", F_ENUM, P_OFF(shuffle), 0, 0, shuffle_names},
-	{"repeat", F_ENUM, P_OFF(repeat), 0, 0, repeat_names},
-	{"series_name", F_STR, P_OFF(series_name), 0, 0, NULL},
-	{"season_number", F_INT, P_OFF(season), 0, 1e6, NULL},
-	{"episode_number", F_INT, P_OFF(episode), 0, 1e6, NULL},
-	{"content_identifier", F_STR, P_OFF(content_id), 0, 0, NULL},
-	{"app", F_STR, P_OFF(app), 0, 0, NULL},
-	{"app_id", F_STR, P_OFF(app_id), 0, 0, NULL},
-};
-#define N_FIELDS (sizeof fields / sizeof fields[0])
-
-struct track {
-	const char *title, *artist, *album, *genre, *id;
-	double total_time;
-};
-
-static const struct track playlist[] = {
-	{"Loopback Blues", "The Fakes", "Localhost", "Blues", "fake-track-1", 185},
-	{"Ephemeral Port", "The Fakes", "Localhost", "Rock", "fake-track-2", 211},
-	{"Time To Live", "Null Routes", "TTL 10", "Electronic", "fake-track-3", 242},
-};
-#define N_TRACKS ((int)(sizeof playlist / sizeof playlist[0]))
-
-/* One 4x4 PNG per track (a red, a green and a blue square), made for this
- * fake: artworkData in answers to PLAYBACK_QUEUE_REQUEST. */
-#define PNG_LEN 73
-static const uint8_t art_png[N_TRACKS][PNG_LEN] = {
-	{0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
-	 0x52, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x04, 0x08, 0x02, 0x00, 0x00, 0x00, 0x26,
-	 0x93, 0x09, 0x29, 0x00, 0x00, 0x00, 0x10, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x38,
-	 0xa1, 0xa1, 0x01, 0x47, 0x0c, 0xc4, 0x71, 0x00, 0xd1, 0x43, 0x11, 0x81, 0xa0, 0xd3, 0x6e,
-	 0x64, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82},
-	{0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
-	 0x52, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x04, 0x08, 0x02, 0x00, 0x00, 0x00, 0x26,
-	 0x93, 0x09, 0x29, 0x00, 0x00, 0x00, 0x10, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0xd0,
-	 0x58, 0x60, 0x03, 0x47, 0x0c, 0xc4, 0x71, 0x00, 0xa5, 0x83, 0x10, 0x41, 0x1e, 0x32, 0xe7,
-	 0x32, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82},
-	{0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
-	 0x52, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x04, 0x08, 0x02, 0x00, 0x00, 0x00, 0x26,
-	 0x93, 0x09, 0x29, 0x00, 0x00, 0x00, 0x10, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0xd0,
-	 0x08, 0x38, 0x01, 0x47, 0x0c, 0xc4, 0x71, 0x00, 0xfe, 0x43, 0x14, 0x01, 0x7b, 0xd2, 0xcb,
-	 0x15, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82},
-};
-
-/* The commands SEND_COMMAND handles, by atv-send's names; also the
- * supported-commands list of SET_STATE, in this order. */
-struct command {
-	Mrp__Command cmd;
-	const char *name;
-};
-
-static const struct command commands[] = {
-	{MRP__COMMAND__CMD_PLAY, "play"},
-	{MRP__COMMAND__CMD_PAUSE, "pause"},
-	{MRP__COMMAND__CMD_TOGGLE_PLAY_PAUSE, "play_pause"},
-	{MRP__COMMAND__CMD_STOP, "stop"},
-	{MRP__COMMAND__CMD_NEXT_TRACK, "next"},
-	{MRP__COMMAND__CMD_PREVIOUS_TRACK, "previous"},
-	{MRP__COMMAND__CMD_SKIP_FORWARD, "skip_forward"},
-	{MRP__COMMAND__CMD_SKIP_BACKWARD, "skip_backward"},
-	{MRP__COMMAND__CMD_SEEK_TO_PLAYBACK_POSITION, "set_position"},
-	{MRP__COMMAND__CMD_CHANGE_SHUFFLE_MODE, "set_shuffle"},
-	{MRP__COMMAND__CMD_CHANGE_REPEAT_MODE, "set_repeat"},
-};
-#define N_COMMANDS (sizeof commands / sizeof commands[0])
-enum {
-	C_PLAY, C_PAUSE, C_TOGGLE, C_STOP, C_NEXT, C_PREVIOUS, C_SKIP_FWD, C_SKIP_BACK, C_SEEK,
-	C_SHUFFLE, C_REPEAT
-};
+#define N_COMMANDS FAKE_N_COMMANDS
 
 /* HID keys (usage page, usage) as pyatv sends them (protocols.md 4.5). */
 struct key {
@@ -199,8 +87,6 @@ static const struct key keys[] = {
 	{12, 0x60, "top_menu"},  {12, 0xE9, "volume_up"},   {12, 0xEA, "volume_down"},
 	{12, 0xB7, "stop"},      {12, 0xB5, "next"},        {12, 0xB6, "previous"},
 };
-
-enum press { PRESS_NONE, PRESS_TAP, PRESS_DOUBLE, PRESS_HOLD };
 
 /* ---- the server ---- */
 
@@ -224,8 +110,7 @@ struct conn {
 	struct atv_hap_verify *verify;
 	bool encrypted; /* pair-verify done: the session cipher is on */
 	struct atv_hap_cipher cipher;
-	bool subscribed;  /* sent CLIENT_UPDATES_CONFIG */
-	unsigned updates; /* FAKE_PUSH_* it gets */
+	bool subscribed;  /* sent CLIENT_UPDATES_CONFIG: gets every push */
 	char *np_client;  /* the now-playing client it was told last ("" idle, NULL never) */
 	struct pressed pressed[MAX_PRESSED];
 	size_t n_pressed;
@@ -244,224 +129,10 @@ struct fake_mrp {
 	char pin[FAKE_MAX_PIN + 1];
 	struct fake_pairings pairings; /* ours: "protocol":"mrp" */
 
-	bool power;
-	int volume;
-	struct playing playing;
-	bool refused[N_COMMANDS];
-	json_t *keys, *cmds; /* logs, the last LOG_MAX entries */
-	char last_key[32];
-	enum press last_press;
-	long long last_up_ms;
+	struct fake_player *pl; /* borrowed */
 
 	struct atv_buf in, pt, ct; /* scratch: decrypted input, packed and sealed output */
-
-	void (*change_fn)(void *ctx); /* told of every push (DMAP's long polls) */
-	void *change_ctx;
 };
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double cocoa_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9 - COCOA_EPOCH;
-}
-
-/* ---- player state ---- */
-
-static void log_append(json_t *log, const char *entry)
-{
-	json_array_append_new(log, json_string(entry));
-	while (json_array_size(log) > LOG_MAX)
-		json_array_remove(log, 0);
-}
-
-static int set_str(char **p, const char *v)
-{
-	char *copy = NULL;
-
-	if (v && !(copy = strdup(v)))
-		return -ATV_E_NOMEM;
-	free(*p);
-	*p = copy;
-	return 0;
-}
-
-static double position(const struct playing *p, double now)
-{
-	double pos = p->elapsed.v;
-
-	if (p->timestamp.set && p->rate.set)
-		pos += (now - p->timestamp.v) * p->rate.v;
-	if (p->total_time.set && pos > p->total_time.v)
-		pos = p->total_time.v;
-	return pos < 0 ? 0 : pos;
-}
-
-/* Fold the time played so far into elapsed, before the rate changes: the
- * position stays continuous. */
-static void rebase(struct playing *p)
-{
-	double now = cocoa_now();
-
-	if (!p->elapsed.set)
-		return;
-	p->elapsed.v = position(p, now);
-	p->timestamp = (struct num){true, now};
-}
-
-static void seek(struct playing *p, double pos)
-{
-	if (pos < 0)
-		pos = 0;
-	if (p->total_time.set && pos > p->total_time.v)
-		pos = p->total_time.v;
-	p->elapsed = (struct num){true, pos};
-	p->timestamp = (struct num){true, cocoa_now()};
-}
-
-static void set_rate(struct playing *p, int state, double rate)
-{
-	rebase(p);
-	p->device_state = state;
-	p->rate = (struct num){true, rate};
-}
-
-static void load_track(struct playing *p, int idx)
-{
-	const struct track *t = &playlist[idx];
-
-	/* strdup failing leaves a field absent: acceptable in a test fake */
-	set_str(&p->title, t->title);
-	set_str(&p->artist, t->artist);
-	set_str(&p->album, t->album);
-	set_str(&p->genre, t->genre);
-	set_str(&p->content_id, t->id);
-	set_str(&p->series_name, NULL);
-	p->season.set = p->episode.set = false;
-	p->media_type = MT_MUSIC;
-	p->total_time = (struct num){true, t->total_time};
-	p->track = idx;
-	seek(p, 0);
-}
-
-static void player_init(struct fake_mrp *m)
-{
-	struct playing *p = &m->playing;
-
-	m->power = true;
-	m->volume = 50;
-	load_track(p, 0);
-	seek(p, 42);
-	p->device_state = ST_PAUSED;
-	p->rate = (struct num){true, 0};
-	p->shuffle = SH_OFF;
-	p->repeat = RP_OFF;
-	set_str(&p->app, "Music");
-	set_str(&p->app_id, "com.apple.TVMusic");
-}
-
-static void player_release(struct playing *p)
-{
-	for (size_t i = 0; i < N_FIELDS; i++)
-		if (fields[i].kind == F_STR)
-			free(*(char **)((char *)p + fields[i].off));
-	memset(p, 0, sizeof *p);
-}
-
-static const struct field *find_field(const char *name)
-{
-	for (size_t i = 0; i < N_FIELDS; i++)
-		if (strcmp(fields[i].name, name) == 0)
-			return &fields[i];
-	return NULL;
-}
-
-static int name_index(const char *const *names, const char *v)
-{
-	for (int i = 0; names[i]; i++)
-		if (strcmp(names[i], v) == 0)
-			return i;
-	return -1;
-}
-
-static void join_names(char *buf, size_t size, const char *const *names)
-{
-	size_t n = 0;
-
-	buf[0] = '\0';
-	for (int i = 0; names[i] && n < size; i++)
-		n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? "|" : "", names[i]);
-}
-
-int fake_mrp_set_field(struct fake_mrp *m, const char *name, const char *value, bool apply,
-		       struct atv_err *err)
-{
-	const struct field *f = find_field(name);
-	bool null = strcmp(value, "null") == 0;
-	char *p = (char *)&m->playing, *end, names[128];
-	json_t *check;
-	double v = 0;
-	int e;
-
-	if (!f)
-		return atv_err_set(err, ATV_E_USAGE, "unknown field \"%s\"", name);
-	switch (f->kind) {
-	case F_STR:
-		if (strlen(value) > VALUE_MAX)
-			return atv_err_set(err, ATV_E_USAGE, "%s: longer than %d bytes", name,
-					   VALUE_MAX);
-		/* what we send must be valid UTF-8 (protobuf strings, JSON) */
-		check = json_string(value);
-		if (!check)
-			return atv_err_set(err, ATV_E_USAGE, "%s: not valid UTF-8", name);
-		json_decref(check);
-		if (apply && set_str((char **)(p + f->off), null ? NULL : value) < 0)
-			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-		return 0;
-	case F_NUM:
-	case F_INT:
-		if (!null) {
-			errno = 0;
-			v = f->kind == F_INT ? (double)strtol(value, &end, 10)
-					     : strtod(value, &end);
-			if (errno || end == value || *end || !isfinite(v) || v < f->min ||
-			    v > f->max)
-				return atv_err_set(err, ATV_E_USAGE, "%s: \"%s\" is not %s from "
-						   "%.15g to %.15g", name, value,
-						   f->kind == F_INT ? "an integer" : "a number",
-						   f->min, f->max);
-		}
-		if (!apply)
-			return 0;
-		if (f->off == P_OFF(rate))
-			rebase(&m->playing);
-		*(struct num *)(p + f->off) = (struct num){!null, v};
-		/* a new elapsed time counts from now unless a timestamp follows */
-		if (f->off == P_OFF(elapsed))
-			m->playing.timestamp = (struct num){!null, cocoa_now()};
-		return 0;
-	case F_ENUM:
-		e = name_index(f->names, value);
-		if (e < 0) {
-			join_names(names, sizeof names, f->names);
-			return atv_err_set(err, ATV_E_USAGE, "%s: \"%s\" is not one of %s", name,
-					   value, names);
-		}
-		if (apply)
-			*(int *)(p + f->off) = e;
-		return 0;
-	}
-	return atv_err_set(err, ATV_E_USAGE, "%s: bad field", name);
-}
 
 /* ---- pairings ---- */
 
@@ -686,7 +357,11 @@ static void fill_device_info(const struct fake_mrp *m, Mrp__DeviceInfoMessage *i
 	info->deviceclass = MRP__DEVICE_CLASS__DEVICE_CLASS_APPLE_TV;
 	/* pyatv's power state: on when the device has logical devices */
 	info->has_logicaldevicecount = 1;
-	info->logicaldevicecount = m->power ? 1 : 0;
+	info->logicaldevicecount = m->pl->power ? 1 : 0;
+	/* an Apple TV that is not part of an AirPlay group leads its own
+	 * group of one (pyatv reads isGroupLeader) */
+	info->has_isgroupleader = 1;
+	info->isgroupleader = 1;
 	info->modelid = m->model;
 }
 
@@ -709,7 +384,7 @@ static void send_volume(struct conn *c)
 	Mrp__VolumeDidChangeMessage v = MRP__VOLUME_DID_CHANGE_MESSAGE__INIT;
 
 	v.has_volume = 1;
-	v.volume = (float)c->m->volume / 100.0f;
+	v.volume = (float)c->m->pl->volume / 100.0f;
 	v.outputdeviceuid = c->m->unique_id;
 	msg.volumedidchangemessage = &v;
 	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__VOLUME_DID_CHANGE_MESSAGE, NULL);
@@ -757,12 +432,12 @@ static const Mrp__RepeatMode repeat_wire[] = {MRP__REPEAT_MODE__REPEAT_OFF,
 
 static Mrp__ShuffleMode shuffle_mode(int s)
 {
-	return s >= SH_OFF && s <= SH_ALBUMS ? shuffle_wire[s] : shuffle_wire[SH_OFF];
+	return s >= FAKE_SH_OFF && s <= FAKE_SH_ALBUMS ? shuffle_wire[s] : shuffle_wire[FAKE_SH_OFF];
 }
 
 static Mrp__RepeatMode repeat_mode(int r)
 {
-	return r >= RP_OFF && r <= RP_ALL ? repeat_wire[r] : repeat_wire[RP_OFF];
+	return r >= FAKE_RP_OFF && r <= FAKE_RP_ALL ? repeat_wire[r] : repeat_wire[FAKE_RP_OFF];
 }
 
 static void fill_commands(const struct fake_mrp *m, struct set_state *s)
@@ -774,17 +449,17 @@ static void fill_commands(const struct fake_mrp *m, struct set_state *s)
 
 		*ci = (Mrp__CommandInfo)MRP__COMMAND_INFO__INIT;
 		ci->has_command = 1;
-		ci->command = commands[i].cmd;
+		ci->command = commands[i];
 		ci->has_enabled = 1;
-		ci->enabled = !m->refused[i];
+		ci->enabled = !m->pl->refused[i];
 		/* pyatv reads the shuffle and repeat modes from these entries */
-		if (i == C_SHUFFLE) {
+		if (i == FAKE_CMD_SHUFFLE) {
 			ci->has_shufflemode = 1;
-			ci->shufflemode = shuffle_mode(m->playing.shuffle);
-		} else if (i == C_REPEAT) {
+			ci->shufflemode = shuffle_mode(m->pl->playing.shuffle);
+		} else if (i == FAKE_CMD_REPEAT) {
 			ci->has_repeatmode = 1;
-			ci->repeatmode = repeat_mode(m->playing.repeat);
-		} else if (i == C_SKIP_FWD || i == C_SKIP_BACK) {
+			ci->repeatmode = repeat_mode(m->pl->playing.repeat);
+		} else if (i == FAKE_CMD_SKIP_FWD || i == FAKE_CMD_SKIP_BACK) {
 			ci->n_preferredintervals = 1;
 			ci->preferredintervals = &s->skip;
 		}
@@ -796,7 +471,7 @@ static void fill_commands(const struct fake_mrp *m, struct set_state *s)
 
 static void fill_path(const struct fake_mrp *m, struct set_state *s)
 {
-	const struct playing *p = &m->playing;
+	const struct fake_playing *p = &m->pl->playing;
 
 	s->origin = (Mrp__Origin)MRP__ORIGIN__INIT;
 	s->origin.has_type = 1;
@@ -816,7 +491,7 @@ static void fill_path(const struct fake_mrp *m, struct set_state *s)
 
 static void fill_metadata(const struct fake_mrp *m, struct set_state *s, bool artwork)
 {
-	const struct playing *p = &m->playing;
+	const struct fake_playing *p = &m->pl->playing;
 	Mrp__ContentItemMetadata *md = &s->md;
 
 	*md = (Mrp__ContentItemMetadata)MRP__CONTENT_ITEM_METADATA__INIT;
@@ -835,13 +510,13 @@ static void fill_metadata(const struct fake_mrp *m, struct set_state *s, bool ar
 	/* MRP knows audio and video only (pyatv maps them to music and
 	 * video): a TV show is a video with a series name */
 	md->has_mediatype = 1;
-	if (p->media_type == MT_MUSIC)
+	if (p->media_type == FAKE_MT_MUSIC)
 		md->mediatype = MRP__CONTENT_ITEM_METADATA__MEDIA_TYPE__MEDIA_TYPE_AUDIO;
-	else if (p->media_type == MT_VIDEO || p->media_type == MT_TV)
+	else if (p->media_type == FAKE_MT_VIDEO || p->media_type == FAKE_MT_TV)
 		md->mediatype = MRP__CONTENT_ITEM_METADATA__MEDIA_TYPE__MEDIA_TYPE_VIDEO;
 	else
 		md->mediatype = MRP__CONTENT_ITEM_METADATA__MEDIA_TYPE__MEDIA_TYPE_UNKNOWN;
-	if (p->media_type == MT_MUSIC) {
+	if (p->media_type == FAKE_MT_MUSIC) {
 		md->has_mediasubtype = 1;
 		md->mediasubtype = MRP__CONTENT_ITEM_METADATA__MEDIA_SUB_TYPE__MEDIA_SUBTYPE_MUSIC;
 	}
@@ -857,16 +532,18 @@ static void fill_metadata(const struct fake_mrp *m, struct set_state *s, bool ar
 	md->artworkmimetype = (char *)"image/png";
 	md->artworkidentifier = s->art_id;
 	md->has_iscurrentlyplaying = 1;
-	md->iscurrentlyplaying = p->device_state == ST_PLAYING;
+	md->iscurrentlyplaying = p->device_state == FAKE_ST_PLAYING;
 
 	s->item = (Mrp__ContentItem)MRP__CONTENT_ITEM__INIT;
 	snprintf(s->item_id, sizeof s->item_id, "fake-item-%d", p->track + 1);
 	s->item.identifier = p->content_id ? p->content_id : s->item_id;
 	s->item.metadata = md;
 	if (artwork) {
+		const uint8_t *png;
+
+		fake_player_artwork(m->pl, &png, &s->item.artworkdata.len);
 		s->item.has_artworkdata = 1;
-		s->item.artworkdata.data = (uint8_t *)art_png[p->track];
-		s->item.artworkdata.len = PNG_LEN;
+		s->item.artworkdata.data = (uint8_t *)png;
 		s->item.has_artworkdatawidth = s->item.has_artworkdataheight = 1;
 		s->item.artworkdatawidth = s->item.artworkdataheight = ART_SIDE;
 		md->has_artworkdatawidth = md->has_artworkdataheight = 1;
@@ -884,7 +561,7 @@ static void fill_metadata(const struct fake_mrp *m, struct set_state *s, bool ar
  * NowPlayingInfo too, for controllers that read that). */
 static void fill_set_state(const struct fake_mrp *m, struct set_state *s, bool artwork)
 {
-	const struct playing *p = &m->playing;
+	const struct fake_playing *p = &m->pl->playing;
 	Mrp__NowPlayingInfo *n = &s->npi;
 
 	fill_commands(m, s);
@@ -912,16 +589,16 @@ static void fill_set_state(const struct fake_mrp *m, struct set_state *s, bool a
 	s->ss.playbackqueue = &s->queue;
 	s->ss.displayid = p->app_id;
 	s->ss.displayname = p->app;
-	if (p->device_state != ST_IDLE) {
+	if (p->device_state != FAKE_ST_IDLE) {
 		s->ss.has_playbackstate = 1;
-		s->ss.playbackstate = p->device_state == ST_PLAYING
+		s->ss.playbackstate = p->device_state == FAKE_ST_PLAYING
 					      ? MRP__PLAYBACK_STATE__PLAYBACK_PLAYING
-				      : p->device_state == ST_PAUSED
+				      : p->device_state == FAKE_ST_PAUSED
 					      ? MRP__PLAYBACK_STATE__PLAYBACK_PAUSED
 					      : MRP__PLAYBACK_STATE__PLAYBACK_STOPPED;
 	}
 	s->ss.has_playbackstatetimestamp = 1;
-	s->ss.playbackstatetimestamp = cocoa_now();
+	s->ss.playbackstatetimestamp = fake_cocoa_now();
 	s->ss.playerpath = &s->path;
 }
 
@@ -947,11 +624,11 @@ static void send_set_state(struct conn *c, const char *reply_to, bool artwork)
  * "nothing playing". */
 static void send_playing(struct conn *c)
 {
-	const struct playing *p = &c->m->playing;
+	const struct fake_playing *p = &c->m->pl->playing;
 	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
 	Mrp__SetNowPlayingClientMessage np = MRP__SET_NOW_PLAYING_CLIENT_MESSAGE__INIT;
 	Mrp__NowPlayingClient client = MRP__NOW_PLAYING_CLIENT__INIT;
-	bool idle = p->device_state == ST_IDLE;
+	bool idle = p->device_state == FAKE_ST_IDLE;
 	const char *now = idle ? "" : p->app_id ? p->app_id : "-";
 
 	if (!idle)
@@ -969,56 +646,21 @@ static void send_playing(struct conn *c)
 	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__SET_NOW_PLAYING_CLIENT_MESSAGE, NULL);
 }
 
-void fake_mrp_push(struct fake_mrp *m, unsigned what)
+/* A fake_player_change_fn: push what changed to every subscriber. */
+static void on_player_change(void *ctx, unsigned what)
 {
-	if (m->change_fn)
-		m->change_fn(m->change_ctx);
-	for (struct conn *c = m->conns; c; c = c->next) {
-		unsigned w = what & c->updates;
+	struct fake_mrp *m = ctx;
 
+	for (struct conn *c = m->conns; c; c = c->next) {
 		if (c->dead || !c->subscribed)
 			continue;
-		if (w & FAKE_PUSH_PLAYING)
+		if (what & FAKE_PUSH_PLAYING)
 			send_playing(c);
-		if (w & FAKE_PUSH_VOLUME)
+		if (what & FAKE_PUSH_VOLUME)
 			send_volume(c);
-		if (w & FAKE_PUSH_POWER)
+		if (what & FAKE_PUSH_POWER)
 			send_device_info(c, NULL, true);
 	}
-}
-
-void fake_mrp_set_power(struct fake_mrp *m, bool on)
-{
-	m->power = on;
-	fake_mrp_push(m, FAKE_PUSH_POWER);
-}
-
-int fake_mrp_set_volume(struct fake_mrp *m, int volume, struct atv_err *err)
-{
-	if (volume < 0 || volume > 100)
-		return atv_err_set(err, ATV_E_USAGE, "volume is 0 to 100");
-	m->volume = volume;
-	fake_mrp_push(m, FAKE_PUSH_VOLUME);
-	return 0;
-}
-
-int fake_mrp_refuse(struct fake_mrp *m, char *const *names, size_t n, struct atv_err *err)
-{
-	bool refused[N_COMMANDS] = {false};
-
-	for (size_t i = 0; i < n; i++) {
-		size_t k;
-
-		for (k = 0; k < N_COMMANDS; k++)
-			if (strcmp(names[i], commands[k].name) == 0)
-				break;
-		if (k == N_COMMANDS)
-			return atv_err_set(err, ATV_E_USAGE, "unknown command \"%s\"", names[i]);
-		refused[k] = true;
-	}
-	memcpy(m->refused, refused, sizeof refused);
-	fake_mrp_push(m, FAKE_PUSH_PLAYING);
-	return 0;
 }
 
 /* ---- what the controller sends ---- */
@@ -1160,21 +802,15 @@ out:
 
 static void on_updates_config(struct conn *c, const Mrp__ProtocolMessage *req)
 {
-	const Mrp__ClientUpdatesConfigMessage *u = req->clientupdatesconfigmessage;
-
+	/* Real devices push now-playing, volume and power to a client that
+	 * sent CLIENT_UPDATES_CONFIG whatever its flags say: pyatv sends
+	 * nowPlayingUpdates=false and still gets SET_STATE and
+	 * UPDATE_CONTENT_ITEM, and pyatv's own fake device ignores the flags
+	 * too.  So the flags are not read. */
 	c->subscribed = true;
-	/* power changes (DEVICE_INFO_UPDATE) go to every subscriber */
-	c->updates = FAKE_PUSH_POWER;
-	if (u && u->has_nowplayingupdates && u->nowplayingupdates)
-		c->updates |= FAKE_PUSH_PLAYING;
-	if (u && u->has_volumeupdates && u->volumeupdates)
-		c->updates |= FAKE_PUSH_VOLUME;
-	if (c->updates & FAKE_PUSH_PLAYING)
-		send_playing(c);
-	if (c->updates & FAKE_PUSH_VOLUME) {
-		send_volume_availability(c);
-		send_volume(c);
-	}
+	send_playing(c);
+	send_volume_availability(c);
+	send_volume(c);
 	send_device_info(c, NULL, true);
 	ack(c, req);
 }
@@ -1196,64 +832,28 @@ static void send_command_result(struct conn *c, const char *reply_to, Mrp__SendE
 	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__SEND_COMMAND_RESULT_MESSAGE, reply_to);
 }
 
-/* Apply command k with options o; entry gets its log line.  Returns the
- * handler status. */
-static Mrp__HandlerStatus run_command(struct fake_mrp *m, size_t k, const Mrp__CommandOptions *o,
-				      char *entry, size_t size)
+/* The player's value for command k from MRP's options: NAN when they lack
+ * what the command needs (the player then fails it). */
+static double command_value(size_t k, const Mrp__CommandOptions *o)
 {
-	struct playing *p = &m->playing;
-	double skip = o && o->has_skipinterval && isfinite(o->skipinterval) ? o->skipinterval
-									    : SKIP_DEFAULT;
-	const Mrp__HandlerStatus failed = MRP__HANDLER_STATUS__HANDLER_COMMAND_FAILED;
-	int v;
-
-	snprintf(entry, size, "%s", commands[k].name);
 	switch (k) {
-	case C_PLAY: set_rate(p, ST_PLAYING, 1); break;
-	case C_PAUSE: set_rate(p, ST_PAUSED, 0); break;
-	case C_TOGGLE:
-		if (p->device_state == ST_PLAYING)
-			set_rate(p, ST_PAUSED, 0);
-		else
-			set_rate(p, ST_PLAYING, 1);
-		break;
-	case C_STOP:
-		set_rate(p, ST_STOPPED, 0);
-		seek(p, 0);
-		break;
-	case C_NEXT: load_track(p, (p->track + 1) % N_TRACKS); break;
-	case C_PREVIOUS: load_track(p, (p->track + N_TRACKS - 1) % N_TRACKS); break;
-	case C_SKIP_FWD: seek(p, position(p, cocoa_now()) + skip); break;
-	case C_SKIP_BACK: seek(p, position(p, cocoa_now()) - skip); break;
-	case C_SEEK:
-		if (!o || !o->has_playbackposition || !isfinite(o->playbackposition) ||
-		    o->playbackposition < 0)
-			return failed;
-		snprintf(entry, size, "set_position=%g", o->playbackposition);
-		seek(p, o->playbackposition);
-		break;
-	case C_SHUFFLE:
-		v = -1;
-		for (int i = SH_OFF; o && o->has_shufflemode && i <= SH_ALBUMS; i++)
+	case FAKE_CMD_SEEK:
+		return o && o->has_playbackposition ? o->playbackposition : NAN;
+	case FAKE_CMD_SHUFFLE:
+		for (int i = FAKE_SH_OFF; o && o->has_shufflemode && i <= FAKE_SH_ALBUMS; i++)
 			if (shuffle_wire[i] == o->shufflemode)
-				v = i;
-		if (v < 0)
-			return failed;
-		p->shuffle = v;
-		snprintf(entry, size, "set_shuffle=%s", shuffle_names[v]);
-		break;
-	case C_REPEAT:
-		v = -1;
-		for (int i = RP_OFF; o && o->has_repeatmode && i <= RP_ALL; i++)
+				return i;
+		return NAN;
+	case FAKE_CMD_REPEAT:
+		for (int i = FAKE_RP_OFF; o && o->has_repeatmode && i <= FAKE_RP_ALL; i++)
 			if (repeat_wire[i] == o->repeatmode)
-				v = i;
-		if (v < 0)
-			return failed;
-		p->repeat = v;
-		snprintf(entry, size, "set_repeat=%s", repeat_names[v]);
-		break;
+				return i;
+		return NAN;
+	case FAKE_CMD_SKIP_FWD:
+	case FAKE_CMD_SKIP_BACK:
+		return o && o->has_skipinterval ? o->skipinterval : 0;
+	default: return 0;
 	}
-	return MRP__HANDLER_STATUS__HANDLER_SUCCESS;
 }
 
 static void on_command(struct conn *c, const Mrp__ProtocolMessage *req)
@@ -1267,23 +867,17 @@ static void on_command(struct conn *c, const Mrp__ProtocolMessage *req)
 
 	if (sc && sc->has_command)
 		for (k = 0; k < N_COMMANDS; k++)
-			if (commands[k].cmd == sc->command)
+			if (commands[k] == sc->command)
 				break;
 	if (k == N_COMMANDS) {
 		snprintf(entry, sizeof entry, "command-%d",
 			 sc && sc->has_command ? (int)sc->command : -1);
+		fake_player_log(m->pl->cmds, entry);
 		e = MRP__SEND_ERROR__SEND_ERROR_NO_COMMAND_HANDLERS;
-	} else if (m->refused[k]) {
-		snprintf(entry, sizeof entry, "%s:refused", commands[k].name);
+	} else if (fake_player_command(m->pl, fake_player_command_name((enum fake_command)k),
+				       command_value(k, sc->options), NULL) < 0) {
 		status = MRP__HANDLER_STATUS__HANDLER_COMMAND_FAILED;
-	} else {
-		status = run_command(m, k, sc->options, entry, sizeof entry);
-		if (status != MRP__HANDLER_STATUS__HANDLER_SUCCESS)
-			snprintf(entry, sizeof entry, "%s:failed", commands[k].name);
 	}
-	log_append(m->cmds, entry);
-	if (e == MRP__SEND_ERROR__SEND_ERROR_NONE && status == MRP__HANDLER_STATUS__HANDLER_SUCCESS)
-		fake_mrp_push(m, FAKE_PUSH_PLAYING);
 	send_command_result(c, req->identifier, e, status);
 }
 
@@ -1296,50 +890,10 @@ static const char *key_name(uint16_t page, uint16_t usage, char *buf, size_t siz
 	return buf;
 }
 
-/* A whole key press (down at down_ms, up now): log it as a tap, a double
- * tap or a hold, and do what the key does. */
-static void key_press(struct fake_mrp *m, uint16_t page, uint16_t usage, long long down_ms,
-		      long long up_ms)
-{
-	char buf[32], entry[48];
-	const char *name = key_name(page, usage, buf, sizeof buf);
-	enum press kind = PRESS_TAP;
-	bool after_home_hold = m->last_press == PRESS_HOLD && strcmp(m->last_key, "home") == 0 &&
-			       down_ms - m->last_up_ms <= TURN_OFF_MS;
-
-	if (up_ms - down_ms >= HOLD_MS) {
-		kind = PRESS_HOLD;
-		snprintf(entry, sizeof entry, "%s:hold", name);
-		log_append(m->keys, entry);
-	} else if (m->last_press == PRESS_TAP && strcmp(m->last_key, name) == 0 &&
-		   down_ms - m->last_up_ms <= DOUBLE_MS && json_array_size(m->keys) > 0) {
-		/* the second tap turns the first one's entry into a double tap */
-		kind = PRESS_DOUBLE;
-		snprintf(entry, sizeof entry, "%s:double", name);
-		json_array_set_new(m->keys, json_array_size(m->keys) - 1, json_string(entry));
-	} else {
-		log_append(m->keys, name);
-	}
-	snprintf(m->last_key, sizeof m->last_key, "%s", name);
-	m->last_press = kind;
-	m->last_up_ms = up_ms;
-
-	if (strcmp(name, "select") == 0 && after_home_hold) {
-		fake_mrp_set_power(m, false); /* pyatv's turn_off: home held, then select */
-	} else if (strcmp(name, "suspend") == 0) {
-		fake_mrp_set_power(m, false);
-	} else if (strcmp(name, "wakeup") == 0) {
-		fake_mrp_set_power(m, true);
-	} else if (strcmp(name, "volume_up") == 0 || strcmp(name, "volume_down") == 0) {
-		int v = m->volume + (name[7] == 'u' ? VOLUME_STEP : -VOLUME_STEP);
-
-		fake_mrp_set_volume(m, v < 0 ? 0 : v > 100 ? 100 : v, NULL);
-	}
-}
-
 static void on_key(struct conn *c, uint16_t page, uint16_t usage, bool down)
 {
-	long long now = mono_ms(), down_ms = now;
+	long long now = fake_mono_ms(), down_ms = now;
+	char buf[32];
 	size_t i;
 
 	for (i = 0; i < c->n_pressed; i++)
@@ -1360,7 +914,7 @@ static void on_key(struct conn *c, uint16_t page, uint16_t usage, bool down)
 	} else {
 		atv_debug("mrp %s: key up without key down, taken as a tap", c->name);
 	}
-	key_press(c->m, page, usage, down_ms, now);
+	fake_player_key(c->m->pl, key_name(page, usage, buf, sizeof buf), down_ms, now);
 }
 
 static void on_hid(struct conn *c, const Mrp__ProtocolMessage *req)
@@ -1401,15 +955,15 @@ static void on_set_volume(struct conn *c, const Mrp__ProtocolMessage *req)
 	char entry[32];
 
 	if (!v || !v->has_volume || !isfinite(v->volume) || v->volume < 0 || v->volume > 1) {
-		log_append(m->cmds, "set_volume:failed");
+		fake_player_log(m->pl->cmds, "set_volume:failed");
 		if (req->identifier)
 			conn_send_err(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__UNKNOWN_MESSAGE,
 				      req->identifier, MRP__ERROR_CODE__ERROR_VOLUME_OUT_OF_RANGE);
 		return;
 	}
 	snprintf(entry, sizeof entry, "set_volume=%d", (int)(v->volume * 100 + 0.5f));
-	log_append(m->cmds, entry);
-	fake_mrp_set_volume(m, (int)(v->volume * 100 + 0.5f), NULL);
+	fake_player_log(m->pl->cmds, entry);
+	fake_player_set_volume(m->pl, (int)(v->volume * 100 + 0.5f), NULL);
 	ack(c, req);
 }
 
@@ -1419,7 +973,7 @@ static void on_get_volume(struct conn *c, const Mrp__ProtocolMessage *req)
 	Mrp__GetVolumeResultMessage v = MRP__GET_VOLUME_RESULT_MESSAGE__INIT;
 
 	v.has_volume = 1;
-	v.volume = (float)c->m->volume / 100.0f;
+	v.volume = (float)c->m->pl->volume / 100.0f;
 	msg.getvolumeresultmessage = &v;
 	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__GET_VOLUME_RESULT_MESSAGE,
 		  req->identifier);
@@ -1427,8 +981,8 @@ static void on_get_volume(struct conn *c, const Mrp__ProtocolMessage *req)
 
 static void on_wake(struct conn *c, const Mrp__ProtocolMessage *req)
 {
-	log_append(c->m->cmds, "wake");
-	fake_mrp_set_power(c->m, true);
+	fake_player_log(c->m->pl->cmds, "wake");
+	fake_player_set_power(c->m->pl, true);
 	send_command_result(c, req->identifier, MRP__SEND_ERROR__SEND_ERROR_NONE,
 			    MRP__HANDLER_STATUS__HANDLER_SUCCESS);
 }
@@ -1436,9 +990,11 @@ static void on_wake(struct conn *c, const Mrp__ProtocolMessage *req)
 static void on_queue_request(struct conn *c, const Mrp__ProtocolMessage *req)
 {
 	const Mrp__PlaybackQueueRequestMessage *q = req->playbackqueuerequestmessage;
-	/* a width of -1 asks for any width at that height */
-	bool artwork = q && ((q->has_artworkwidth && q->artworkwidth != 0) ||
-			     (q->has_artworkheight && q->artworkheight > 0));
+	/* Any artwork size asks for the artwork: a width of -1 means any width
+	 * at that height, and pyatv's default request says width 0 and height
+	 * -1 ("whatever size you have").  Only a request that names no size
+	 * at all gets the queue without artwork. */
+	bool artwork = q && (q->has_artworkwidth || q->has_artworkheight);
 
 	send_set_state(c, req->identifier, artwork);
 }
@@ -1669,6 +1225,7 @@ static int listen_on(struct fake_mrp *m, int port, struct atv_err *err)
 	m->port = ntohs(sa.sin_port);
 	/* the mDNS responder reads the port from the service when it answers */
 	m->svc->port = (uint16_t)m->port;
+	m->svc->served = true;
 	atv_info("mrp on %s:%d", a, m->port);
 	return 0;
 }
@@ -1760,9 +1317,12 @@ static int send_hostile(struct conn *c, int mode, struct atv_err *err)
 
 int fake_mrp_hostile(struct fake_mrp *m, const char *mode, size_t *sent, struct atv_err *err)
 {
-	int k = name_index(hostile_names, mode);
+	int k = -1;
 
 	*sent = 0;
+	for (int i = 0; hostile_names[i]; i++)
+		if (strcmp(hostile_names[i], mode) == 0)
+			k = i;
 	if (k < 0)
 		return atv_err_set(err, ATV_E_USAGE, "unknown hostile mode \"%s\" (one of: %s)",
 				   mode, fake_mrp_hostile_names());
@@ -1780,41 +1340,9 @@ int fake_mrp_hostile(struct fake_mrp *m, const char *mode, size_t *sent, struct 
 	return 0;
 }
 
-static json_t *playing_json(const struct playing *p)
-{
-	json_t *o = json_object();
-	const char *pc = (const char *)p;
-
-	for (size_t i = 0; o && i < N_FIELDS; i++) {
-		const struct field *f = &fields[i];
-		const struct num *n;
-		const char *s;
-		json_t *v;
-
-		switch (f->kind) {
-		case F_STR:
-			s = *(char *const *)(pc + f->off);
-			v = s ? json_string(s) : json_null();
-			break;
-		case F_NUM:
-		case F_INT:
-			n = (const struct num *)(pc + f->off);
-			v = !n->set		 ? json_null()
-			    : f->kind == F_NUM ? json_real(n->v)
-					       : json_integer((json_int_t)n->v);
-			break;
-		default: v = json_string(f->names[*(const int *)(pc + f->off)]); break;
-		}
-		json_object_set_new(o, f->name, v);
-	}
-	json_object_set_new(o, "position",
-			    p->elapsed.set ? json_real(position(p, cocoa_now())) : json_null());
-	return o;
-}
-
 json_t *fake_mrp_state(const struct fake_mrp *m)
 {
-	json_t *o = json_object(), *ids = json_array(), *ref = json_array();
+	json_t *o = fake_player_state(m->pl), *ids = json_array();
 	char id[2 * ATV_HAP_ID_MAX + 1];
 	size_t subscribed = 0;
 
@@ -1825,15 +1353,6 @@ json_t *fake_mrp_state(const struct fake_mrp *m)
 		fake_pairing_id_text(id, sizeof id, m->pairings.p[i].id, m->pairings.p[i].idlen);
 		json_array_append_new(ids, json_string(id));
 	}
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		if (m->refused[i])
-			json_array_append_new(ref, json_string(commands[i].name));
-	json_object_set_new(o, "power", json_string(m->power ? "on" : "off"));
-	json_object_set_new(o, "volume", json_integer(m->volume));
-	json_object_set_new(o, "playing", playing_json(&m->playing));
-	json_object_set_new(o, "keys", json_deep_copy(m->keys));
-	json_object_set_new(o, "commands", json_deep_copy(m->cmds));
-	json_object_set_new(o, "refused", ref);
 	json_object_set_new(o, "connections", json_integer((json_int_t)live_conns(m, false)));
 	json_object_set_new(o, "verified", json_integer((json_int_t)live_conns(m, true)));
 	json_object_set_new(o, "subscribed", json_integer((json_int_t)subscribed));
@@ -1893,7 +1412,8 @@ static int setup_service(struct fake_mrp *m, const struct fake_mrp_opts *o, stru
 	return listen_on(m, o->port < 0 ? m->svc->port : o->port, err);
 }
 
-int fake_mrp_new(struct fake_loop *loop, struct fake_device *dev, const struct fake_mrp_opts *o,
+int fake_mrp_new(struct fake_loop *loop, struct fake_device *dev, struct fake_player *player,
+		 const struct fake_mrp_opts *o,
 		 struct fake_mrp **out, struct atv_err *err)
 {
 	struct fake_mrp *m = calloc(1, sizeof *m);
@@ -1911,13 +1431,12 @@ int fake_mrp_new(struct fake_loop *loop, struct fake_device *dev, const struct f
 	atv_buf_init(&m->in, ATV_MRP_MAX_FRAME);
 	atv_buf_init(&m->pt, ATV_MRP_MAX_FRAME);
 	atv_buf_init(&m->ct, ATV_MRP_MAX_FRAME + ATV_AEAD_TAG_LEN);
-	m->keys = json_array();
-	m->cmds = json_array();
-	if (!m->keys || !m->cmds) {
+	m->pl = player;
+	if ((r = fake_player_listen(player, on_player_change, m, err)) < 0) {
+		m->pl = NULL;
 		fake_mrp_free(m);
-		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		return r;
 	}
-	player_init(m);
 	if ((r = setup_service(m, o, err)) < 0) {
 		fake_mrp_free(m);
 		return r;
@@ -1935,9 +1454,8 @@ void fake_mrp_free(struct fake_mrp *m)
 		fake_loop_cancel_timer(m->loop, m->reap_timer);
 	reap(m->loop, m);
 	close_listener(m);
-	player_release(&m->playing);
-	json_decref(m->keys);
-	json_decref(m->cmds);
+	if (m->pl)
+		fake_player_unlisten(m->pl, m);
 	atv_buf_release(&m->in);
 	atv_buf_release(&m->pt);
 	atv_buf_release(&m->ct);
@@ -1947,73 +1465,4 @@ void fake_mrp_free(struct fake_mrp *m)
 	fake_pairings_release(&m->pairings);
 	atv_crypto_wipe(m, sizeof *m);
 	free(m);
-}
-
-/* ---- for the other protocols (DMAP) ---- */
-
-int fake_mrp_command(struct fake_mrp *m, const char *name, double value, struct atv_err *err)
-{
-	Mrp__CommandOptions o = MRP__COMMAND_OPTIONS__INIT;
-	char entry[64];
-	size_t k;
-
-	for (k = 0; k < N_COMMANDS; k++)
-		if (strcmp(commands[k].name, name) == 0)
-			break;
-	if (k == N_COMMANDS)
-		return atv_err_set(err, ATV_E_USAGE, "unknown command \"%s\"", name);
-	switch (k) {
-	case C_SEEK:
-		o.has_playbackposition = 1;
-		o.playbackposition = value;
-		break;
-	case C_SHUFFLE:
-		o.has_shufflemode = 1;
-		o.shufflemode = shuffle_mode((int)value);
-		break;
-	case C_REPEAT:
-		o.has_repeatmode = 1;
-		o.repeatmode = repeat_mode((int)value);
-		break;
-	case C_SKIP_FWD:
-	case C_SKIP_BACK:
-		if (value > 0) {
-			o.has_skipinterval = 1;
-			o.skipinterval = (float)value;
-		}
-		break;
-	}
-	if (m->refused[k]) {
-		snprintf(entry, sizeof entry, "%s:refused", name);
-		log_append(m->cmds, entry);
-		return atv_err_set(err, ATV_E_REFUSED, "%s is refused", name);
-	}
-	if (run_command(m, k, &o, entry, sizeof entry) != MRP__HANDLER_STATUS__HANDLER_SUCCESS) {
-		snprintf(entry, sizeof entry, "%s:failed", name);
-		log_append(m->cmds, entry);
-		return atv_err_set(err, ATV_E_USAGE, "%s failed", name);
-	}
-	log_append(m->cmds, entry);
-	fake_mrp_push(m, FAKE_PUSH_PLAYING);
-	return 0;
-}
-
-void fake_mrp_log_key(struct fake_mrp *m, const char *name)
-{
-	log_append(m->keys, name);
-	snprintf(m->last_key, sizeof m->last_key, "%s", name);
-	m->last_press = PRESS_TAP;
-	m->last_up_ms = mono_ms();
-}
-
-void fake_mrp_artwork(const struct fake_mrp *m, const uint8_t **png, size_t *len)
-{
-	*png = art_png[m->playing.track];
-	*len = PNG_LEN;
-}
-
-void fake_mrp_on_change(struct fake_mrp *m, void (*fn)(void *ctx), void *ctx)
-{
-	m->change_fn = fn;
-	m->change_ctx = ctx;
 }
