@@ -328,6 +328,19 @@ int atv_dmap_client_ctrl(struct atv_dmap_client *c, const char *what, struct atv
 	return r;
 }
 
+int atv_dmap_client_post(struct atv_dmap_client *c, const char *what, struct atv_err *err)
+{
+	struct atv_buf empty, b;
+	long status = 0;
+	int r;
+
+	atv_buf_init(&empty, 0);
+	atv_buf_init(&b, ATV_DMAP_BODY_MAX);
+	r = ctrl_req(c, &c->main, what, &empty, 0, &b, &status, err);
+	atv_buf_release(&b);
+	return r;
+}
+
 int atv_dmap_client_prompt(struct atv_dmap_client *c, const char *cmd, unsigned code,
 			   struct atv_err *err)
 {

@@ -51,14 +51,21 @@ int atv_dmap_client_open(const char *address, int port, const char *credentials,
 /* Stop the watcher, log out, free c (NULL is fine). */
 void atv_dmap_client_close(struct atv_dmap_client *c);
 
-/* GET /ctrl-int/1/<what> ("play", "setproperty?dacp.shufflestate=1"): the
- * session id is added.  A 2xx is 0; when reply is not NULL it receives the
- * parsed body (release it even on failure). */
+/* GET /ctrl-int/1/<what> ("playstatusupdate?revision-number=0",
+ * "getproperty?properties=dmcp.volume"): the session id is added.  A 2xx
+ * is 0; when reply is not NULL it receives the parsed body (release it
+ * even on failure). */
 int atv_dmap_client_ctrl(struct atv_dmap_client *c, const char *what, struct atv_dmap *reply,
 			 struct atv_err *err);
 
 /* POST /ctrl-int/1/controlpromptentry with cmbe=cmd, cmcc=code: "select",
  * "menu", "topmenu" or a touch step "touchDown&time=0&point=20,275". */
+/* POST /ctrl-int/1/<what> with an empty body, as the Remote app and pyatv
+ * send the commands that change something: "playpause", "nextitem" ...
+ * (pyatv adds prompt-id=0 to these) and "setproperty?dmcp.volume=40".
+ * The session id is added; a 2xx is 0. */
+int atv_dmap_client_post(struct atv_dmap_client *c, const char *what, struct atv_err *err);
+
 int atv_dmap_client_prompt(struct atv_dmap_client *c, const char *cmd, unsigned code,
 			   struct atv_err *err);
 

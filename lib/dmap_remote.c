@@ -119,7 +119,7 @@ static int setprop(struct dmap_remote *c, const char *prop, long long v, struct 
 	char what[128];
 
 	snprintf(what, sizeof what, "setproperty?%s=%lld", prop, v);
-	return atv_dmap_client_ctrl(c->dmap, what, NULL, err);
+	return atv_dmap_client_post(c->dmap, what, err);
 }
 
 static int key(struct dmap_remote *c, enum atv_cmd_id id, struct atv_err *err)
@@ -178,9 +178,14 @@ static int playing(struct dmap_remote *c, json_t **result, struct atv_err *err)
 	return r;
 }
 
+/* pyatv's ctrl_int_cmd: POST with prompt-id=0 */
 static const char *const ctrl_paths[ATV_CMD_COUNT] = {
-    [ATV_CMD_PLAY] = "play", [ATV_CMD_PAUSE] = "pause",	 [ATV_CMD_PLAY_PAUSE] = "playpause",
-    [ATV_CMD_STOP] = "stop", [ATV_CMD_NEXT] = "nextitem", [ATV_CMD_PREVIOUS] = "previtem",
+    [ATV_CMD_PLAY] = "play?prompt-id=0",
+    [ATV_CMD_PAUSE] = "pause?prompt-id=0",
+    [ATV_CMD_PLAY_PAUSE] = "playpause?prompt-id=0",
+    [ATV_CMD_STOP] = "stop?prompt-id=0",
+    [ATV_CMD_NEXT] = "nextitem?prompt-id=0",
+    [ATV_CMD_PREVIOUS] = "previtem?prompt-id=0",
 };
 
 static bool dmap_serves(enum atv_cmd_id id)
@@ -204,7 +209,7 @@ static int dmap_command(void *b, const struct atv_cmd *k, json_t **result, struc
 	int r;
 
 	if (ctrl_paths[k->id])
-		return atv_dmap_client_ctrl(c->dmap, ctrl_paths[k->id], NULL, err);
+		return atv_dmap_client_post(c->dmap, ctrl_paths[k->id], err);
 	switch (k->id) {
 	case ATV_CMD_SKIP_FORWARD:
 	case ATV_CMD_SKIP_BACKWARD:

@@ -83,6 +83,14 @@ class Device(http.server.BaseHTTPRequestHandler):
         if path == "/ctrl-int/1/getproperty":
             return self.answer(200, tag("cmgt", tag("mstt", 200) + tag("cmvo", 30)))
         return self.answer(204)
+    def do_POST(self):
+        # commands are POSTs, as the Remote app and pyatv send them: the
+        # log says which method came
+        n = int(self.headers.get("Content-Length", "0") or 0)
+        if n:
+            self.rfile.read(n)
+        print("POST", end=" ", flush=True)
+        return self.do_GET()
 
 srv = http.server.HTTPServer(("127.0.0.1", 0), Device)
 with open(portfile + ".tmp", "w") as f:
@@ -109,7 +117,8 @@ test_expect_success 'a device that checks the Remote app headers: playing, gzipp
 	test_jq ".ok" out &&
 	jq -s -e ".[0].playing.title == \"Gzipped Song\" and .[0].playing.position == 50" out &&
 	! grep missing "$TRASH/strict.log" &&
-	grep -q "^/ctrl-int/1/play ok" "$TRASH/strict.log"
+	grep -q "^POST /ctrl-int/1/play ok" "$TRASH/strict.log" &&
+	grep -q "^/ctrl-int/1/playstatusupdate ok" "$TRASH/strict.log"
 '
 
 test_expect_success 'and its long poll through atv-watch' '
