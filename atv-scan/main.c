@@ -8,7 +8,7 @@
 
 #include "cli.h"
 #include "output.h"
-#include "scan.h"
+#include "dnssd_scan.h"
 #include "text.h"
 #include "tool.h"
 #include "banned.h"

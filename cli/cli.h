@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "err.h"
-#include "unicast.h"
+#include "dnssd_unicast.h"
 
 extern const char *atv_progname;
 

@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "device.h"
 #include "log.h"
-#include "scan.h"
+#include "dnssd_scan.h"
 #include "banned.h"
 
 struct found {

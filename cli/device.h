@@ -17,7 +17,7 @@
 #include "devconf.h"
 #include "err.h"
 #include "input.h"
-#include "unicast.h"
+#include "dnssd_unicast.h"
 
 /* Where to look, from the shared options. */
 struct atv_cli_target {

@@ -21,7 +21,7 @@
 #include "airplay.h"
 #include "bplist.h"
 #include "buf.h"
-#include "channel.h"
+#include "airplay_channel.h"
 #include "crypto.h"
 #include "hap.h"
 #include "httpmsg.h"
@@ -62,7 +62,7 @@ enum auth { AUTH_NONE, AUTH_HAP, AUTH_HAP_PLAIN, AUTH_TRANSIENT };
 struct atv_airplay {
 	struct atv_channel *ch; /* direct: our HTTP messages (httpmsg.h) go through it */
 	char host[ATV_TCP_PEERLEN + 32]; /* "Host: ..." */
-	int version;			   /* AirPlay 1 or 2 (apinfo.h) */
+	int version;			   /* AirPlay 1 or 2 (airplay_info.h) */
 	/* an exchange failed halfway (timeout, bad reply): what the device
 	 * sends next may answer the old request, so none goes out any more */
 	bool broken;

@@ -3,7 +3,7 @@
  *
  * One struct atv_airplay is one TCP connection to the _airplay._tcp port.
  * HTTP on it is our own (lib/httpmsg.h), written to and read from a direct
- * channel (lib/channel.h) so that the bytes after pair-verify can be
+ * channel (lib/airplay_channel.h) so that the bytes after pair-verify can be
  * sealed; every wait is bounded by the timeout:
  *
  *   AirPlay 2 (features bit 38 or 48) with HAP credentials: POST
@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "apinfo.h"
+#include "airplay_info.h"
 #include "err.h"
 
 #define ATV_AIRPLAY_BODY_MAX	  (64 * 1024) /* a /playback-info or /info answer */

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "airplay.h"
-#include "apinfo.h"
+#include "airplay_info.h"
 #include "backend.h"
 #include "crypto.h"
 #include "pair.h"

@@ -1,6 +1,6 @@
 /* dnssd.h - one resolved DNS-SD service instance, as found by either
  * transport (avahi-client browsing or unicast mDNS).  The model layer
- * (scan.c) turns lists of these into device configs. */
+ * (dnssd_scan.c) turns lists of these into device configs. */
 #ifndef ATV_DNSSD_H
 #define ATV_DNSSD_H
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "channel.h"
+#include "airplay_channel.h"
 #include "httpmsg.h"
 #include "tcp.h"
 #include "banned.h"

@@ -1,7 +1,7 @@
 /* httpmsg.h - HTTP/1.1 and RTSP/1.0 messages of our own, for AirPlay.
  *
  * AirPlay speaks HTTP (and, for the AirPlay 2 tunnel, RTSP) on a connection
- * whose bytes turn HAP-encrypted after pairing (channel.h), and the device
+ * whose bytes turn HAP-encrypted after pairing (airplay_channel.h), and the device
  * also sends requests of its own on the event channel.  The exchanges are
  * few and simple, so instead of an HTTP library pumped through a local
  * socket this layer builds a request into bytes and parses a message
@@ -132,7 +132,7 @@ int atv_httpmsg_build_reply(const struct atv_httpmsg *request, int status, const
 
 /* ---- one exchange on a channel ---- */
 
-/* Send req on ch (a direct channel, channel.h atv_channel_new_direct) and
+/* Send req on ch (a direct channel, airplay_channel.h atv_channel_new_direct) and
  * parse the reply into reply (initialised by the caller as a REPLY; reset
  * here), waiting at most timeout_ms for all of it; 1xx replies are
  * skipped.  On 0 reply holds the status, headers and body.  A reply that

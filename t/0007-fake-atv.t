@@ -1,6 +1,6 @@
 #!/bin/sh
 # The fake Apple TV itself: its mDNS answers, read by a small independent
-# DNS parser in python3 (not lib/mdns.c, which the fake is there to test).
+# DNS parser in python3 (not lib/dnssd_packet.c, which the fake is there to test).
 . "$top_srcdir/t/lib.sh"
 
 command -v python3 > /dev/null 2>&1 || test_skip_all "python3 not found"

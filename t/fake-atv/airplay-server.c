@@ -2,7 +2,7 @@
  * AirPlay 2 speaker) answers on its _airplay._tcp port (protocols.md 4.4,
  * 4.9; the wire contract the controller in lib/airplay.c speaks too).
  *
- * Every accepted TCP connection gets a channel (lib/channel.h): the TCP
+ * Every accepted TCP connection gets a channel (lib/airplay_channel.h): the TCP
  * side stays with us, the other end of a socket pair goes to libmicrohttpd
  * through MHD_add_connection, so MHD only ever sees plain HTTP.  Once a
  * pair-verify (AirPlay 2) or a transient pair-setup finished and MHD has
@@ -43,7 +43,7 @@
 
 #include "buf.h"
 #include "bytes.h"
-#include "channel.h"
+#include "airplay_channel.h"
 #include "crypto.h"
 #include "fake.h"
 #include "hap.h"

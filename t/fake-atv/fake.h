@@ -568,7 +568,7 @@ void fake_dmap_free(struct fake_dmap *d);
 /* ---- AirPlay (airplay-server.c) ----
  *
  * HTTP on the _airplay._tcp port (libmicrohttpd, external epoll on the
- * loop), each TCP connection behind a channel (channel.h) so that it can
+ * loop), each TCP connection behind a channel (airplay_channel.h) so that it can
  * turn HAP-encrypted: GET /info, POST /pair-pin-start (logs "airplay pin:
  * PIN"), /pair-setup (HAP, transient on AirPlay 2 devices whose pairing is
  * optional), /pair-verify (then encrypted on AirPlay 2), /play,

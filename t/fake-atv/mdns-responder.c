@@ -30,7 +30,7 @@
 #include "bytes.h"
 #include "fake.h"
 #include "log.h"
-#include "mdns.h"
+#include "dnssd_packet.h"
 
 #define MDNS_GROUP "224.0.0.251"
 #define MAX_SOCKS 16

@@ -10,7 +10,7 @@
 
 #include "dnssd.h"
 #include "err.h"
-#include "mdns.h"
+#include "dnssd_packet.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

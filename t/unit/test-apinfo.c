@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "apinfo.h"
+#include "airplay_info.h"
 #include "devconf.h"
 
 /* A properties object from "key", "value", ..., NULL. */
@@ -117,7 +117,7 @@ static const struct fake_want fakes[] = {
 };
 /* clang-format on */
 
-/* The bits apinfo.h names; each must read as the features say. */
+/* The bits airplay_info.h names; each must read as the features say. */
 static const unsigned named_bits[] = {
     ATV_AP_FEAT_VIDEO_V1,   ATV_AP_FEAT_UNIFIED_MEDIA_CONTROL, ATV_AP_FEAT_SYSTEM_PAIRING,
     ATV_AP_FEAT_HK_PAIRING, ATV_AP_FEAT_COREUTILS_PAIRING,

@@ -1,4 +1,4 @@
-/* test-channel - lib/channel.c over real TCP loopback connections: two
+/* test-channel - lib/airplay_channel.c over real TCP loopback connections: two
  * channels back to back (plain, then encrypted with swapped keys), a 4 MiB
  * transfer against a reader that stops (backpressure), and one channel
  * against a raw TCP peer that checks the bytes on the wire: sealed framing,
@@ -25,7 +25,7 @@
 
 #include "buf.h"
 #include "bytes.h"
-#include "channel.h"
+#include "airplay_channel.h"
 #include "crypto.h"
 #include "hap.h"
 

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "devconf.h"
-#include "scan.h"
+#include "dnssd_scan.h"
 
 static const char full[] =
 	"{\"name\":\"Living Room\",\"address\":\"10.0.0.10\",\"identifier\":\"ID-MRP\","

@@ -4,7 +4,7 @@
  * that stalls before and during the body, a refused connection, and a long
  * poll driven by a poll loop (atv_http_start/step) while another handle's
  * requests go on, then abandoned; then AirPlay's own messages (httpmsg.h)
- * through a direct channel (channel.h) on a TCP connection the test makes,
+ * through a direct channel (airplay_channel.h) on a TCP connection the test makes,
  * against the same independent server: plain, and encrypted through a
  * second channel whose local end the server gets with MHD_add_connection,
  * per-request headers, a reply that does not come in time, a device that
@@ -29,7 +29,7 @@
 #include <cmocka.h>
 #include <microhttpd.h>
 
-#include "channel.h"
+#include "airplay_channel.h"
 #include "hap.h"
 #include "http.h"
 #include "httpmsg.h"

@@ -1,4 +1,4 @@
-/* test-mdns.c - mDNS packets (lib/mdns.c) and the unicast scan (lib/unicast.c).
+/* test-mdns.c - mDNS packets (lib/dnssd_packet.c) and the unicast scan (lib/dnssd_unicast.c).
  *
  * Answer packets are written by hand with the small writer below, so each
  * test states the exact bytes a device (or an attacker) sends. */
@@ -27,8 +27,8 @@
 #include "bytes.h"
 #include "dnssd.h"
 #include "err.h"
-#include "mdns.h"
-#include "unicast.h"
+#include "dnssd_packet.h"
+#include "dnssd_unicast.h"
 
 /* --- a tiny packet writer ---------------------------------------------- */
 

@@ -1,11 +1,11 @@
-/* apinfo.h - what an _airplay._tcp service's TXT record says about it:
+/* airplay_info.h - what an _airplay._tcp service's TXT record says about it:
  * the 64-bit feature bits, status flags, AirPlay version, how to pair and
  * authenticate, and the device's pairing identity.
  *
  * The rules are pyatv's (pyatv/protocols/airplay/utils.py, auth/__init__.py,
- * pairing.py); apinfo.c cites each one.  Pure parsing, no I/O. */
-#ifndef ATV_APINFO_H
-#define ATV_APINFO_H
+ * pairing.py); airplay_info.c cites each one.  Pure parsing, no I/O. */
+#ifndef ATV_AIRPLAY_INFO_H
+#define ATV_AIRPLAY_INFO_H
 
 #include <stdbool.h>
 #include <stdint.h>

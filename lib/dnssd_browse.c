@@ -1,4 +1,4 @@
-/* browse.c - multicast DNS-SD through avahi-client.
+/* dnssd_browse.c - multicast DNS-SD through avahi-client.
  *
  * One service browser per Apple TV service type, one resolver per new
  * instance, all driven by an AvahiSimplePoll that runs until the caller's
@@ -13,11 +13,11 @@
 #include <string.h>
 
 #include "avahi_dl.h"
-#include "browse.h"
+#include "dnssd_browse.h"
 #include "dnssd.h"
 #include "err.h"
 #include "log.h"
-#include "mdns.h"
+#include "dnssd_packet.h"
 #include "banned.h"
 
 /* Bounds on what a busy or hostile network can make us hold at once.  A

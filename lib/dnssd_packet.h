@@ -1,12 +1,12 @@
-/* mdns.h - mDNS / DNS-SD packets through glibc's libresolv.
+/* dnssd_packet.h - mDNS / DNS-SD packets through glibc's libresolv.
  *
  * Building queries and turning a response packet into resolved service
  * instances.  Pure: bytes in, structures out, no sockets.  Every length in
  * a packet is checked; compression loops and names pointing outside the
  * packet are rejected by libresolv's dn_expand and reported as
  * -ATV_E_PROTO. */
-#ifndef ATV_MDNS_H
-#define ATV_MDNS_H
+#ifndef ATV_DNSSD_PACKET_H
+#define ATV_DNSSD_PACKET_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,11 +1,11 @@
-/* browse.h - multicast DNS-SD through avahi-client.
+/* dnssd_browse.h - multicast DNS-SD through avahi-client.
  *
  * Browses every Apple TV service type on all interfaces avahi uses,
  * resolves each instance and reports it.  The daemon is reached over
  * D-Bus (DBUS_SYSTEM_BUS_ADDRESS), so the network namespace of the
  * avahi-daemon decides where the queries go. */
-#ifndef ATV_BROWSE_H
-#define ATV_BROWSE_H
+#ifndef ATV_DNSSD_BROWSE_H
+#define ATV_DNSSD_BROWSE_H
 
 #include "dnssd.h"
 #include "err.h"

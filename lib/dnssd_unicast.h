@@ -1,12 +1,12 @@
-/* unicast.h - unicast DNS-SD scan of given hosts (legacy unicast mDNS).
+/* dnssd_unicast.h - unicast DNS-SD scan of given hosts (legacy unicast mDNS).
  *
  * For each host: knock (non-blocking TCP connects to 3689, 7000, 49152 and
  * 32498 to wake a sleeping device), then send the DNS-SD PTR queries for
  * every Apple TV service type straight to HOST:PORT (default 5353) from an
  * ephemeral UDP port, and resend every second until the host answers or
  * the timeout passes.  All hosts are asked in parallel with one poll loop. */
-#ifndef ATV_UNICAST_H
-#define ATV_UNICAST_H
+#ifndef ATV_DNSSD_UNICAST_H
+#define ATV_DNSSD_UNICAST_H
 
 #include <stdint.h>
 

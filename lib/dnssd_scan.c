@@ -1,4 +1,4 @@
-/* scan.c - found DNS-SD services → device configs, and the scan driver.
+/* dnssd_scan.c - found DNS-SD services → device configs, and the scan driver.
  *
  * Identifier keys and names per service type follow pyatv's scanner
  * (protocols.md §4.2); device_info is derived from the AirPlay/Companion
@@ -12,10 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "apinfo.h"
-#include "browse.h"
+#include "airplay_info.h"
+#include "dnssd_browse.h"
 #include "log.h"
-#include "scan.h"
+#include "dnssd_scan.h"
 #include "banned.h"
 
 static const struct {
@@ -211,7 +211,7 @@ static const char *os_of_model(const char *m)
 static const char *const airplay_members[] = {"features", "airplay_version", "pairing",
 					      "requires_password", "pairing_identity"};
 
-/* The facts of the AirPlay service's TXT record (lib/apinfo.h) as members
+/* The facts of the AirPlay service's TXT record (lib/airplay_info.h) as members
  * of the service.  A record they cannot be read from (malformed features
  * or flags) just goes without them: the scan still lists the device. */
 static int airplay_facts(struct atv_service *s, struct atv_err *err)

@@ -1,5 +1,7 @@
-/* channel.c - the socketpair pump between an HTTP library and a TCP
- * connection that turns HAP-encrypted; see channel.h for the contract. */
+/* airplay_channel.c - an AirPlay TCP connection that turns HAP-encrypted:
+ * sealed and opened in place for our own HTTP/RTSP layer (direct), or
+ * pumped to a socket pair for an HTTP library (the fake's libmicrohttpd);
+ * see airplay_channel.h for the contract. */
 #include "config.h"
 
 #include <errno.h>
@@ -14,7 +16,7 @@
 
 #include "buf.h"
 #include "bytes.h"
-#include "channel.h"
+#include "airplay_channel.h"
 #include "hap.h"
 #include "banned.h"
 

@@ -1,4 +1,4 @@
-/* apinfo.c - facts from an _airplay._tcp TXT record.
+/* airplay_info.c - facts from an _airplay._tcp TXT record.
  *
  * The rules, as pyatv applies them (file names under pyatv/protocols/airplay/):
  *
@@ -34,7 +34,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "apinfo.h"
+#include "airplay_info.h"
 #include "bytes.h"
 #include "banned.h"
 

@@ -1,4 +1,4 @@
-/* channel.h - a TCP connection that is plain at first and HAP-encrypted
+/* airplay_channel.h - a TCP connection that is plain at first and HAP-encrypted
  * once pair-verify (or transient pair-setup) finished.
  *
  * AirPlay keeps speaking HTTP (and RTSP) on the connection it paired on,
@@ -31,8 +31,8 @@
  * (as is a peer that closes in the middle of a block); the channel is
  * dead after any error (later pumps return the same error; a direct
  * channel's input keeps what had arrived). */
-#ifndef ATV_CHANNEL_H
-#define ATV_CHANNEL_H
+#ifndef ATV_AIRPLAY_CHANNEL_H
+#define ATV_AIRPLAY_CHANNEL_H
 
 #include <poll.h>
 #include <stddef.h>

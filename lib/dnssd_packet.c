@@ -1,4 +1,4 @@
-/* mdns.c - mDNS / DNS-SD packets through glibc's libresolv.
+/* dnssd_packet.c - mDNS / DNS-SD packets through glibc's libresolv.
  *
  * Queries are written with dn_comp; answers are walked with ns_initparse and
  * ns_parserr, and names inside rdata are read with ns_name_unpack, which
@@ -23,7 +23,7 @@
 #include "bytes.h"
 #include "dnssd.h"
 #include "err.h"
-#include "mdns.h"
+#include "dnssd_packet.h"
 #include "banned.h"
 
 const char *const atv_mdns_service_types[] = {

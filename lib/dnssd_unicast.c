@@ -1,4 +1,4 @@
-/* unicast.c - unicast DNS-SD scan of given hosts (legacy unicast mDNS).
+/* dnssd_unicast.c - unicast DNS-SD scan of given hosts (legacy unicast mDNS).
  *
  * A query sent to HOST:5353 from a port other than 5353 is a "legacy
  * unicast" query: the responder answers straight back to the source port
@@ -25,8 +25,8 @@
 #include "dnssd.h"
 #include "err.h"
 #include "log.h"
-#include "mdns.h"
-#include "unicast.h"
+#include "dnssd_packet.h"
+#include "dnssd_unicast.h"
 #include "banned.h"
 
 #define RESEND_MS 1000

@@ -1,11 +1,11 @@
-/* scan.h - finding devices: found DNS-SD services → device configs.
+/* dnssd_scan.h - finding devices: found DNS-SD services → device configs.
  *
  * atv_scan_add() merges the services of one device (one address) into one
  * config, with identifiers per protocol, device_info and deep sleep as
  * pyatv derives them; atv_scan() drives a unicast (hosts given) or a
  * multicast (avahi) scan and hands out finished devices. */
-#ifndef ATV_SCAN_H
-#define ATV_SCAN_H
+#ifndef ATV_DNSSD_SCAN_H
+#define ATV_DNSSD_SCAN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include "devconf.h"
 #include "dnssd.h"
 #include "err.h"
-#include "unicast.h"
+#include "dnssd_unicast.h"
 
 /* Protocol name for a DNS-SD service type, or NULL when the type is not a
  * protocol (sleep proxy, unknown). */
