@@ -196,27 +196,6 @@ int atv_cli_with_rescan(const struct atv_cli_target *t, struct atv_device *d,
 	return fn(ctx, d, err);
 }
 
-struct open_args {
-	const struct atv_conn_opts *o;
-	struct atv_conn **out;
-};
-
-static int open_conn(void *ctx, struct atv_device *d, struct atv_err *err)
-{
-	struct open_args *a = ctx;
-
-	return atv_conn_open(d, a->o, a->out, err);
-}
-
-int atv_cli_connect(const struct atv_cli_target *t, struct atv_device *d,
-		    const struct atv_conn_opts *o, struct atv_conn **out, struct atv_err *err)
-{
-	struct open_args a = {.o = o, .out = out};
-
-	*out = NULL;
-	return atv_cli_with_rescan(t, d, open_conn, &a, err);
-}
-
 int atv_cli_target_opt(int c, const char *arg, struct atv_cli_target *t,
 		       struct atv_hostport **hosts, const char **cred)
 {
