@@ -15,7 +15,6 @@
 #include "cli.h"
 #include "crypto.h"
 #include "device.h"
-#include "dmap_pair.h"
 #include "input.h"
 #include "jsonl.h"
 #include "output.h"
@@ -194,34 +193,16 @@ static int port_arg(const char *s, int *port)
 	return 0;
 }
 
-/* The protocol, and the options only DMAP takes, checked before any
- * device is contacted. */
-static int dmap_options(struct pairer *pr)
+/* The protocol and its options, checked before any device is contacted. */
+static int check_options(struct pairer *pr)
 {
+	struct atv_pair_opts o = pr->po;
 	struct atv_err err = {0};
-	uint64_t guid;
 
-	if (strcmp(pr->protocol, "dmap") == 0) {
-		pr->ours = true;
-		/* the Apple TV's entry field takes exactly 4 digits */
-		if (pr->pin && (strlen(pr->pin) != 4 || strspn(pr->pin, "0123456789") != 4)) {
-			atv_cli_error("a dmap pin is 4 digits");
-			return -1;
-		}
-		if (pr->po.pairing_guid &&
-		    atv_dmap_guid_parse(pr->po.pairing_guid, &guid, &err) < 0) {
-			atv_cli_error("%s", err.msg);
-			return -1;
-		}
-		return 0;
-	}
-	if (strcmp(pr->protocol, "mrp") != 0 && strcmp(pr->protocol, "airplay") != 0) {
-		atv_cli_error("pairing %s is not supported (mrp, dmap and airplay are)",
-			      pr->protocol);
-		return -1;
-	}
-	if (pr->po.pairing_guid || pr->po.port) {
-		atv_cli_error("--pairing-guid and --port are for -p dmap");
+	pr->ours = strcmp(pr->protocol, "dmap") == 0; /* DMAP: the PIN is ours */
+	o.pin = pr->pin; /* --pin, as typed */
+	if (atv_pair_check(pr->protocol, &o, &err) < 0) {
+		atv_cli_error("%s", err.msg);
 		return -1;
 	}
 	return 0;
@@ -301,7 +282,7 @@ int main(int argc, char **argv)
 		atv_cli_error("--pin and --pin-file exclude each other");
 		return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 	}
-	if (dmap_options(&pr) < 0)
+	if (check_options(&pr) < 0)
 		return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 	if (pr.pin && atv_cli_pin_check(pr.pin, &err) < 0)
 		return atv_cli_tool_end(&tool, atv_cli_fail(&err));

@@ -148,6 +148,9 @@ extern const struct atv_backend atv_airplay_backend;
  * credential string (pyatv's format; the caller wipes and frees it). */
 struct atv_pairer {
 	const char *name; /* "mrp": the -p value and the service's protocol */
+	/* Check o before any device is contacted (NULL: nothing to check
+	 * but that the DMAP-only options are absent). */
+	int (*check)(const struct atv_pair_opts *o, struct atv_err *err);
 	int (*begin)(const struct atv_device *d, const struct atv_service *svc,
 		     const struct atv_pair_opts *o, void **out, struct atv_err *err);
 	const char *(*pin)(const void *p);

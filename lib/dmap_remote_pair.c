@@ -113,8 +113,27 @@ static int dmap_pair_finish(void *pp, const char *pin, char **credentials, struc
 	return *credentials ? 0 : atv_err_set(err, ATV_E_NOMEM, "out of memory");
 }
 
+/* The Apple TV's entry field takes exactly 4 digits; a GUID is "0x" and
+ * at most 16 hex digits. */
+static int dmap_pair_check(const struct atv_pair_opts *o, struct atv_err *err)
+{
+	uint64_t guid;
+
+	if (!o)
+		return 0;
+	if (o->pin && (strlen(o->pin) != 4 || strspn(o->pin, "0123456789") != 4))
+		return atv_err_set(err, ATV_E_USAGE, "a dmap pin is 4 digits");
+	if (o->pairing_guid && atv_dmap_guid_parse(o->pairing_guid, &guid, err) < 0) {
+		if (err)
+			err->code = ATV_E_USAGE;
+		return -ATV_E_USAGE;
+	}
+	return 0;
+}
+
 const struct atv_pairer atv_dmap_pairer = {
     .name = "dmap",
+    .check = dmap_pair_check,
     .begin = dmap_pair_begin,
     .pin = dmap_pair_pin,
     .finish = dmap_pair_finish,

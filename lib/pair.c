@@ -24,26 +24,44 @@ struct atv_pairing {
 	bool used;
 };
 
+static const struct atv_pairer *find(const char *protocol)
+{
+	for (size_t i = 0; protocol && i < sizeof pairers / sizeof pairers[0]; i++)
+		if (strcmp(pairers[i]->name, protocol) == 0)
+			return pairers[i];
+	return NULL;
+}
+
+int atv_pair_check(const char *protocol, const struct atv_pair_opts *o, struct atv_err *err)
+{
+	const struct atv_pairer *be = find(protocol);
+
+	if (!be && protocol && strcmp(protocol, "companion") == 0)
+		return atv_err_set(err, ATV_E_UNSUPPORTED, "pairing with %s is not supported yet",
+				   protocol);
+	if (!be)
+		return atv_err_set(err, ATV_E_USAGE,
+				   "pairing %s is not supported (mrp, dmap and airplay are)",
+				   protocol ? protocol : "(none)");
+	if (be->check)
+		return be->check(o, err);
+	if (o && (o->pairing_guid || o->port))
+		return atv_err_set(err, ATV_E_USAGE, "--pairing-guid and --port are for -p dmap");
+	return 0;
+}
+
 int atv_pair_begin(const struct atv_device *d, const char *protocol, const struct atv_pair_opts *o,
 		   struct atv_pairing **out, struct atv_err *err)
 {
-	const struct atv_pairer *be = NULL;
+	const struct atv_pairer *be = find(protocol);
 	const struct atv_service *svc;
 	const char *name = atv_device_label(d);
 	struct atv_pairing *p;
 	int r;
 
 	*out = NULL;
-	for (size_t i = 0; protocol && i < sizeof pairers / sizeof pairers[0]; i++)
-		if (strcmp(pairers[i]->name, protocol) == 0)
-			be = pairers[i];
-	if (!be) {
-		if (protocol && strcmp(protocol, "companion") == 0)
-			return atv_err_set(err, ATV_E_UNSUPPORTED,
-					   "pairing with %s is not supported yet", protocol);
-		return atv_err_set(err, ATV_E_USAGE, "unknown pairing protocol %s",
-				   protocol ? protocol : "(none)");
-	}
+	if (!be)
+		return atv_pair_check(protocol, o, err);
 	if (!(svc = atv_device_service(d, be->name)))
 		return atv_err_set(err, ATV_E_UNSUPPORTED, "%s has no %s service%s", name, be->name,
 				   be == &atv_dmap_pairer ? " (is home sharing on?)" : "");

@@ -27,6 +27,12 @@ struct atv_pair_opts {
 	int wait_ms;		  /* finish waits this long for the device (0: 60 s) */
 };
 
+/* Check o for protocol before any device is contacted: -ATV_E_USAGE
+ * naming what is wrong (an unknown protocol, a DMAP PIN that is not 4
+ * digits, a malformed pairing GUID, DMAP's options for another protocol),
+ * -ATV_E_UNSUPPORTED for a protocol we cannot pair yet. */
+int atv_pair_check(const char *protocol, const struct atv_pair_opts *o, struct atv_err *err);
+
 /* Start pairing d for protocol ("mrp", "dmap", "airplay").
  * -ATV_E_UNSUPPORTED when the device has no such (enabled) service,
  * -ATV_E_UNREACHABLE, -ATV_E_REFUSED (device says busy, max peers, backoff)
