@@ -28,19 +28,6 @@ struct run {
 	bool stop; /* the device or stdout failed for good */
 };
 
-static bool known_command(const char *item)
-{
-	size_t n = strcspn(item, "=");
-
-	if (strncmp(item, "play_url=", 9) == 0)
-		return true; /* its value may hold a '=' and " start=SECONDS" */
-
-	for (size_t i = 0; atv_conn_commands[i]; i++)
-		if (strlen(atv_conn_commands[i]) == n && !strncmp(atv_conn_commands[i], item, n))
-			return true;
-	return false;
-}
-
 /* An error after which the connection cannot be used any more. */
 static bool conn_broken(int code)
 {
@@ -76,7 +63,7 @@ static void run_one(struct run *r, const char *item)
 	json_t *res = NULL;
 	int ret = 0;
 
-	if (!known_command(item))
+	if (!atv_conn_knows(item))
 		ret = atv_err_set(&e, ATV_E_USAGE, "unknown command (see atv-send(1))");
 	else if (!r->c)
 		ret = atv_cli_connect(r->t, &r->d, &r->o, &r->c, &e);
@@ -243,7 +230,7 @@ int main(int argc, char **argv)
 		/* checked first: the bytes of a bad one are not printed */
 		if (!atv_utf8_valid(items[i]))
 			atv_cli_error("command %d is not valid UTF-8", i + 1);
-		else if (!known_command(items[i]))
+		else if (!atv_conn_knows(items[i]))
 			atv_cli_error("unknown command '%s'", items[i]);
 		else
 			continue;

@@ -73,17 +73,6 @@ static const struct command {
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-const char *const atv_conn_commands[] = {
-    "up",	   "down",	   "left",	    "right",
-    "select",	   "menu",	   "home",	    "home_hold",
-    "top_menu",	   "suspend",	   "wakeup",	    "play",
-    "pause",	   "play_pause",   "stop",	    "next",
-    "previous",	   "skip_forward", "skip_backward", "set_position",
-    "set_shuffle", "set_repeat",   "volume_up",	    "volume_down",
-    "set_volume",  "turn_on",	   "turn_off",	    "playing",
-    "play_url",	   NULL,
-};
-
 /* set_shuffle and set_repeat values: the index is what backends get. */
 static const char *const shuffle_names[] = {"off", "songs", "albums"};
 static const char *const repeat_names[] = {"off", "track", "all"};
@@ -121,6 +110,13 @@ static const struct command *find(const char *name, size_t len)
 		if (strlen(commands[i].name) == len && strncmp(commands[i].name, name, len) == 0)
 			return &commands[i];
 	return NULL;
+}
+
+bool atv_conn_knows(const char *item)
+{
+	size_t n = strcspn(item, "=");
+
+	return n && find(item, n) != NULL;
 }
 
 static double wall_now(void)

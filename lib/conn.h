@@ -58,8 +58,9 @@ const char *atv_conn_device_id(const struct atv_conn *c);
 int atv_conn_command(struct atv_conn *c, const char *item, const char *action, json_t **result,
 		     struct atv_err *err);
 
-/* The command names atv_conn_command knows (NULL-terminated). */
-extern const char *const atv_conn_commands[];
+/* Whether item ("play", "set_volume=40", "play_url=URL ...") names a
+ * command atv_conn_command knows (its value is not checked). */
+bool atv_conn_knows(const char *item);
 
 /* Events.  An event is an object with "event" ("playing", "power",
  * "volume", "output_devices", ...) and its fields; the tool adds "time" and

@@ -263,11 +263,13 @@ static int send_command(struct mrp_remote *c, const char *item, Mrp__Command cmd
 	return r;
 }
 
-/* Send the message built into b, then a round trip: "done" means the
- * device has handled it (messages without a reply of their own). */
-static int send_synced(struct mrp_remote *c, struct atv_buf *b, bool sync, struct atv_err *err)
+/* Send the message built into b (built: the builder's result), then,
+ * when sync, a round trip: "done" means the device has handled it
+ * (messages without a reply of their own).  Releases b. */
+static int send_synced(struct mrp_remote *c, struct atv_buf *b, int built, bool sync,
+		       struct atv_err *err)
 {
-	int r = atv_mrp_send(c->mrp, b, err);
+	int r = built < 0 ? built : atv_mrp_send(c->mrp, b, err);
 
 	if (r == 0 && sync)
 		r = atv_mrp_sync(c->mrp, err);
@@ -282,11 +284,7 @@ static int hid(struct mrp_remote *c, enum atv_cmd_id id, bool down, struct atv_e
 
 	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
 	r = atv_mrp_msg_hid_event(&b, NULL, mrp_cmds[id].page, mrp_cmds[id].usage, down, err);
-	if (r < 0) {
-		atv_buf_release(&b);
-		return r;
-	}
-	return send_synced(c, &b, false, err);
+	return send_synced(c, &b, r, false, err);
 }
 
 static int press(struct mrp_remote *c, enum atv_cmd_id id, enum atv_key_action a,
@@ -321,11 +319,7 @@ static int set_volume(struct mrp_remote *c, double pct, struct atv_err *err)
 		uid = info->deviceinfomessage->deviceuid;
 	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
 	r = atv_mrp_msg_set_volume(&b, NULL, uid, (float)(pct / 100.0), err);
-	if (r < 0) {
-		atv_buf_release(&b);
-		return r;
-	}
-	return send_synced(c, &b, true, err);
+	return send_synced(c, &b, r, true, err);
 }
 
 /* Now-playing pushes are needed for the state: ask for them if the
@@ -340,11 +334,7 @@ static int want_updates(struct mrp_remote *c, struct atv_err *err)
 		return 0;
 	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
 	r = atv_mrp_msg_client_updates_config(&b, NULL, c->updates | want, err);
-	if (r < 0) {
-		atv_buf_release(&b);
-		return r;
-	}
-	r = send_synced(c, &b, true, err);
+	r = send_synced(c, &b, r, true, err);
 	if (r == 0)
 		c->updates |= want;
 	return r;
@@ -357,11 +347,7 @@ static int wake(struct mrp_remote *c, struct atv_err *err)
 
 	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
 	r = atv_mrp_msg_empty(&b, NULL, MRP__PROTOCOL_MESSAGE__TYPE__WAKE_DEVICE_MESSAGE, err);
-	if (r < 0) {
-		atv_buf_release(&b);
-		return r;
-	}
-	return send_synced(c, &b, true, err);
+	return send_synced(c, &b, r, true, err);
 }
 
 static int playing(struct mrp_remote *c, json_t **result, struct atv_err *err)
