@@ -16,6 +16,21 @@ static inline uint32_t atv_get_be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* An unsigned big-endian integer of n bytes (n <= 8). */
+static inline uint64_t atv_get_ben(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline uint64_t atv_get_be64(const uint8_t *p)
+{
+	return atv_get_ben(p, 8);
+}
+
 static inline uint16_t atv_get_le16(const uint8_t *p)
 {
 	return (uint16_t)(p[1] << 8 | p[0]);
@@ -70,6 +85,18 @@ static inline void atv_put_be32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)(v >> 16);
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
+}
+
+/* v as an unsigned big-endian integer of n bytes (n <= 8). */
+static inline void atv_put_ben(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> 8 * (n - 1 - i));
+}
+
+static inline void atv_put_be64(uint8_t *p, uint64_t v)
+{
+	atv_put_ben(p, v, 8);
 }
 
 static inline void atv_put_le16(uint8_t *p, uint16_t v)
