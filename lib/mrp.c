@@ -29,6 +29,9 @@
 #define READS_PER_PROCESS 64
 
 struct atv_mrp {
+	/* NULL: our own TCP connection (fd, framing, cipher below) */
+	const struct atv_mrp_transport *tr;
+	void *tr_ctx;
 	int fd;
 	char peer[ATV_TCP_PEERLEN];
 	char *device;
@@ -120,6 +123,11 @@ static int send_raw(struct atv_mrp *s, const uint8_t *p, size_t len, struct atv_
 
 	if (s->dead)
 		return dead(s, err);
+	if (s->tr) {
+		atv_debug("mrp: -> %s (%zu bytes)", packed_type(p, len), len);
+		r = s->tr->send(s->tr_ctx, p, len, &e);
+		return r < 0 ? fail(s, err, -r, "%s", e.msg) : 0;
+	}
 	atv_buf_reset(&s->out);
 	if (s->encrypted) {
 		atv_buf_reset(&s->ct);
@@ -192,6 +200,12 @@ static int next_msg(struct atv_mrp *s, int64_t deadline, Mrp__ProtocolMessage **
 	*m = NULL;
 	if (s->dead)
 		return dead(s, err);
+	if (s->tr) {
+		r = s->tr->recv(s->tr_ctx, deadline, &f, &flen, &e);
+		if (r < 0)
+			return fail(s, err, -r, "%s", e.msg);
+		return r == 0 ? 0 : decode(s, f ? f : (const uint8_t *)"", flen, m, err);
+	}
 	for (;;) {
 		while (s->roff < s->rlen) {
 			r = atv_mrp_frame_dec_push(&s->dec, s->rbuf + s->roff, s->rlen - s->roff,
@@ -302,8 +316,15 @@ int atv_mrp_sync(struct atv_mrp *s, struct atv_err *err)
 	struct atv_buf b;
 	struct atv_mrp_ids ids;
 	Mrp__ProtocolMessage *reply = NULL;
+	struct atv_err e = {0};
 	int r;
 
+	if (s->tr && s->tr->sync) {
+		if (s->dead)
+			return dead(s, err);
+		r = s->tr->sync(s->tr_ctx, &e);
+		return r < 0 ? fail(s, err, -r, "%s", e.msg) : 0;
+	}
 	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
 	r = atv_mrp_msg_empty(&b, &ids, MRP__PROTOCOL_MESSAGE__TYPE__GENERIC_MESSAGE, err);
 	if (r == 0)
@@ -339,7 +360,7 @@ int atv_mrp_broken(const struct atv_mrp *s)
 
 int atv_mrp_fd(const struct atv_mrp *s)
 {
-	return s->fd;
+	return s->tr ? s->tr->fd(s->tr_ctx) : s->fd;
 }
 
 int atv_mrp_timeout_ms(const struct atv_mrp *s)
@@ -348,6 +369,8 @@ int atv_mrp_timeout_ms(const struct atv_mrp *s)
 
 	if (s->dead || s->roff < s->rlen)
 		return 0; /* report the error / handle bytes already read */
+	if (s->tr)
+		return s->tr->timeout_ms(s->tr_ctx);
 	if (s->next_hb)
 		t = s->hb_id[0] ? s->hb_deadline : s->next_hb;
 	if (s->stall_deadline && (t < 0 || s->stall_deadline < t))
@@ -415,22 +438,17 @@ int atv_mrp_process(struct atv_mrp *s, struct atv_err *err)
 	return heartbeat(s, err);
 }
 
-int atv_mrp_connect(const char *host, int port, const struct atv_mrp_opts *o, struct atv_mrp **out,
-		    struct atv_err *err)
+/* A session not connected yet, named peer unless o names the device. */
+static int session_new(const char *peer, const struct atv_mrp_opts *o, struct atv_mrp **out,
+		       struct atv_err *err)
 {
-	struct atv_mrp *s;
-	struct atv_buf b;
-	struct atv_mrp_ids ids;
-	struct atv_mrp_identity me = {0};
-	struct match w = {NULL, MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_MESSAGE, true};
-	int r;
+	struct atv_mrp *s = calloc(1, sizeof *s);
+	int r = 0;
 
 	*out = NULL;
-	s = calloc(1, sizeof *s);
 	if (!s)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 	s->fd = -1;
-	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
 	atv_mrp_frame_dec_init(&s->dec, ATV_MRP_MAX_FRAME);
 	atv_buf_init(&s->pt, ATV_MRP_MAX_FRAME);
 	atv_buf_init(&s->ct, ATV_MRP_MAX_FRAME + ATV_AEAD_TAG_LEN);
@@ -438,26 +456,35 @@ int atv_mrp_connect(const char *host, int port, const struct atv_mrp_opts *o, st
 	s->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : 5000;
 	s->push = o ? o->push : NULL;
 	s->push_ctx = o ? o->push_ctx : NULL;
-	atv_tcp_peer_name(s->peer, sizeof s->peer, host, port);
+	snprintf(s->peer, sizeof s->peer, "%s", peer);
 	s->device = strdup(o && o->device ? o->device : s->peer);
 	s->name = strdup(o && o->name ? o->name : "atv-tools");
-	if (!s->device || !s->name) {
+	if (!s->device || !s->name)
 		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (o && o->pairing_id) {
-		if (strlen(o->pairing_id) >= sizeof s->pairing_id) {
-			r = atv_err_set(err, ATV_E_USAGE, "pairing id too long");
-			goto out;
-		}
+	else if (o && o->pairing_id && strlen(o->pairing_id) >= sizeof s->pairing_id)
+		r = atv_err_set(err, ATV_E_USAGE, "pairing id too long");
+	else if (o && o->pairing_id)
 		memcpy(s->pairing_id, o->pairing_id, strlen(o->pairing_id) + 1);
-	} else if ((r = atv_uuid(s->pairing_id, err)) < 0) {
-		goto out;
+	else
+		r = atv_uuid(s->pairing_id, err);
+	if (r < 0) {
+		atv_mrp_close(s);
+		return r;
 	}
-	r = atv_tcp_connect(host, port, s->timeout_ms, &s->fd, err);
-	if (r < 0)
-		goto out;
-	atv_debug("mrp: connected to %s", s->peer);
+	*out = s;
+	return 0;
+}
+
+/* DEVICE_INFO both ways: ours, then the device's answer. */
+static int hello(struct atv_mrp *s, struct atv_err *err)
+{
+	struct atv_buf b;
+	struct atv_mrp_ids ids;
+	struct atv_mrp_identity me = {0};
+	struct match w = {NULL, MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_MESSAGE, true};
+	int r;
+
+	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
 	me.unique_id = s->pairing_id;
 	me.name = s->name;
 	r = atv_mrp_msg_device_info(&b, &ids, &me, false, err);
@@ -469,8 +496,48 @@ int atv_mrp_connect(const char *host, int port, const struct atv_mrp_opts *o, st
 	if (r == 0 && !s->devinfo->deviceinfomessage)
 		r = atv_err_set(err, ATV_E_PROTO, "%s answered DEVICE_INFO without device info",
 				dev(s));
-out:
 	atv_buf_release(&b);
+	return r;
+}
+
+int atv_mrp_connect(const char *host, int port, const struct atv_mrp_opts *o, struct atv_mrp **out,
+		    struct atv_err *err)
+{
+	char peer[ATV_TCP_PEERLEN];
+	struct atv_mrp *s;
+	int r;
+
+	*out = NULL;
+	atv_tcp_peer_name(peer, sizeof peer, host, port);
+	if ((r = session_new(peer, o, &s, err)) < 0)
+		return r;
+	r = atv_tcp_connect(host, port, s->timeout_ms, &s->fd, err);
+	if (r == 0) {
+		atv_debug("mrp: connected to %s", s->peer);
+		r = hello(s, err);
+	}
+	if (r < 0) {
+		atv_mrp_close(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+int atv_mrp_open_transport(const struct atv_mrp_transport *tr, void *t,
+			   const struct atv_mrp_opts *o, struct atv_mrp **out, struct atv_err *err)
+{
+	struct atv_mrp *s;
+	int r;
+
+	*out = NULL;
+	if ((r = session_new("the device", o, &s, err)) < 0) {
+		tr->close(t);
+		return r;
+	}
+	s->tr = tr;
+	s->tr_ctx = t;
+	r = hello(s, err);
 	if (r < 0) {
 		atv_mrp_close(s);
 		return r;
@@ -483,6 +550,8 @@ void atv_mrp_close(struct atv_mrp *s)
 {
 	if (!s)
 		return;
+	if (s->tr)
+		s->tr->close(s->tr_ctx);
 	if (s->fd >= 0)
 		close(s->fd);
 	atv_mrp_frame_dec_release(&s->dec);
@@ -593,7 +662,7 @@ int atv_mrp_start(struct atv_mrp *s, unsigned updates, struct atv_err *err)
 			r = send_raw(s, b.data, b.len, err);
 	}
 	atv_buf_release(&b);
-	if (r == 0)
+	if (r == 0 && !s->tr)
 		s->next_hb = atv_clock_ms() + ATV_MRP_HEARTBEAT_MS;
 	return r;
 }

@@ -52,6 +52,35 @@ struct atv_mrp_opts {
 int atv_mrp_connect(const char *host, int port, const struct atv_mrp_opts *o, struct atv_mrp **out,
 		    struct atv_err *err);
 
+/* A transport under the session other than its own TCP connection (the
+ * AirPlay 2 tunnel's data channel, airplay_tunnel.h): messages go out and
+ * come in whole and in the clear (the transport seals them itself), so
+ * there is no verify and no heartbeat (the transport keeps itself alive).
+ * Every function returns 0/1 or a negative ATV_E_* with err set; any
+ * error breaks the session. */
+struct atv_mrp_transport {
+	/* send one packed ProtocolMessage */
+	int (*send)(void *t, const uint8_t *msg, size_t len, struct atv_err *err);
+	/* the next message by deadline (monotonic ms; past: only what is
+	 * there now): 1 and *msg, *len (valid until the next call), 0 when
+	 * none came in time */
+	int (*recv)(void *t, int64_t deadline, const uint8_t **msg, size_t *len,
+		    struct atv_err *err);
+	/* return once the device has handled everything sent so far (its
+	 * messages meanwhile stay queued for recv) */
+	int (*sync)(void *t, struct atv_err *err);
+	int (*fd)(const void *t);	  /* to poll for input */
+	int (*timeout_ms)(const void *t); /* ms until recv must run (0: now), -1: none */
+	void (*close)(void *t);
+};
+
+/* A session over transport tr (its state t, owned by the session from
+ * now on, also when this fails): DEVICE_INFO both ways, as
+ * atv_mrp_connect; then atv_mrp_start (no verify: the transport is
+ * encrypted already). */
+int atv_mrp_open_transport(const struct atv_mrp_transport *tr, void *t,
+			   const struct atv_mrp_opts *o, struct atv_mrp **out, struct atv_err *err);
+
 /* Close and free s (NULL is fine); keys wiped. */
 void atv_mrp_close(struct atv_mrp *s);
 
@@ -88,7 +117,8 @@ int atv_mrp_request(struct atv_mrp *s, const struct atv_buf *msg, const char *id
 		    Mrp__ProtocolMessage **reply, struct atv_err *err);
 
 /* A GENERIC round trip: when it returns, the device has handled (and
- * answered or pushed for) everything sent before. */
+ * answered or pushed for) everything sent before.  Over a transport, its
+ * own sync (the tunnel: the reply to our last frame). */
 int atv_mrp_sync(struct atv_mrp *s, struct atv_err *err);
 
 /* Handle incoming messages for ms milliseconds (e.g. while a key is held). */
