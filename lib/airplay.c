@@ -71,6 +71,10 @@ struct atv_airplay {
 	enum auth auth;
 	char session[ATV_UUID_SIZE]; /* X-Apple-Session-ID of our /play */
 	bool played;			 /* a /play of ours was accepted */
+	/* what the session's other channels take their keys from (the MRP
+	 * tunnel): the pair-verify secret, or SRP's K after transient pairing */
+	uint8_t secret[ATV_SRP_KEY_LEN];
+	size_t secret_len;
 };
 
 struct atv_airplay_pairing {
@@ -108,6 +112,7 @@ static void ap_free(struct atv_airplay *a)
 		return;
 	atv_channel_free(a->ch);
 	free(a->device);
+	atv_crypto_wipe(a->secret, sizeof a->secret);
 	free(a);
 }
 
@@ -319,6 +324,10 @@ static int verify(struct atv_airplay *a, const struct atv_airplay_info *info, co
 					  err);
 		if (r == 0)
 			r = atv_channel_encrypt(a->ch, &cipher, err);
+		if (r == 0) {
+			memcpy(a->secret, atv_hap_verify_shared(v), ATV_X25519_LEN);
+			a->secret_len = ATV_X25519_LEN;
+		}
 	}
 	if (r == 0)
 		a->auth = info->version >= 2 ? AUTH_HAP : AUTH_HAP_PLAIN;
@@ -347,8 +356,11 @@ static int transient(struct atv_airplay *a, struct atv_err *err)
 		r = atv_hap_setup_cipher(h, CONTROL_SALT, CONTROL_WRITE, CONTROL_READ, &cipher, err);
 	if (r == 0)
 		r = atv_channel_encrypt(a->ch, &cipher, err);
-	if (r == 0)
+	if (r == 0) {
 		a->auth = AUTH_TRANSIENT;
+		memcpy(a->secret, atv_hap_setup_srp_key(h), ATV_SRP_KEY_LEN);
+		a->secret_len = ATV_SRP_KEY_LEN;
+	}
 	atv_hap_cipher_wipe(&cipher);
 	atv_hap_setup_free(h);
 	return r;
@@ -408,6 +420,35 @@ const char *atv_airplay_auth(const struct atv_airplay *a)
 	case AUTH_TRANSIENT: return "transient";
 	default: return "none";
 	}
+}
+
+struct atv_channel *atv_airplay_channel(struct atv_airplay *a)
+{
+	return a->ch;
+}
+
+const char *atv_airplay_device(const struct atv_airplay *a)
+{
+	return a->device;
+}
+
+int atv_airplay_cipher(const struct atv_airplay *a, const char *salt, const char *out_info,
+		       const char *in_info, struct atv_hap_cipher *c, struct atv_err *err)
+{
+	uint8_t o[ATV_AEAD_KEY_LEN], i[ATV_AEAD_KEY_LEN];
+	int r;
+
+	if (!a->secret_len)
+		return atv_err_set(err, ATV_E_USAGE, "no encrypted airplay 2 session with %s",
+				   a->device);
+	r = atv_hkdf(a->secret, a->secret_len, salt, out_info, o, err);
+	if (r == 0)
+		r = atv_hkdf(a->secret, a->secret_len, salt, in_info, i, err);
+	if (r == 0)
+		atv_hap_cipher_init(c, o, i);
+	atv_crypto_wipe(o, sizeof o);
+	atv_crypto_wipe(i, sizeof i);
+	return r;
 }
 
 /* ---- pairing ---- */
@@ -540,7 +581,7 @@ static bool number(plist_t n, double *v)
  * libplist recurses through (a 64 KiB binary plist nests at most ~16,000
  * deep; tested under ASan), and atv_bplist_check what shared references
  * expand to (libplist copies each one). */
-static int parse_dict(const uint8_t *body, size_t len, plist_t *out, struct atv_err *err)
+int atv_airplay_plist_dict(const uint8_t *body, size_t len, plist_t *out, struct atv_err *err)
 {
 	plist_t p = NULL;
 	int r;
@@ -575,7 +616,7 @@ int atv_airplay_parse_playback(const uint8_t *body, size_t len, struct atv_airpl
 
 	memset(pb, 0, sizeof *pb);
 	pb->state = ATV_AP_IDLE;
-	r = parse_dict(body, len, &d, err);
+	r = atv_airplay_plist_dict(body, len, &d, err);
 	if (r < 0) {
 		atv_err_prefix(err, "playback-info");
 		return r;

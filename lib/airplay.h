@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <plist/plist.h>
+
 #include "airplay_info.h"
 #include "err.h"
 
@@ -64,6 +66,25 @@ void atv_airplay_close(struct atv_airplay *a);
 /* "hap" (verified, encrypted), "hap-plain" (verified, AirPlay 1),
  * "transient" or "none": how the connection was made usable. */
 const char *atv_airplay_auth(const struct atv_airplay *a);
+
+/* ---- what the MRP tunnel (airplay_tunnel.h) builds on ---- */
+
+struct atv_channel;
+struct atv_hap_cipher;
+
+/* The connection's channel (airplay_channel.h, direct), for RTSP. */
+struct atv_channel *atv_airplay_channel(struct atv_airplay *a);
+
+/* The device's name for messages. */
+const char *atv_airplay_device(const struct atv_airplay *a);
+
+/* Keys for another channel of the same AirPlay 2 session: c's out key is
+ * HKDF-SHA512(secret, salt, out_info), its in key the same with in_info,
+ * counters from 0; the secret is the pair-verify shared secret, or the
+ * SRP session key K after transient pairing.  -ATV_E_USAGE for a
+ * connection that is not an encrypted AirPlay 2 one. */
+int atv_airplay_cipher(const struct atv_airplay *a, const char *salt, const char *out_info,
+		       const char *in_info, struct atv_hap_cipher *c, struct atv_err *err);
 
 /* ---- pairing ---- */
 
@@ -99,6 +120,12 @@ struct atv_airplay_playback {
 	long long error_code;
 	char error[256]; /* the device's localizedDescription when FAILED */
 };
+
+/* Parse body as a plist dictionary (binary or XML, at most
+ * ATV_AIRPLAY_BODY_MAX bytes, bounded by atv_bplist_check first) into
+ * *out (free with libplist's plist_free, plist_dl.h).  -ATV_E_PROTO for
+ * anything else, -ATV_E_LIMIT, -ATV_E_UNSUPPORTED without libplist. */
+int atv_airplay_plist_dict(const uint8_t *body, size_t len, plist_t *out, struct atv_err *err);
 
 /* "idle", "loading", "playing", "paused", "ended", "failed". */
 const char *atv_airplay_state_name(enum atv_airplay_state s);

@@ -139,6 +139,16 @@ struct atv_backend {
 extern const struct atv_backend atv_mrp_backend;
 extern const struct atv_backend atv_dmap_backend;
 extern const struct atv_backend atv_airplay_backend;
+/* MRP over the AirPlay 2 tunnel (mrp_remote.c), opened on the airplay
+ * service; "mrp" too, not in the table atv_backend_find searches. */
+extern const struct atv_backend atv_mrp_tunnel_backend;
+
+/* Whether d's MRP runs over the AirPlay tunnel (pyatv's rule: an Apple TV
+ * on tvOS 13+ with AirPlay credentials, or a HomePod, transiently): 1 and
+ * *ap its airplay service, 0 when d is no such device, -ATV_E_AUTH naming
+ * the atv-pair command when it is an Apple TV without credentials. */
+int atv_mrp_tunnel_usable(const struct atv_device *d, const struct atv_service **ap,
+			  struct atv_err *err);
 
 /* A protocol's pairing steps (pair.h), in a table of their own so that
  * the tools that only connect do not link what pairing needs (DMAP's

@@ -2,8 +2,9 @@
  *
  * The protocols are backends (backend.h); this file knows none of their
  * messages.  Choice, as pyatv's: MRP when its service is enabled and
- * paired, else DMAP when that is paired (a Remote pairing GUID, or the
- * Home Sharing hG the scan found); -p names one.  AirPlay is the whole
+ * paired, else MRP over the AirPlay 2 tunnel (tvOS 15+, HomePods), else
+ * DMAP when that is paired (a Remote pairing GUID, or the Home Sharing hG
+ * the scan found); -p names one.  AirPlay is the whole
  * connection with -p airplay, else a second backend opened lazily for
  * play_url.  A command goes to the first backend of the connection that
  * serves it; when none does, one "cannot do X over P" answer comes from
@@ -129,15 +130,19 @@ static double wall_now(void)
 
 /* ---- choosing the backend ---- */
 
-/* The service to use for d: MRP when enabled and paired, else DMAP when
- * paired, else MRP when enabled (its error says to pair), or an error
- * naming what is missing. */
+/* The service and backend to use for d: MRP when enabled and paired,
+ * else MRP over the AirPlay tunnel when the MRP service is disabled or
+ * absent (tvOS 15+: AirPlay credentials; HomePods: none needed), else
+ * DMAP when paired, else MRP when enabled (its error says to pair), or
+ * an error naming what is missing. */
 static int pick(const struct atv_device *d, const char *want, const struct atv_service **svc,
-		struct atv_err *err)
+		const struct atv_backend **be, struct atv_err *err)
 {
 	const struct atv_service *mrp = atv_device_service(d, "mrp");
 	const struct atv_service *dmap = atv_device_service(d, "dmap");
 	const char *name = atv_device_label(d);
+	struct atv_err terr = {0};
+	int tunnel;
 
 	if (want && !atv_backend_find(want))
 		return atv_err_set(err, ATV_E_USAGE, "unknown protocol %s (mrp, dmap or airplay)",
@@ -146,11 +151,23 @@ static int pick(const struct atv_device *d, const char *want, const struct atv_s
 		if (!(*svc = atv_device_service(d, want)))
 			return atv_err_set(err, ATV_E_UNSUPPORTED, "%s has no %s service", name,
 					   want);
+		*be = atv_backend_find(want);
 		return 0;
 	}
+	*be = &atv_mrp_backend;
 	if (mrp && mrp->enabled && (want || atv_service_paired(mrp) || !atv_service_paired(dmap))) {
 		*svc = mrp;
 		return 0;
+	}
+	tunnel = atv_mrp_tunnel_usable(d, svc, &terr);
+	if (tunnel > 0) {
+		*be = &atv_mrp_tunnel_backend;
+		return 0;
+	}
+	if (tunnel < 0 && (want || !atv_service_paired(dmap))) {
+		if (err)
+			*err = terr;
+		return tunnel;
 	}
 	if (want)
 		return atv_err_set(err, ATV_E_UNSUPPORTED,
@@ -159,6 +176,7 @@ static int pick(const struct atv_device *d, const char *want, const struct atv_s
 				   name);
 	if (atv_service_paired(dmap)) {
 		*svc = dmap;
+		*be = &atv_dmap_backend;
 		return 0;
 	}
 	return atv_err_set(err, ATV_E_UNSUPPORTED, "no usable protocol for %s: %s, %s", name,
@@ -181,6 +199,7 @@ int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, str
 {
 	static const struct atv_conn_opts defaults;
 	const struct atv_service *svc = NULL, *ap;
+	const struct atv_backend *be = NULL;
 	struct atv_backend_opts bo = {0};
 	struct atv_conn *c = NULL;
 	const char *name = atv_device_label(d);
@@ -189,7 +208,7 @@ int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, str
 	*out = NULL;
 	if (!o)
 		o = &defaults;
-	r = pick(d, o->protocol, &svc, err);
+	r = pick(d, o->protocol, &svc, &be, err);
 	if (r < 0)
 		return r;
 	if (!d->address || !d->address[0])
@@ -211,7 +230,7 @@ int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, str
 	bo.ctx = c;
 	c->progress = o->progress;
 	c->progress_ctx = o->progress_ctx;
-	c->main.be = atv_backend_find(svc->protocol);
+	c->main.be = be;
 	r = c->main.be->open(d, svc, &bo, &c->main.b, err);
 	if (r == 0 && c->main.be != &atv_airplay_backend &&
 	    (ap = atv_device_service(d, "airplay"))) {

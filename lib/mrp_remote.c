@@ -16,8 +16,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "airplay_info.h"
+#include "airplay_tunnel.h"
 #include "backend.h"
 #include "crypto.h"
 #include "hap.h"
@@ -122,6 +125,23 @@ static void mrp_close(void *b)
 	free(c);
 }
 
+static int start(struct mrp_remote *c, const struct atv_backend_opts *o, struct atv_err *err);
+
+/* The backend's state before any connection. */
+static int remote_new(const struct atv_backend_opts *o, struct mrp_remote **out,
+		      struct atv_err *err)
+{
+	struct mrp_remote *c = calloc(1, sizeof *c);
+
+	*out = c;
+	if (!c || !(c->name = strdup(o->device)) || !(c->st = atv_mrp_state_new()))
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	c->timeout_ms = o->timeout_ms;
+	c->changed = o->changed;
+	c->ctx = o->ctx;
+	return 0;
+}
+
 static int mrp_open(const struct atv_device *d, const struct atv_service *svc,
 		    const struct atv_backend_opts *o, void **out, struct atv_err *err)
 {
@@ -149,14 +169,8 @@ static int mrp_open(const struct atv_device *d, const struct atv_service *svc,
 		return atv_err_set(err, ATV_E_UNREACHABLE, "%s announces no mrp port (asleep?)",
 				   o->device);
 	}
-	c = calloc(1, sizeof *c);
-	if (!c || !(c->name = strdup(o->device)) || !(c->st = atv_mrp_state_new())) {
-		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	if ((r = remote_new(o, &c, err)) < 0)
 		goto out;
-	}
-	c->timeout_ms = o->timeout_ms;
-	c->changed = o->changed;
-	c->ctx = o->ctx;
 	/* Our DEVICE_INFO carries the pairing id the device knows us by. */
 	memcpy(client_id, creds.client_id, creds.client_id_len);
 	client_id[creds.client_id_len] = 0;
@@ -170,8 +184,138 @@ static int mrp_open(const struct atv_device *d, const struct atv_service *svc,
 		goto out;
 	on_push(c, atv_mrp_device_info(c->mrp)); /* the power state */
 	r = atv_mrp_verify(c->mrp, &creds, err);
+	if (r == 0)
+		r = start(c, o, err);
+out:
+	atv_hap_creds_wipe(&creds);
+	atv_crypto_wipe(client_id, sizeof client_id);
+	if (r < 0) {
+		mrp_close(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+/* ---- MRP over the AirPlay 2 tunnel (tvOS 15+, HomePods) ---- */
+
+/* The TXT value of key in s (keys in any case), or NULL. */
+static const char *txt(const struct atv_service *s, const char *key)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach (s->properties, k, v)
+		if (strcasecmp(k, key) == 0 && json_is_string(v))
+			return json_string_value(v);
+	return NULL;
+}
+
+static bool homepod(const struct atv_service *s)
+{
+	const char *model = txt(s, "model");
+
+	return model && strncmp(model, "AudioAccessory", 14) == 0;
+}
+
+/* pyatv's rule (protocols/airplay/utils.py is_remote_control_supported):
+ * an Apple TV on tvOS 13 or later with HAP credentials, or a HomePod
+ * (AudioAccessory) with transient pairing. */
+int atv_mrp_tunnel_usable(const struct atv_device *d, const struct atv_service **ap,
+			  struct atv_err *err)
+{
+	const struct atv_service *s = atv_device_service(d, "airplay");
+	const char *model, *osvers;
+	struct atv_airplay_info info;
+	struct atv_err e = {0};
+
+	*ap = NULL;
+	if (!s || atv_airplay_info_parse(s->properties, &info, &e) < 0 || info.version < 2 ||
+	    !info.hap)
+		return 0;
+	if (homepod(s)) {
+		*ap = s;
+		return 1;
+	}
+	model = txt(s, "model");
+	osvers = txt(s, "osvers");
+	if (!model || strncmp(model, "AppleTV", 7) != 0 || !osvers || strtol(osvers, NULL, 10) < 13)
+		return 0;
+	if (!atv_service_paired(s))
+		return atv_err_set(err, ATV_E_AUTH,
+				   "no airplay credentials for %s (mrp runs over airplay on tvOS "
+				   "15+): pair with atv-pair -p airplay",
+				   atv_device_label(d));
+	*ap = s;
+	return 1;
+}
+
+static int tunnel_open(const struct atv_device *d, const struct atv_service *svc,
+		       const struct atv_backend_opts *o, void **out, struct atv_err *err)
+{
+	struct atv_airplay_info info;
+	struct atv_ap_tunnel_opts to = {0};
+	struct atv_ap_tunnel *t = NULL;
+	struct atv_mrp_opts mo = {0};
+	struct atv_hap_creds creds;
+	char client_id[ATV_HAP_ID_MAX + 1] = "";
+	const char *cred = atv_service_paired(svc) ? svc->credentials : NULL;
+	struct mrp_remote *c;
+	struct atv_err e = {0};
+	int r;
+
+	*out = NULL;
+	memset(&creds, 0, sizeof creds);
+	if (atv_airplay_info_parse(svc->properties, &info, &e) < 0)
+		return atv_err_set(err, ATV_E_INPUT, "airplay service of %s: %s", o->device, e.msg);
+	/* HomePods only take transient pairing (pyatv) */
+	if (homepod(svc))
+		cred = NULL;
+	if (cred && atv_hap_creds_parse(cred, &creds, &e) < 0) {
+		atv_hap_creds_wipe(&creds);
+		return atv_err_set(
+		    err, ATV_E_AUTH,
+		    "unusable airplay credentials for %s (%s): pair again with atv-pair -p airplay",
+		    o->device, e.msg);
+	}
+	if (cred) {
+		memcpy(client_id, creds.client_id, creds.client_id_len);
+		client_id[creds.client_id_len] = 0;
+	}
+	atv_hap_creds_wipe(&creds);
+	if ((r = remote_new(o, &c, err)) < 0)
+		goto out;
+	to.timeout_ms = o->timeout_ms;
+	to.device = o->device;
+	r = atv_ap_tunnel_open(d->address, svc->port, &info, cred, &to, &t, err);
 	if (r < 0)
 		goto out;
+	mo.timeout_ms = o->timeout_ms;
+	mo.device = o->device;
+	mo.pairing_id = client_id[0] ? client_id : NULL;
+	mo.push = on_push;
+	mo.push_ctx = c;
+	r = atv_mrp_open_transport(&atv_ap_tunnel_transport, t, &mo, &c->mrp, err);
+	if (r < 0)
+		goto out;
+	on_push(c, atv_mrp_device_info(c->mrp));
+	r = start(c, o, err);
+out:
+	atv_crypto_wipe(client_id, sizeof client_id);
+	if (r < 0) {
+		mrp_close(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+/* SET_CONNECTION_STATE, CLIENT_UPDATES_CONFIG for what o asks, and the
+ * state that pushes in for it. */
+static int start(struct mrp_remote *c, const struct atv_backend_opts *o, struct atv_err *err)
+{
+	int r;
+
 	if (o->updates) {
 		c->updates = ATV_MRP_UPDATES_NOW_PLAYING | ATV_MRP_UPDATES_VOLUME |
 			     ATV_MRP_UPDATES_OUTPUT_DEVICES;
@@ -185,15 +329,7 @@ static int mrp_open(const struct atv_device *d, const struct atv_service *svc,
 		r = atv_mrp_sync(c->mrp, err);
 	if (r == 0 && c->st_err)
 		r = atv_err_set(err, c->st_err, "%s", c->st_errmsg.msg);
-out:
-	atv_hap_creds_wipe(&creds);
-	atv_crypto_wipe(client_id, sizeof client_id);
-	if (r < 0) {
-		mrp_close(c);
-		return r;
-	}
-	*out = c;
-	return 0;
+	return r;
 }
 
 /* ---- commands ---- */
@@ -645,19 +781,16 @@ out:
 	return r;
 }
 
-const struct atv_backend atv_mrp_backend = {
-    .name = "mrp",
-    .open = mrp_open,
-    .close = mrp_close,
-    .serves = mrp_serves,
-    .command = mrp_command,
-    .fd = mrp_fd,
-    .timeout_ms = mrp_timeout_ms,
-    .step = mrp_step,
-    .watch = mrp_watch,
-    .now = mrp_now,
-    .artwork = mrp_artwork,
-};
+/* Everything but open: the session underneath is the same either way. */
+#define MRP_BACKEND_OPS                                                                            \
+	.name = "mrp", .close = mrp_close, .serves = mrp_serves, .command = mrp_command,           \
+	.fd = mrp_fd, .timeout_ms = mrp_timeout_ms, .step = mrp_step, .watch = mrp_watch,          \
+	.now = mrp_now, .artwork = mrp_artwork
+
+const struct atv_backend atv_mrp_backend = {MRP_BACKEND_OPS, .open = mrp_open};
+
+/* MRP over the AirPlay 2 tunnel, opened on the _airplay._tcp service. */
+const struct atv_backend atv_mrp_tunnel_backend = {MRP_BACKEND_OPS, .open = tunnel_open};
 
 const struct atv_pairer atv_mrp_pairer = {
     .name = "mrp",

@@ -30,7 +30,13 @@
 	X(get_string_ptr)                                                                          \
 	X(from_memory)                                                                             \
 	X(to_bin)                                                                                  \
-	X(to_bin_free)
+	X(to_bin_free)                                                                             \
+	X(new_bool)                                                                                \
+	X(new_array)                                                                               \
+	X(array_append_item)                                                                       \
+	X(array_get_size)                                                                          \
+	X(array_get_item)                                                                          \
+	X(get_bool_val)
 
 /* One field per function: api->new_dict is plist_new_dict. */
 struct atv_plist {

@@ -266,10 +266,11 @@ test_expect_success 'a DMAP-only device not paired: a clear error naming what is
 	grep -qi "mrp" err && grep -qi "dmap" err
 '
 
-test_expect_success 'MRP disabled (tvOS 15+) and nothing else: a clear error' '
+test_expect_success 'MRP disabled (tvOS 15+), no AirPlay pairing: the error names atv-pair -p airplay' '
 	atv-scan -s $BR > br.json &&
-	test_must_fail 1 atv-send play < br.json 2> err &&
-	grep -qi "tvos 15" err
+	test_must_fail 4 atv-send play < br.json 2> err &&
+	grep -qi "tvos 15" err &&
+	grep -q "atv-pair -p airplay" err
 '
 
 test_expect_success 'bad input on stdin exits 6' '
