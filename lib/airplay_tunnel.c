@@ -356,6 +356,16 @@ static int add_channel(struct atv_ap_tunnel *t, enum chan i, struct atv_channel 
 	return 0;
 }
 
+/* Close channel i (not the control connection) and forget it. */
+static void drop_channel(struct atv_ap_tunnel *t, enum chan i)
+{
+	if (!t->ch[i])
+		return;
+	epoll_ctl(t->epfd, EPOLL_CTL_DEL, atv_channel_tcp_fd(t->ch[i]), NULL);
+	atv_channel_free(t->ch[i]);
+	t->ch[i] = NULL;
+}
+
 /* A control reply came: the one we wait for, or a stray one. */
 static int control_reply(struct atv_ap_tunnel *t, struct atv_err *err)
 {
@@ -833,8 +843,8 @@ out:
 
 static void tunnel_free(struct atv_ap_tunnel *t)
 {
-	for (int i = CH_EVENTS; i < CH_COUNT; i++)
-		atv_channel_free(t->ch[i]);
+	drop_channel(t, CH_EVENTS);
+	drop_channel(t, CH_DATA);
 	atv_airplay_close(t->ap);
 	if (t->epfd >= 0)
 		close(t->epfd);
@@ -920,9 +930,13 @@ void atv_ap_tunnel_close(struct atv_ap_tunnel *t)
 	if (!t)
 		return;
 	/* iOS: TEARDOWN {streams:[{streamID}]} for the stream, then a bare
-	 * TEARDOWN for the session (pyatv just closes) */
+	 * TEARDOWN for the session (pyatv just closes).  The device closes
+	 * the stream's channel as it tears it down: ours go first, so that
+	 * is no loss of the connection. */
 	if (!t->dead && t->ch[CH_DATA] && atv_plist_load(&pl, NULL) == 0) {
 		plist_t d = pl->new_dict(), a = pl->new_array(), s = pl->new_dict();
+
+		drop_channel(t, CH_DATA);
 
 		atv_buf_init(&body, 4096);
 		if (d && a && s) {
@@ -939,6 +953,7 @@ void atv_ap_tunnel_close(struct atv_ap_tunnel *t)
 			pl->free(s);
 		}
 		atv_buf_release(&body);
+		drop_channel(t, CH_EVENTS);
 		if (!t->dead)
 			(void)request(t, "TEARDOWN", NULL, NULL, NULL);
 	}
