@@ -319,11 +319,13 @@ int atv_mrp_sync(struct atv_mrp *s, struct atv_err *err)
 	struct atv_err e = {0};
 	int r;
 
+	/* over a transport, first its own sync (the tunnel: the device took
+	 * our last frame), then the round trip: it handled it */
 	if (s->tr && s->tr->sync) {
 		if (s->dead)
 			return dead(s, err);
-		r = s->tr->sync(s->tr_ctx, &e);
-		return r < 0 ? fail(s, err, -r, "%s", e.msg) : 0;
+		if ((r = s->tr->sync(s->tr_ctx, &e)) < 0)
+			return fail(s, err, -r, "%s", e.msg);
 	}
 	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
 	r = atv_mrp_msg_empty(&b, &ids, MRP__PROTOCOL_MESSAGE__TYPE__GENERIC_MESSAGE, err);

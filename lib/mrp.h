@@ -66,8 +66,9 @@ struct atv_mrp_transport {
 	 * none came in time */
 	int (*recv)(void *t, int64_t deadline, const uint8_t **msg, size_t *len,
 		    struct atv_err *err);
-	/* return once the device has handled everything sent so far (its
-	 * messages meanwhile stay queued for recv) */
+	/* return once the device has taken everything sent so far (its
+	 * messages meanwhile stay queued for recv); atv_mrp_sync then makes
+	 * its GENERIC round trip */
 	int (*sync)(void *t, struct atv_err *err);
 	int (*fd)(const void *t);	  /* to poll for input */
 	int (*timeout_ms)(const void *t); /* ms until recv must run (0: now), -1: none */
@@ -118,7 +119,7 @@ int atv_mrp_request(struct atv_mrp *s, const struct atv_buf *msg, const char *id
 
 /* A GENERIC round trip: when it returns, the device has handled (and
  * answered or pushed for) everything sent before.  Over a transport, its
- * own sync (the tunnel: the reply to our last frame). */
+ * own sync first (the tunnel: the device's reply to our last frame). */
 int atv_mrp_sync(struct atv_mrp *s, struct atv_err *err);
 
 /* Handle incoming messages for ms milliseconds (e.g. while a key is held). */
