@@ -38,6 +38,7 @@
 #define REQUESTS_PER_SERVICE 16		    /* event requests answered per service() */
 #define INQ_MAX ((size_t)16 << 20)	    /* MRP messages received, not yet taken */
 #define EVENT_BODY_MAX ATV_AIRPLAY_BODY_MAX /* an updateInfo request */
+#define TEARDOWN_MS 500			    /* the most each TEARDOWN is waited for */
 
 /* What we say we are (pyatv's InfoSettings defaults, our name). */
 #define OUR_MODEL      "iPhone10,6"
@@ -935,6 +936,11 @@ void atv_ap_tunnel_close(struct atv_ap_tunnel *t)
 	 * is no loss of the connection. */
 	if (!t->dead && t->ch[CH_DATA] && atv_plist_load(&pl, NULL) == 0) {
 		plist_t d = pl->new_dict(), a = pl->new_array(), s = pl->new_dict();
+
+		/* a session that failed above us (a hostile MRP message) may
+		 * face a device that answers nothing: the goodbye is short */
+		if (t->timeout_ms > TEARDOWN_MS)
+			t->timeout_ms = TEARDOWN_MS;
 
 		drop_channel(t, CH_DATA);
 
