@@ -1,21 +1,20 @@
 /* airplay-server.c - the fake's AirPlay server: what an Apple TV (or an
  * AirPlay 2 speaker) answers on its _airplay._tcp port (protocols.md 4.4,
- * 4.9; the wire contract the controller in lib/airplay.c speaks too).
+ * 4.6, 4.9; tunnel-companion.md 1; the wire contract the controller in
+ * lib/airplay.c speaks too).
  *
- * Every accepted TCP connection gets a channel (lib/airplay_channel.h): the TCP
- * side stays with us, the other end of a socket pair goes to libmicrohttpd
- * through MHD_add_connection, so MHD only ever sees plain HTTP.  Once a
- * pair-verify (AirPlay 2) or a transient pair-setup finished and MHD has
- * written the M4 response into the pair, atv_channel_encrypt() makes every
- * later byte a HAP block both ways.  MHD runs on the fake's loop
- * (mhd-loop.c); the channels' fds are registered with the loop and pumped
- * when ready.
+ * Every accepted TCP connection is a direct channel (lib/airplay_channel.h)
+ * whose requests are parsed by lib/httpmsg.c, HTTP/1.1 and RTSP/1.0 alike:
+ * AirPlay 2 controllers speak RTSP (SETUP, RECORD, POST /feedback,
+ * TEARDOWN) on the same connection after pair-verify, which an HTTP
+ * library would refuse.  Once a pair-verify (AirPlay 2) or a transient
+ * pair-setup finished, its M4 answer goes out plain and every later byte
+ * is a HAP block both ways.  The RTSP side, the event and data channels
+ * and MRP through them are airplay-tunnel.c's.
  *
- * MHD connections are matched to channels by the MHD side's fd
- * (MHD_CONNECTION_INFO_CONNECTION_FD); a channel whose MHD connection
- * closed forgets that fd (NOTIFY_CONNECTION), so a reused fd number never
- * finds an old channel.  A channel is freed as soon as it finishes or
- * fails; MHD then sees EOF on its end and cleans up by itself.
+ * Requests are answered in order, one at a time, as they complete; a
+ * connection that breaks HTTP, or that a hostile mode ends, is closed once
+ * its answer is written.
  *
  * The video is a small state machine driven by the clock: loading for
  * loading_ms, then playing from the start position at the current rate
@@ -25,7 +24,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <poll.h>
@@ -34,19 +32,18 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
 #include <plist/plist.h>
 
+#include "airplay_channel.h"
 #include "buf.h"
 #include "bytes.h"
-#include "airplay_channel.h"
 #include "crypto.h"
 #include "fake.h"
 #include "hap.h"
+#include "httpmsg.h"
 #include "jsonl.h"
 #include "log.h"
 #include "tlv8.h"
@@ -56,12 +53,14 @@
 #define MAX_CONNS	   32
 #define MAX_PAIRINGS	   16
 #define MAX_FAILS	   16
-#define BODY_MAX	   ((size_t)64 << 10) /* request bodies: /play, TLV8 */
+#define LOG_MAX		   64			/* requests kept in the log */
+#define BODY_MAX	   ((size_t)64 << 10)	/* request bodies: /play, TLV8, SETUP */
+#define REPLY_MAX	   ((size_t)1 << 20)	/* one answer, head and body */
 #define URL_MAX		   8192
 #define REASON_MAX	   512
-#define CONN_TIMEOUT_S	   120
 #define HUGE_BODY	   ((uint64_t)64 << 20) /* hostile huge-body: announced bytes */
-#define DEEP_PLIST	   1000			/* hostile deep-plist: nested arrays */
+#define HUGE_CHUNK	   16384
+#define DEEP_PLIST	   1000 /* hostile deep-plist: nested arrays */
 #define BPLIST_TYPE	   "application/x-apple-binary-plist"
 #define SERVER		   "AirTunes/366.0"
 #define DEFAULT_DURATION   2.0
@@ -106,38 +105,35 @@ struct fail_rule {
 	char reason[REASON_MAX];
 };
 
-/* One TCP connection and its channel. */
+/* One TCP connection, its channel and the request being received. */
 struct conn {
 	struct fake_airplay *ap;
 	struct conn *next;
 	struct atv_channel *ch;
-	int local_fd;	      /* MHD's end of the pair; -1 once MHD closed it */
-	struct pollfd reg[2]; /* what is registered with the loop */
-	size_t n_reg;
-	char name[32];	/* the peer, for logs */
-	bool verified;	/* pair-verify or transient pair-setup done */
-	bool switching; /* the M4 answer is on its way: encrypt once written */
-	struct atv_hap_cipher pending;
+	int fd;	      /* the TCP socket, registered with the loop */
+	char name[32]; /* the peer, for logs */
+	bool verified; /* pair-verify or transient pair-setup done */
+	bool closing;  /* close once what is queued is written */
 	struct atv_hap_setup *setup;
+	/* the pairing whose secret keys the session's channels: the
+	 * finished pair-verify, or the transient pair-setup (its K) */
 	struct atv_hap_verify *verify;
-};
-
-/* One HTTP request (MHD's per-request context). */
-struct req {
-	struct fake_mhd_req http; /* the body, up to BODY_MAX */
-	bool encrypt_after;	  /* switch the connection when this answer is written */
-	int fd;			  /* MHD's fd of the connection */
+	struct atv_hap_setup *transient;
+	struct atv_httpmsg rq;
+	char path[URL_MAX + 1], *query; /* rq's URI split at '?' */
+	uint64_t huge_left;		/* hostile huge-body: bytes still to send */
+	struct fake_tunnel *tun;	/* the RTSP session, once SETUP came */
 };
 
 struct fake_airplay {
 	struct fake_loop *loop;
 	struct fake_device *dev;
 	struct fake_service *svc;
-	struct fake_mhd mhd;
 	int lfd, port;
 	struct in_addr addr;
+	bool serving;
 	/* identity */
-	char *pi, *deviceid, *model, *srcvers;
+	char *pi, *deviceid, *model, *srcvers, *osvers;
 	uint64_t features;
 	uint32_t flags;
 	bool ap2;
@@ -148,6 +144,8 @@ struct fake_airplay {
 	struct conn *conns;
 	size_t n_conns;
 	unsigned long n_encrypted, n_verified, n_transient;
+	json_t *log; /* the last LOG_MAX requests, "METHOD /path" */
+	struct atv_buf reply; /* scratch: one answer */
 	/* test knobs */
 	struct fail_rule fails[MAX_FAILS];
 	size_t n_fails;
@@ -157,6 +155,9 @@ struct fake_airplay {
 	char *error_match;
 	/* the player */
 	struct video *video;
+	/* the MRP tunnel's device-wide part */
+	struct fake_tunnels *tunnels;
+	struct fake_mrp *mrp;
 };
 
 const char *fake_airplay_hostile_names(void)
@@ -172,7 +173,7 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- connections and their channels ---- */
+/* ---- connections ---- */
 
 static void conn_close(struct conn *c, const char *why)
 {
@@ -189,105 +190,156 @@ static void conn_close(struct conn *c, const char *why)
 		atv_info("airplay %s: disconnecting: %s", c->name, why);
 	else
 		atv_debug("airplay %s: closed", c->name);
-	for (size_t i = 0; i < c->n_reg; i++)
-		fake_loop_remove_fd(ap->loop, c->reg[i].fd);
-	/* closes the TCP socket and our end of the pair: MHD reads EOF */
-	atv_channel_free(c->ch);
+	fake_tunnel_free(c->tun);
+	fake_loop_remove_fd(ap->loop, c->fd);
+	atv_channel_free(c->ch); /* closes the socket */
 	atv_hap_setup_free(c->setup);
+	atv_hap_setup_free(c->transient);
 	atv_hap_verify_free(c->verify);
-	atv_hap_cipher_wipe(&c->pending);
+	atv_httpmsg_release(&c->rq);
 	free(c);
-	fake_mhd_kick(&ap->mhd);
 }
 
-static void on_conn_fd(struct fake_loop *loop, int fd, short revents, void *ctx);
-
-/* Register what the channel wants to wait for now (nothing while the
- * encryption switch is pending: the controller cannot send sealed bytes
- * before it has M4, and M4 must not leave before we switch). */
-static void conn_watch(struct conn *c)
+/* The session keys of the connection's pairing (fake_tunnel_keys_fn):
+ * salt and the controller-to-accessory (write_info) and back (read_info)
+ * strings, swapped on our side as for the control channel. */
+static int conn_keys(void *ctx, const char *salt, const char *write_info, const char *read_info,
+		     struct atv_hap_cipher *out, struct atv_err *err)
 {
-	struct fake_airplay *ap = c->ap;
-	struct pollfd want[2];
-	size_t n = c->switching ? 0 : atv_channel_pollfds(c->ch, want);
+	struct conn *c = ctx;
 
-	for (size_t i = 0; i < c->n_reg; i++) {
-		bool keep = false;
-
-		for (size_t j = 0; j < n; j++)
-			keep |= want[j].fd == c->reg[i].fd;
-		if (!keep)
-			fake_loop_remove_fd(ap->loop, c->reg[i].fd);
-	}
-	for (size_t j = 0; j < n; j++) {
-		bool had = false;
-
-		for (size_t i = 0; i < c->n_reg; i++)
-			had |= want[j].fd == c->reg[i].fd;
-		if (had)
-			fake_loop_set_events(ap->loop, want[j].fd, want[j].events);
-		else if (fake_loop_add_fd(ap->loop, want[j].fd, want[j].events, on_conn_fd, c,
-					  NULL) < 0)
-			atv_warn("airplay %s: unable to watch fd %d", c->name, want[j].fd);
-	}
-	memcpy(c->reg, want, n * sizeof want[0]);
-	c->n_reg = n;
+	if (c->verify)
+		return atv_hap_verify_cipher(c->verify, salt, write_info, read_info, out, err);
+	if (c->transient)
+		return atv_hap_setup_cipher(c->transient, salt, write_info, read_info, out, err);
+	return atv_err_set(err, ATV_E_AUTH, "the connection is not verified");
 }
 
-/* Move bytes; 0 while the connection lives (else c is freed). */
-static int conn_pump(struct conn *c)
+/* Queue bytes for the peer (sealed once encrypted); on failure the
+ * connection is closed after what is queued already. */
+static void conn_send(struct conn *c, const void *p, size_t len)
 {
 	struct atv_err err = {0, ""};
-	int r = atv_channel_pump(c->ch, &err);
 
-	if (r == -ATV_E_UNREACHABLE) {
-		conn_close(c, NULL);
-		return r;
+	if (atv_channel_send(c->ch, p, len, &err) < 0) {
+		atv_info("airplay %s: %s", c->name, err.msg);
+		c->closing = true;
 	}
-	if (r < 0) {
-		conn_close(c, err.msg);
-		return r;
+}
+
+/* hostile huge-body: as much of the announced body as fits now */
+static void conn_feed_huge(struct conn *c)
+{
+	static const char chunk[HUGE_CHUNK] = {[0 ... HUGE_CHUNK - 1] = 'A'};
+
+	while (c->huge_left > 0) {
+		size_t n = c->huge_left < sizeof chunk ? (size_t)c->huge_left : sizeof chunk;
+
+		if (atv_channel_send(c->ch, chunk, n, NULL) < 0)
+			return; /* full: more when it drained */
+		c->huge_left -= n;
 	}
-	conn_watch(c);
-	return 0;
+}
+
+static void conn_watch(struct conn *c)
+{
+	struct pollfd want[2];
+	size_t n = atv_channel_pollfds(c->ch, want);
+	short ev = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (want[i].fd == c->fd)
+			ev = want[i].events;
+	/* a huge body being fed needs to hear when there is room again */
+	if (c->huge_left)
+		ev |= POLLOUT;
+	fake_loop_set_events(c->ap->loop, c->fd, ev);
+}
+
+/* True when nothing waits to be written. */
+static bool conn_drained(const struct conn *c)
+{
+	struct pollfd want[2];
+	size_t n = atv_channel_pollfds(c->ch, want);
+
+	for (size_t i = 0; i < n; i++)
+		if (want[i].events & POLLOUT)
+			return false;
+	return c->huge_left == 0;
+}
+
+static void conn_request(struct conn *c);
+
+/* Parse and answer every complete request in the input.  False once the
+ * connection is to close. */
+static bool conn_requests(struct conn *c)
+{
+	struct atv_err err = {0, ""};
+	struct atv_buf *in = atv_channel_input(c->ch);
+
+	while (!c->closing && in->len > 0) {
+		size_t used = 0;
+		int p = atv_httpmsg_parse(&c->rq, in->data, in->len, &used, &err);
+
+		atv_buf_consume(in, used);
+		if (p < 0) {
+			static const char bad[] = "HTTP/1.1 400 Bad Request\r\nServer: " SERVER
+						  "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+			static const char big[] = "HTTP/1.1 413 Content Too Large\r\nServer: " SERVER
+						  "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+			atv_info("airplay %s: bad request: %s", c->name, err.msg);
+			if (p == -ATV_E_LIMIT)
+				conn_send(c, big, sizeof big - 1);
+			else
+				conn_send(c, bad, sizeof bad - 1);
+			c->closing = true;
+			break;
+		}
+		if (p == 0)
+			break;
+		conn_request(c);
+		if (!c->closing && !c->rq.keep_alive)
+			c->closing = true;
+		atv_httpmsg_reset(&c->rq);
+	}
+	return !c->closing;
 }
 
 static void on_conn_fd(struct fake_loop *loop, int fd, short revents, void *ctx)
 {
+	struct conn *c = ctx;
+	struct atv_err err = {0, ""};
+	int r = 0;
+
 	(void)loop;
 	(void)fd;
 	(void)revents;
-	conn_pump(ctx);
-}
-
-static struct conn *conn_by_fd(struct fake_airplay *ap, int fd)
-{
-	for (struct conn *c = ap->conns; c; c = c->next)
-		if (fd >= 0 && c->local_fd == fd)
-			return c;
-	return NULL;
-}
-
-static int mhd_fd(struct MHD_Connection *mc)
-{
-	const union MHD_ConnectionInfo *i =
-	    MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
-
-	return i ? i->connect_fd : -1;
-}
-
-static void on_mhd_connection(void *cls, struct MHD_Connection *mc, void **socket_ctx,
-			      enum MHD_ConnectionNotificationCode toe)
-{
-	struct conn *c;
-
-	(void)socket_ctx;
-	if (toe != MHD_CONNECTION_NOTIFY_CLOSED)
+	/* a pump may bring the next request while it writes an answer:
+	 * go on until a pump brings nothing new */
+	r = atv_channel_pump(c->ch, &err);
+	for (int round = 0; round < 16; round++) {
+		/* the parser takes every byte it is given */
+		conn_requests(c);
+		conn_feed_huge(c);
+		if (r == 0)
+			r = atv_channel_pump(c->ch, &err);
+		if (r < 0 || c->closing || atv_channel_input(c->ch)->len == 0)
+			break;
+	}
+	if (r == -ATV_E_UNREACHABLE) {
+		conn_close(c, NULL);
 		return;
-	/* called before MHD closes the fd, so the number is still ours */
-	c = conn_by_fd(cls, mhd_fd(mc));
-	if (c)
-		c->local_fd = -1;
+	}
+	if (r < 0) {
+		conn_close(c, err.msg);
+		return;
+	}
+	if (c->closing && conn_drained(c)) {
+		conn_close(c, NULL);
+		return;
+	}
+	conn_watch(c);
 }
 
 static void on_accept(struct fake_loop *loop, int fd, short revents, void *ctx)
@@ -298,9 +350,8 @@ static void on_accept(struct fake_loop *loop, int fd, short revents, void *ctx)
 	struct atv_err err = {0, ""};
 	char a[INET_ADDRSTRLEN];
 	struct conn *c;
-	int tfd, lfd;
+	int tfd;
 
-	(void)loop;
 	(void)revents;
 	tfd = accept4(fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (tfd < 0)
@@ -316,30 +367,27 @@ static void on_accept(struct fake_loop *loop, int fd, short revents, void *ctx)
 		return;
 	}
 	c->ap = ap;
+	c->fd = tfd;
 	inet_ntop(AF_INET, &peer.sin_addr, a, sizeof a);
 	snprintf(c->name, sizeof c->name, "%s:%u", a, ntohs(peer.sin_port));
-	c->ch = atv_channel_new(tfd, &err); /* owns tfd, even when it fails */
+	c->ch = atv_channel_new_direct(tfd, &err); /* owns tfd, even when it fails */
 	if (!c->ch) {
 		atv_warn("airplay %s: %s", c->name, err.msg);
+		free(c);
+		return;
+	}
+	atv_httpmsg_init(&c->rq, ATV_HTTPMSG_REQUEST, BODY_MAX);
+	if (fake_loop_add_fd(loop, tfd, POLLIN, on_conn_fd, c, &err) < 0) {
+		atv_warn("airplay %s: %s", c->name, err.msg);
+		atv_channel_free(c->ch);
+		atv_httpmsg_release(&c->rq);
 		free(c);
 		return;
 	}
 	c->next = ap->conns;
 	ap->conns = c;
 	ap->n_conns++;
-	/* MHD owns (and closes) its end from here; the peer address it
-	 * records is the TCP peer's */
-	lfd = atv_channel_take_local(c->ch);
-	c->local_fd = lfd;
-	if (MHD_add_connection(ap->mhd.daemon, lfd, (struct sockaddr *)&peer, sizeof peer) !=
-	    MHD_YES) {
-		c->local_fd = -1;
-		conn_close(c, "libmicrohttpd refused the connection");
-		return;
-	}
 	atv_debug("airplay %s: connected", c->name);
-	conn_watch(c);
-	fake_mhd_run(&ap->mhd);
 }
 
 /* ---- pairings ---- */
@@ -356,53 +404,90 @@ static void add_pairing(struct fake_airplay *ap, const struct atv_hap_peer *peer
 
 /* ---- replies ---- */
 
-static enum MHD_Result respond(struct MHD_Connection *mc, unsigned status, const void *p,
-			       size_t len, const char *type)
+static const char *reason_of(unsigned status)
 {
-	return fake_mhd_respond(mc, status, p, len, type, MHD_HTTP_HEADER_SERVER, SERVER);
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 455: return "Method Not Valid in This State";
+	case 470: return "Connection Authorization Required";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+	}
 }
 
-static enum MHD_Result respond_status(struct MHD_Connection *mc, unsigned status)
+/* Answer the current request: status, the body p[0..len) of type (NULL:
+ * none), and one more header line "Name: value" (NULL: none). */
+static void respond_hdr(struct conn *c, unsigned status, const void *p, size_t len,
+			const char *type, const char *extra)
 {
-	return respond(mc, status, "", 0, NULL);
+	struct fake_airplay *ap = c->ap;
+	struct atv_err err = {0, ""};
+	char ct[128];
+	const char *h[4];
+	size_t n = 0;
+
+	h[n++] = "Server: " SERVER;
+	if (type) {
+		snprintf(ct, sizeof ct, "Content-Type: %s", type);
+		h[n++] = ct;
+	}
+	if (extra)
+		h[n++] = extra;
+	h[n] = NULL;
+	atv_buf_reset(&ap->reply);
+	if (atv_httpmsg_build_reply(&c->rq, (int)status, reason_of(status), h, p, len, &ap->reply,
+				    &err) < 0) {
+		atv_info("airplay %s: unable to answer: %s", c->name, err.msg);
+		c->closing = true;
+		return;
+	}
+	conn_send(c, ap->reply.data, ap->reply.len);
 }
 
-static enum MHD_Result respond_plist(struct MHD_Connection *mc, plist_t p)
+static void respond(struct conn *c, unsigned status, const void *p, size_t len, const char *type)
+{
+	respond_hdr(c, status, p, len, type, NULL);
+}
+
+static void respond_status(struct conn *c, unsigned status)
+{
+	respond(c, status, "", 0, NULL);
+}
+
+static void respond_plist(struct conn *c, plist_t p)
 {
 	char *bin = NULL;
 	uint32_t len = 0;
-	enum MHD_Result r;
 
 	plist_to_bin(p, &bin, &len);
 	plist_free(p);
-	if (!bin)
-		return respond_status(mc, MHD_HTTP_INTERNAL_SERVER_ERROR);
-	r = respond(mc, MHD_HTTP_OK, bin, len, BPLIST_TYPE);
+	if (!bin) {
+		respond_status(c, 500);
+		return;
+	}
+	respond(c, 200, bin, len, BPLIST_TYPE);
 	plist_to_bin_free(bin);
-	return r;
 }
 
-/* hostile huge-body: HUGE_BODY bytes announced, produced as read */
-static ssize_t huge_reader(void *cls, uint64_t pos, char *buf, size_t max)
+/* hostile huge-body: HUGE_BODY bytes announced, produced as the peer
+ * reads them (conn_feed_huge) */
+static void respond_huge(struct conn *c)
 {
-	(void)cls;
-	(void)pos;
-	memset(buf, 'A', max);
-	return (ssize_t)max;
-}
+	char head[256];
+	int n = snprintf(head, sizeof head,
+			 "%s 200 OK\r\nServer: " SERVER "\r\nContent-Type: " BPLIST_TYPE
+			 "\r\nContent-Length: %" PRIu64 "\r\n\r\n",
+			 c->rq.proto, HUGE_BODY);
 
-static enum MHD_Result respond_huge(struct MHD_Connection *mc)
-{
-	struct MHD_Response *resp =
-	    MHD_create_response_from_callback(HUGE_BODY, 16384, huge_reader, NULL, NULL);
-	enum MHD_Result r;
-
-	if (!resp)
-		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, BPLIST_TYPE);
-	r = MHD_queue_response(mc, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return r;
+	conn_send(c, head, (size_t)n);
+	c->huge_left = HUGE_BODY;
 }
 
 static void put_be(uint8_t *p, uint64_t v, size_t n)
@@ -414,14 +499,15 @@ static void put_be(uint8_t *p, uint64_t v, size_t n)
 /* hostile deep-plist: a valid binary plist of DEEP_PLIST arrays each
  * holding the next one, the innermost empty.  Object i is at offset
  * 8 + 3 i ("bplist00", then 0xA1 + a 2-byte reference each). */
-static enum MHD_Result respond_deep(struct MHD_Connection *mc)
+static void respond_deep(struct conn *c)
 {
 	size_t n = DEEP_PLIST + 1, objs = 8 + 3 * DEEP_PLIST + 1, len = objs + 4 * n + 32;
 	uint8_t *b = calloc(1, len), *t;
-	enum MHD_Result r;
 
-	if (!b)
-		return MHD_NO;
+	if (!b) {
+		c->closing = true;
+		return;
+	}
 	memcpy(b, "bplist00", 8);
 	for (size_t i = 0; i < DEEP_PLIST; i++) {
 		b[8 + 3 * i] = 0xa1;
@@ -437,16 +523,15 @@ static enum MHD_Result respond_deep(struct MHD_Connection *mc)
 	put_be(t + 8, n, 8);
 	put_be(t + 16, 0, 8);
 	put_be(t + 24, objs, 8);
-	r = respond(mc, MHD_HTTP_OK, b, len, BPLIST_TYPE);
+	respond(c, 200, b, len, BPLIST_TYPE);
 	free(b);
-	return r;
 }
 
 /* hostile plist-bomb: {"duration": arrays of 14 references to the next
  * one, 12 deep} in 249 bytes, 14^12 nodes for a parser that copies shared
  * references (issue 9 point 11).  Objects: the dict, its key, the 12
  * arrays, an integer; 1-byte offsets and references. */
-static enum MHD_Result respond_bomb(struct MHD_Connection *mc)
+static void respond_bomb(struct conn *c)
 {
 	uint8_t b[256];
 	size_t len = 8, off[15], n = 0, table;
@@ -471,13 +556,12 @@ static enum MHD_Result respond_bomb(struct MHD_Connection *mc)
 	b[len + 6] = b[len + 7] = 1;
 	b[len + 15] = (uint8_t)n;
 	b[len + 31] = (uint8_t)table;
-	return respond(mc, MHD_HTTP_OK, b, len + 32, BPLIST_TYPE);
+	respond(c, 200, b, len + 32, BPLIST_TYPE);
 }
 
 /* hostile bad-block / huge-block: raw bytes on the TCP socket where a
- * sealed answer belongs, then the connection ends (the handler returns
- * MHD_NO, MHD closes its end, the channel shuts TCP down). */
-static enum MHD_Result send_hostile_block(struct conn *c, int mode)
+ * sealed answer belongs, then the connection ends. */
+static void send_hostile_block(struct conn *c, int mode)
 {
 	uint8_t b[2 + 48 + 16];
 	size_t n;
@@ -494,9 +578,9 @@ static enum MHD_Result send_hostile_block(struct conn *c, int mode)
 		n = 32;
 	}
 	atv_info("airplay %s: sending a hostile %s", c->name, hostile_names[mode]);
-	if (send(atv_channel_tcp_fd(c->ch), b, n, MSG_NOSIGNAL) < 0)
+	if (send(c->fd, b, n, MSG_NOSIGNAL) < 0)
 		atv_debug("airplay %s: %s", c->name, strerror(errno));
-	return MHD_NO;
+	c->closing = true;
 }
 
 /* ---- the video ---- */
@@ -552,9 +636,23 @@ static double video_position(const struct fake_airplay *ap, const struct video *
 
 /* ---- requests ---- */
 
-static const char *arg(struct MHD_Connection *mc, const char *key)
+/* The value of key in the request's query ("position=3.5&x=y"), copied
+ * into buf, or NULL. */
+static const char *arg(const struct conn *c, const char *key, char *buf, size_t size)
 {
-	return MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, key);
+	size_t kl = strlen(key);
+
+	for (const char *p = c->query; p && *p;) {
+		const char *end = strchr(p, '&');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			snprintf(buf, size, "%.*s", (int)(n - kl - 1), p + kl + 1);
+			return buf;
+		}
+		p = end ? end + 1 : p + n;
+	}
+	return NULL;
 }
 
 static int parse_double(const char *s, double *v)
@@ -573,7 +671,7 @@ static void dict_set(plist_t d, const char *key, plist_t v)
 	plist_dict_set_item(d, key, v); /* steals v */
 }
 
-static enum MHD_Result do_info(struct fake_airplay *ap, struct MHD_Connection *mc)
+static void do_info(struct fake_airplay *ap, struct conn *c)
 {
 	plist_t d = plist_new_dict();
 
@@ -586,27 +684,30 @@ static enum MHD_Result do_info(struct fake_airplay *ap, struct MHD_Connection *m
 	dict_set(d, "protocolVersion", plist_new_string("1.1"));
 	dict_set(d, "sourceVersion", plist_new_string(ap->srcvers ? ap->srcvers : "220.68"));
 	dict_set(d, "statusFlags", plist_new_uint(ap->flags));
+	if (ap->osvers)
+		dict_set(d, "osBuildVersion", plist_new_string(ap->osvers));
 	if (ap->hostile == H_HUGE_BODY) {
 		plist_free(d);
-		return respond_huge(mc);
+		respond_huge(c);
+		return;
 	}
-	return respond_plist(mc, d);
+	respond_plist(c, d);
 }
 
-static enum MHD_Result do_pin_start(struct fake_airplay *ap, struct MHD_Connection *mc)
+static void do_pin_start(struct fake_airplay *ap, struct conn *c)
 {
-	const char *who = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Apple-Client-Name");
+	const char *who = atv_httpmsg_header(&c->rq, "X-Apple-Client-Name");
 
 	/* a real device shows the PIN on screen (and who asks); the tests
 	 * read the log */
 	atv_info("airplay pin: %s (for %.64s)", ap->pin, who ? who : "an unnamed client");
-	return respond_status(mc, MHD_HTTP_OK);
+	respond_status(c, 200);
 }
 
-static enum MHD_Result respond_tlv(struct MHD_Connection *mc, const struct atv_buf *out)
+static void respond_tlv(struct conn *c, const struct atv_buf *out)
 {
-	return respond(mc, MHD_HTTP_OK, out->data ? out->data : (const uint8_t *)"", out->len,
-		       "application/octet-stream");
+	respond(c, 200, out->data ? out->data : (const uint8_t *)"", out->len,
+		"application/octet-stream");
 }
 
 /* State and Flags of a pairing message (0 when absent). */
@@ -629,31 +730,37 @@ static int tlv_state(const struct atv_buf *body, uint64_t *state, uint64_t *flag
 	return r;
 }
 
-/* Both directions sealed from the next byte on: out seals with the
- * Control-Read key, in opens with the Control-Write key. */
-static void plan_encrypt(struct conn *c, struct req *rq)
+/* The answer just queued (M4) is the last plain message: from the next
+ * byte on, both directions are sealed (out with the Control-Read key, in
+ * with the Control-Write key, as cipher says). */
+static void start_encryption(struct conn *c, struct atv_hap_cipher *cipher)
 {
-	c->switching = true;
-	rq->encrypt_after = true;
-	conn_watch(c); /* stop pumping until the answer is written */
+	struct atv_err err = {0, ""};
+
+	if (atv_channel_encrypt(c->ch, cipher, &err) < 0) {
+		atv_info("airplay %s: %s", c->name, err.msg);
+		c->closing = true;
+	} else {
+		c->ap->n_encrypted++;
+		atv_info("airplay %s: encrypted from here on", c->name);
+	}
+	atv_hap_cipher_wipe(cipher);
 }
 
-static enum MHD_Result do_pair_setup(struct fake_airplay *ap, struct conn *c, struct req *rq,
-				     struct MHD_Connection *mc)
+static void do_pair_setup(struct fake_airplay *ap, struct conn *c)
 {
 	struct atv_err err = {0, ""};
 	struct atv_hap_peer peer;
+	struct atv_hap_cipher cipher;
 	struct atv_buf out;
 	uint64_t state, flags;
-	bool transient;
-	enum MHD_Result res;
+	bool transient, encrypt = false;
 	int r;
 
-	if (!c)
-		return MHD_NO;
-	if (tlv_state(&rq->http.body, &state, &flags, &err) < 0) {
+	if (tlv_state(&c->rq.body, &state, &flags, &err) < 0) {
 		atv_info("airplay %s: bad pair-setup message: %s", c->name, err.msg);
-		return respond_status(mc, MHD_HTTP_BAD_REQUEST);
+		respond_status(c, 400);
+		return;
 	}
 	atv_buf_init(&out, ATV_HAP_MSG_MAX);
 	transient = flags & ATV_TLV8_FLAG_TRANSIENT;
@@ -678,7 +785,8 @@ static enum MHD_Result do_pair_setup(struct fake_airplay *ap, struct conn *c, st
 		if (!c->setup) {
 			atv_warn("airplay %s: %s", c->name, err.msg);
 			atv_buf_release(&out);
-			return respond_status(mc, MHD_HTTP_INTERNAL_SERVER_ERROR);
+			respond_status(c, 500);
+			return;
 		}
 		atv_info("airplay %s: %spair-setup started", c->name,
 			 transient ? "transient " : "");
@@ -687,24 +795,27 @@ static enum MHD_Result do_pair_setup(struct fake_airplay *ap, struct conn *c, st
 		atv_hap_error_message(&out, (uint8_t)(state + 1), ATV_TLV8_ERR_UNKNOWN, 0, NULL);
 		goto reply;
 	}
-	r = atv_hap_setup_step(c->setup, rq->http.body.data, rq->http.body.len, &out, &err);
+	r = atv_hap_setup_step(c->setup, c->rq.body.data, c->rq.body.len, &out, &err);
 	if (r < 0) {
 		atv_info("airplay %s: pair-setup failed: %s", c->name, err.msg);
 		atv_hap_setup_free(c->setup);
 		c->setup = NULL;
 	} else if (r == ATV_HAP_DONE && atv_hap_setup_transient(c->setup)) {
 		if (atv_hap_setup_cipher(c->setup, CONTROL_SALT, CONTROL_WRITE, CONTROL_READ,
-					 &c->pending, &err) < 0) {
+					 &cipher, &err) < 0) {
 			atv_warn("airplay %s: %s", c->name, err.msg);
 			atv_buf_release(&out);
-			return MHD_NO;
+			c->closing = true;
+			return;
 		}
 		c->verified = true;
 		ap->n_transient++;
 		atv_info("airplay %s: transient pairing done", c->name);
-		plan_encrypt(c, rq);
-		atv_hap_setup_free(c->setup);
+		/* K keys the tunnel's channels too */
+		atv_hap_setup_free(c->transient);
+		c->transient = c->setup;
 		c->setup = NULL;
+		encrypt = true;
 	} else if (r == ATV_HAP_DONE) {
 		if (atv_hap_setup_server_peer(c->setup, &peer, &err) == 0) {
 			char id[2 * ATV_HAP_ID_MAX + 1];
@@ -717,26 +828,26 @@ static enum MHD_Result do_pair_setup(struct fake_airplay *ap, struct conn *c, st
 		c->setup = NULL;
 	}
 reply:
-	res = respond_tlv(mc, &out);
+	respond_tlv(c, &out);
 	atv_buf_release(&out);
-	return res;
+	if (encrypt)
+		start_encryption(c, &cipher);
 }
 
-static enum MHD_Result do_pair_verify(struct fake_airplay *ap, struct conn *c, struct req *rq,
-				      struct MHD_Connection *mc)
+static void do_pair_verify(struct fake_airplay *ap, struct conn *c)
 {
 	struct atv_err err = {0, ""};
 	struct atv_hap_peer peer;
+	struct atv_hap_cipher cipher;
 	struct atv_buf out;
 	uint64_t state, flags;
-	enum MHD_Result res;
+	bool encrypt = false;
 	int r;
 
-	if (!c)
-		return MHD_NO;
-	if (tlv_state(&rq->http.body, &state, &flags, &err) < 0) {
+	if (tlv_state(&c->rq.body, &state, &flags, &err) < 0) {
 		atv_info("airplay %s: bad pair-verify message: %s", c->name, err.msg);
-		return respond_status(mc, MHD_HTTP_BAD_REQUEST);
+		respond_status(c, 400);
+		return;
 	}
 	atv_buf_init(&out, ATV_HAP_MSG_MAX);
 	if (state == 1) {
@@ -746,13 +857,14 @@ static enum MHD_Result do_pair_verify(struct fake_airplay *ap, struct conn *c, s
 		if (!c->verify) {
 			atv_warn("airplay %s: %s", c->name, err.msg);
 			atv_buf_release(&out);
-			return respond_status(mc, MHD_HTTP_INTERNAL_SERVER_ERROR);
+			respond_status(c, 500);
+			return;
 		}
-	} else if (!c->verify) {
+	} else if (!c->verify || c->verified) {
 		atv_hap_error_message(&out, (uint8_t)(state + 1), ATV_TLV8_ERR_UNKNOWN, 0, NULL);
 		goto reply;
 	}
-	r = atv_hap_verify_step(c->verify, rq->http.body.data, rq->http.body.len, &out, &err);
+	r = atv_hap_verify_step(c->verify, c->rq.body.data, c->rq.body.len, &out, &err);
 	if (r < 0) {
 		atv_info("airplay %s: pair-verify failed: %s", c->name, err.msg);
 		atv_hap_verify_free(c->verify);
@@ -763,39 +875,40 @@ static enum MHD_Result do_pair_verify(struct fake_airplay *ap, struct conn *c, s
 				 (const char *)peer.id);
 		c->verified = true;
 		ap->n_verified++;
-		/* AirPlay 2 seals everything after M4; AirPlay 1 stays plain */
+		/* AirPlay 2 seals everything after M4; AirPlay 1 stays plain.
+		 * The verify is kept: its secret keys the tunnel's channels. */
 		if (ap->ap2) {
 			if (atv_hap_verify_cipher(c->verify, CONTROL_SALT, CONTROL_WRITE,
-						  CONTROL_READ, &c->pending, &err) < 0) {
+						  CONTROL_READ, &cipher, &err) < 0) {
 				atv_warn("airplay %s: %s", c->name, err.msg);
 				atv_buf_release(&out);
-				return MHD_NO;
+				c->closing = true;
+				return;
 			}
-			plan_encrypt(c, rq);
+			encrypt = true;
 		}
-		atv_hap_verify_free(c->verify);
-		c->verify = NULL;
 	}
 reply:
-	res = respond_tlv(mc, &out);
+	respond_tlv(c, &out);
 	atv_buf_release(&out);
-	return res;
+	if (encrypt)
+		start_encryption(c, &cipher);
 }
-
-static enum MHD_Result do_play(struct fake_airplay *ap, struct req *rq, struct MHD_Connection *mc)
+static void do_play(struct fake_airplay *ap, struct conn *c)
 {
 	plist_t p = NULL, loc, start;
 	char *url = NULL;
 	double pos = 0;
 	struct video *v;
 
-	if (rq->http.body.len > 0 && rq->http.body.len <= UINT32_MAX)
-		plist_from_memory((const char *)rq->http.body.data, (uint32_t)rq->http.body.len,
+	if (c->rq.body.len > 0 && c->rq.body.len <= UINT32_MAX)
+		plist_from_memory((const char *)c->rq.body.data, (uint32_t)c->rq.body.len,
 				  &p);
 	if (!p || plist_get_node_type(p) != PLIST_DICT) {
 		atv_info("airplay: /play without a plist dict");
 		plist_free(p);
-		return respond_status(mc, MHD_HTTP_BAD_REQUEST);
+		respond_status(c, 400);
+		return;
 	}
 	loc = plist_dict_get_item(p, "Content-Location");
 	if (loc && plist_get_node_type(loc) == PLIST_STRING)
@@ -815,12 +928,14 @@ static enum MHD_Result do_play(struct fake_airplay *ap, struct req *rq, struct M
 	if (!url || !*url || strlen(url) > URL_MAX || !isfinite(pos) || pos < 0) {
 		atv_info("airplay: /play without a usable Content-Location or start");
 		free(url);
-		return respond_status(mc, MHD_HTTP_BAD_REQUEST);
+		respond_status(c, 400);
+		return;
 	}
 	v = calloc(1, sizeof *v);
 	if (!v) {
 		free(url);
-		return respond_status(mc, MHD_HTTP_INTERNAL_SERVER_ERROR);
+		respond_status(c, 500);
+		return;
 	}
 	v->url = url;
 	v->start = pos;
@@ -831,16 +946,15 @@ static enum MHD_Result do_play(struct fake_airplay *ap, struct req *rq, struct M
 	video_free(ap->video);
 	ap->video = v;
 	atv_info("airplay: playing %.200s from %.3f s", url, pos);
-	return respond_status(mc, MHD_HTTP_OK);
+	respond_status(c, 200);
 }
 
-static enum MHD_Result do_playback_info(struct fake_airplay *ap, struct MHD_Connection *mc)
+static void do_playback_info(struct fake_airplay *ap, struct conn *c)
 {
 	struct video *v = ap->video;
 	plist_t d = plist_new_dict(), e, ranges, range;
 	char *bin = NULL;
 	uint32_t len = 0;
-	enum MHD_Result r;
 
 	if (v)
 		video_update(ap, v, now_ms());
@@ -874,28 +988,29 @@ static enum MHD_Result do_playback_info(struct fake_airplay *ap, struct MHD_Conn
 		dict_set(d, "seekableTimeRanges", ranges);
 	}
 	switch (ap->hostile) {
-	case H_HUGE_BODY: plist_free(d); return respond_huge(mc);
-	case H_DEEP: plist_free(d); return respond_deep(mc);
-	case H_BOMB: plist_free(d); return respond_bomb(mc);
+	case H_HUGE_BODY: plist_free(d); respond_huge(c); return;
+	case H_DEEP: plist_free(d); respond_deep(c); return;
+	case H_BOMB: plist_free(d); respond_bomb(c); return;
 	case H_PLIST:
 		/* the header and half the objects, with a Content-Length
 		 * that is right for what is sent */
 		plist_to_bin(d, &bin, &len);
 		plist_free(d);
-		if (!bin)
-			return MHD_NO;
-		r = respond(mc, MHD_HTTP_OK, bin, len > 16 ? len / 2 : len, BPLIST_TYPE);
+		if (!bin) {
+			c->closing = true;
+			return;
+		}
+		respond(c, 200, bin, len > 16 ? len / 2 : len, BPLIST_TYPE);
 		plist_to_bin_free(bin);
-		return r;
-	default: return respond_plist(mc, d);
+		return;
+	default: respond_plist(c, d); return;
 	}
 }
 
-static enum MHD_Result do_scrub(struct fake_airplay *ap, struct MHD_Connection *mc,
-				const char *method)
+static void do_scrub(struct fake_airplay *ap, struct conn *c, const char *method)
 {
 	struct video *v = ap->video;
-	char text[128];
+	char text[128], abuf[64];
 	double pos;
 
 	if (v)
@@ -905,10 +1020,13 @@ static enum MHD_Result do_scrub(struct fake_airplay *ap, struct MHD_Connection *
 		snprintf(text, sizeof text, "duration: %.6f\nposition: %.6f\n",
 			 v && v->state == V_PLAYING ? ap->duration : 0.0,
 			 v ? video_position(ap, v) : 0.0);
-		return respond(mc, MHD_HTTP_OK, text, strlen(text), "text/parameters");
+		respond(c, 200, text, strlen(text), "text/parameters");
+		return;
 	}
-	if (parse_double(arg(mc, "position"), &pos) < 0 || pos < 0)
-		return respond_status(mc, MHD_HTTP_BAD_REQUEST);
+	if (parse_double(arg(c, "position", abuf, sizeof abuf), &pos) < 0 || pos < 0) {
+		respond_status(c, 400);
+		return;
+	}
 	if (v && v->state == V_LOADING) {
 		v->start = pos;
 	} else if (v && v->state == V_PLAYING) {
@@ -916,31 +1034,34 @@ static enum MHD_Result do_scrub(struct fake_airplay *ap, struct MHD_Connection *
 		v->t_pos = now_ms();
 	}
 	atv_debug("airplay: scrub to %.3f", pos);
-	return respond_status(mc, MHD_HTTP_OK);
+	respond_status(c, 200);
 }
 
-static enum MHD_Result do_rate(struct fake_airplay *ap, struct MHD_Connection *mc)
+static void do_rate(struct fake_airplay *ap, struct conn *c)
 {
 	struct video *v = ap->video;
+	char abuf[64];
 	double rate;
 
-	if (parse_double(arg(mc, "value"), &rate) < 0 || rate < -64 || rate > 64)
-		return respond_status(mc, MHD_HTTP_BAD_REQUEST);
+	if (parse_double(arg(c, "value", abuf, sizeof abuf), &rate) < 0 || rate < -64 || rate > 64) {
+		respond_status(c, 400);
+		return;
+	}
 	if (v) {
 		/* the position so far at the old rate, then the new one */
 		video_update(ap, v, now_ms());
 		v->rate = rate;
 	}
-	return respond_status(mc, MHD_HTTP_OK);
+	respond_status(c, 200);
 }
 
-static enum MHD_Result do_stop(struct fake_airplay *ap, struct MHD_Connection *mc)
+static void do_stop(struct fake_airplay *ap, struct conn *c)
 {
 	if (ap->video)
 		atv_info("airplay: video stopped");
 	video_free(ap->video);
 	ap->video = NULL;
-	return respond_status(mc, MHD_HTTP_OK);
+	respond_status(c, 200);
 }
 
 /* A refusal the test asked for: the rule for this path (or "*"). */
@@ -952,8 +1073,8 @@ static struct fail_rule *fail_for(struct fake_airplay *ap, const char *url)
 	return NULL;
 }
 
-static enum MHD_Result do_fail(struct fake_airplay *ap, struct fail_rule *f,
-			       struct MHD_Connection *mc)
+static void do_fail(struct fake_airplay *ap, struct fail_rule *f,
+			       struct conn *c)
 {
 	unsigned status = f->status;
 	char reason[REASON_MAX];
@@ -966,7 +1087,7 @@ static enum MHD_Result do_fail(struct fake_airplay *ap, struct fail_rule *f,
 		memmove(f, f + 1, (ap->n_fails - i - 1) * sizeof *f);
 		ap->n_fails--;
 	}
-	return respond(mc, status, reason, strlen(reason), reason[0] ? "text/plain" : NULL);
+	respond(c, status, reason, strlen(reason), reason[0] ? "text/plain" : NULL);
 }
 
 static bool is_pairing_path(const char *url)
@@ -975,92 +1096,125 @@ static bool is_pairing_path(const char *url)
 	       strcmp(url, "/pair-setup") == 0 || strcmp(url, "/pair-verify") == 0;
 }
 
-static enum MHD_Result dispatch(struct fake_airplay *ap, struct req *rq, struct MHD_Connection *mc,
-				const char *url, const char *method)
+static void log_request(struct fake_airplay *ap, const char *method, const char *url)
 {
-	struct conn *c = conn_by_fd(ap, rq->fd);
+	char line[200];
+
+	snprintf(line, sizeof line, "%s %.140s", method, url);
+	json_array_append_new(ap->log, json_string(line));
+	while (json_array_size(ap->log) > LOG_MAX)
+		json_array_remove(ap->log, 0);
+}
+
+/* RTSP on a verified AirPlay 2 connection: the tunnel's session. */
+static void do_rtsp(struct fake_airplay *ap, struct conn *c)
+{
+	struct atv_err err = {0, ""};
+	struct fake_tunnel_reply tr = {0};
+	int status;
+
+	if (!c->verified || !ap->ap2) {
+		/* pyatv: 470 means the credentials are missing */
+		respond_status(c, c->verified ? 501 : 470);
+		return;
+	}
+	if (!c->tun) {
+		c->tun = fake_tunnel_new(ap->tunnels, c->name, conn_keys, c, &err);
+		if (!c->tun) {
+			atv_info("airplay %s: %s", c->name, err.msg);
+			respond_status(c, 500);
+			return;
+		}
+	}
+	atv_buf_init(&tr.body, REPLY_MAX);
+	status = fake_tunnel_request(c->tun, c->rq.method, c->path, c->rq.body.data,
+				     c->rq.body.len, &tr);
+	respond_hdr(c, (unsigned)status, tr.body.data ? tr.body.data : (const uint8_t *)"",
+		    tr.body.len, tr.body.len ? BPLIST_TYPE : NULL, tr.header);
+	atv_buf_release(&tr.body);
+	if (tr.close)
+		c->closing = true;
+}
+
+static void dispatch(struct fake_airplay *ap, struct conn *c)
+{
+	const char *url = c->path, *method = c->rq.method;
 	bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
 	struct fail_rule *f;
 
-	atv_debug("airplay %s: %s %s", c ? c->name : "?", method, url);
-	fake_mhd_log_request(&ap->mhd, method, url);
-	if (c && atv_channel_encrypted(c->ch) &&
-	    (ap->hostile == H_BAD_BLOCK || ap->hostile == H_HUGE_BLOCK))
-		return send_hostile_block(c, ap->hostile);
-	if ((f = fail_for(ap, url)))
-		return do_fail(ap, f, mc);
-	if (rq->http.too_big)
-		return respond_status(mc, MHD_HTTP_CONTENT_TOO_LARGE);
+	atv_debug("airplay %s: %s %s %s", c->name, method, c->rq.uri, c->rq.proto);
+	log_request(ap, method, url);
+	if (atv_channel_encrypted(c->ch) &&
+	    (ap->hostile == H_BAD_BLOCK || ap->hostile == H_HUGE_BLOCK)) {
+		send_hostile_block(c, ap->hostile);
+		return;
+	}
+	if ((f = fail_for(ap, url))) {
+		do_fail(ap, f, c);
+		return;
+	}
 	/* pairing required: only pairing itself without it (pyatv: 470
 	 * Connection Authorization Required) */
-	if ((ap->flags & FLAGS_PAIRING_MANDATORY) && !is_pairing_path(url) && !(c && c->verified))
-		return respond(mc, 470, "", 0, NULL);
-	if (strcmp(url, "/info") == 0 && get)
-		return do_info(ap, mc);
-	if (strcmp(url, "/pair-pin-start") == 0 && post)
-		return do_pin_start(ap, mc);
-	if (strcmp(url, "/pair-setup") == 0 && post)
-		return do_pair_setup(ap, c, rq, mc);
-	if (strcmp(url, "/pair-verify") == 0 && post)
-		return do_pair_verify(ap, c, rq, mc);
-	if (strcmp(url, "/play") == 0 && post)
-		return do_play(ap, rq, mc);
-	if (strcmp(url, "/playback-info") == 0 && get)
-		return do_playback_info(ap, mc);
-	if (strcmp(url, "/scrub") == 0 && (get || post))
-		return do_scrub(ap, mc, method);
-	if (strcmp(url, "/rate") == 0 && post)
-		return do_rate(ap, mc);
-	if (strcmp(url, "/stop") == 0 && post)
-		return do_stop(ap, mc);
-	if (strcmp(url, "/info") == 0 || strcmp(url, "/pair-pin-start") == 0 ||
-	    strcmp(url, "/pair-setup") == 0 || strcmp(url, "/pair-verify") == 0 ||
-	    strcmp(url, "/play") == 0 || strcmp(url, "/playback-info") == 0 ||
-	    strcmp(url, "/rate") == 0 || strcmp(url, "/stop") == 0)
-		return respond_status(mc, MHD_HTTP_METHOD_NOT_ALLOWED);
-	return respond_status(mc, MHD_HTTP_NOT_FOUND);
-}
-
-/* A complete request (fake_mhd_request_fn). */
-static enum MHD_Result on_request(void *cls, void *req, struct MHD_Connection *mc, const char *url,
-				  const char *method)
-{
-	struct req *rq = req;
-
-	rq->fd = mhd_fd(mc);
-	return dispatch(cls, rq, mc, url, method);
-}
-
-static void on_completed(void *cls, void *req, enum MHD_RequestTerminationCode toe)
-{
-	struct fake_airplay *ap = cls;
-	const struct req *rq = req;
-	struct atv_err err = {0, ""};
-	struct conn *c = rq->encrypt_after ? conn_by_fd(ap, rq->fd) : NULL;
-
-	if (!c)
-		return;
-	c->switching = false;
-	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
-		conn_close(c, "the pairing answer was not delivered");
+	if ((ap->flags & FLAGS_PAIRING_MANDATORY) && !is_pairing_path(url) && !c->verified) {
+		respond(c, 470, "", 0, NULL);
 		return;
 	}
-	/* M4 is in the socket pair: the channel sends it plain, then seals */
-	if (atv_channel_encrypt(c->ch, &c->pending, &err) < 0) {
-		conn_close(c, err.msg);
+	if (strcmp(c->rq.proto, "RTSP/1.0") == 0)
+		do_rtsp(ap, c);
+	else if (strcmp(url, "/info") == 0 && get)
+		do_info(ap, c);
+	else if (strcmp(url, "/pair-pin-start") == 0 && post)
+		do_pin_start(ap, c);
+	else if (strcmp(url, "/pair-setup") == 0 && post)
+		do_pair_setup(ap, c);
+	else if (strcmp(url, "/pair-verify") == 0 && post)
+		do_pair_verify(ap, c);
+	else if (strcmp(url, "/play") == 0 && post)
+		do_play(ap, c);
+	else if (strcmp(url, "/playback-info") == 0 && get)
+		do_playback_info(ap, c);
+	else if (strcmp(url, "/scrub") == 0 && (get || post))
+		do_scrub(ap, c, method);
+	else if (strcmp(url, "/rate") == 0 && post)
+		do_rate(ap, c);
+	else if (strcmp(url, "/stop") == 0 && post)
+		do_stop(ap, c);
+	else if (strcmp(url, "/info") == 0 || strcmp(url, "/pair-pin-start") == 0 ||
+		 strcmp(url, "/pair-setup") == 0 || strcmp(url, "/pair-verify") == 0 ||
+		 strcmp(url, "/play") == 0 || strcmp(url, "/playback-info") == 0 ||
+		 strcmp(url, "/rate") == 0 || strcmp(url, "/stop") == 0)
+		respond_status(c, 405);
+	else
+		respond_status(c, 404);
+}
+
+/* A complete request in c->rq. */
+static void conn_request(struct conn *c)
+{
+	const char *u = c->rq.uri;
+	char *q;
+
+	/* RTSP names the session "rtsp://host/id": the path is what follows
+	 * the authority */
+	if (strncmp(u, "rtsp://", 7) == 0)
+		u = strchr(u + 7, '/') ? strchr(u + 7, '/') : "/";
+	if (strlen(u) > URL_MAX) {
+		respond_status(c, 414);
 		return;
 	}
-	atv_hap_cipher_wipe(&c->pending);
-	ap->n_encrypted++;
-	atv_info("airplay %s: encrypted from here on", c->name);
-	conn_pump(c);
+	snprintf(c->path, sizeof c->path, "%s", u);
+	q = strchr(c->path, '?');
+	if (q)
+		*q++ = '\0';
+	c->query = q;
+	dispatch(c->ap, c);
 }
 
 /* ---- control ---- */
 
 int fake_airplay_port(const struct fake_airplay *ap)
 {
-	return ap && ap->mhd.daemon ? ap->port : -1;
+	return ap && ap->serving ? ap->port : -1;
 }
 
 int fake_airplay_set_pin(struct fake_airplay *ap, const char *pin, struct atv_err *err)
@@ -1144,12 +1298,14 @@ int fake_airplay_video(struct fake_airplay *ap, const char *what, const char *va
 
 int fake_airplay_hostile(struct fake_airplay *ap, const char *mode, struct atv_err *err)
 {
-	int i = fake_mhd_hostile(hostile_names, mode, "airplay", fake_airplay_hostile_names(), err);
-
-	if (i < 0)
-		return i;
-	ap->hostile = i;
-	return 0;
+	for (int i = 0; hostile_names[i]; i++) {
+		if (strcmp(hostile_names[i], mode) == 0) {
+			ap->hostile = i;
+			return 0;
+		}
+	}
+	return atv_err_set(err, ATV_E_USAGE, "unknown airplay hostile mode \"%s\" (one of: %s)", mode,
+			   fake_airplay_hostile_names());
 }
 
 size_t fake_airplay_drop(struct fake_airplay *ap)
@@ -1161,6 +1317,48 @@ size_t fake_airplay_drop(struct fake_airplay *ap)
 		n++;
 	}
 	return n;
+}
+
+void fake_airplay_set_mrp(struct fake_airplay *ap, struct fake_mrp *mrp)
+{
+	ap->mrp = mrp;
+	fake_tunnels_set_mrp(ap->tunnels, mrp);
+}
+
+int fake_airplay_tunnel_drop(struct fake_airplay *ap, const char *which, size_t *n,
+			     struct atv_err *err)
+{
+	*n = 0;
+	if (strcmp(which, "control") == 0) {
+		/* the control connections that carry a session */
+		for (struct conn *c = ap->conns, *next; c; c = next) {
+			next = c->next;
+			if (c->tun) {
+				conn_close(c, "dropped with its tunnel");
+				(*n)++;
+			}
+		}
+		return 0;
+	}
+	return fake_tunnels_drop(ap->tunnels, which, n, err);
+}
+
+int fake_airplay_tunnel_hostile(struct fake_airplay *ap, const char *mode, struct atv_err *err)
+{
+	return fake_tunnels_hostile(ap->tunnels, mode, err);
+}
+
+json_t *fake_airplay_tunnel_state(struct fake_airplay *ap)
+{
+	json_t *o = fake_tunnels_state(ap->tunnels);
+
+	if (json_is_object(o) && ap->mrp) {
+		json_t *m = fake_mrp_state(ap->mrp);
+
+		json_object_set(o, "mrp_peers", json_object_get(m, "tunnel_peers"));
+		json_decref(m);
+	}
+	return o;
 }
 
 size_t fake_airplay_revoke(struct fake_airplay *ap)
@@ -1198,7 +1396,7 @@ json_t *fake_airplay_state(struct fake_airplay *ap)
 			      vd->rate, "duration", ap->duration);
 	}
 	json_object_set_new(o, "airplay_port",
-			    ap->mhd.daemon ? json_integer(ap->port) : json_null());
+			    ap->serving ? json_integer(ap->port) : json_null());
 	json_object_set_new(o, "pairings", json_integer((json_int_t)ap->pairings.n));
 	json_object_set_new(o, "pairing_ids", ids);
 	json_object_set_new(o, "connections", json_integer((json_int_t)ap->n_conns));
@@ -1207,12 +1405,13 @@ json_t *fake_airplay_state(struct fake_airplay *ap)
 	json_object_set_new(o, "verified", json_integer((json_int_t)ap->n_verified));
 	json_object_set_new(o, "transient", json_integer((json_int_t)ap->n_transient));
 	json_object_set_new(o, "encrypted", json_integer((json_int_t)ap->n_encrypted));
-	json_object_set_new(o, "requests", json_deep_copy(ap->mhd.log));
+	json_object_set_new(o, "requests", json_deep_copy(ap->log));
 	json_object_set_new(o, "video", v ? v : json_null());
 	json_object_set_new(o, "hostile", json_string(hostile_names[ap->hostile]));
 	json_object_set_new(o, "fail_rules", json_integer((json_int_t)ap->n_fails));
 	json_object_set_new(o, "duration", json_real(ap->duration));
 	json_object_set_new(o, "loading_ms", json_integer(ap->loading_ms));
+	json_object_set_new(o, "tunnel", fake_tunnels_state(ap->tunnels));
 	return o;
 }
 
@@ -1263,6 +1462,7 @@ static void read_txt(struct fake_airplay *ap)
 	ap->deviceid = fake_service_txt(ap->svc, "deviceid");
 	ap->model = fake_service_txt(ap->svc, "model");
 	ap->srcvers = fake_service_txt(ap->svc, "srcvers");
+	ap->osvers = fake_service_txt(ap->svc, "osvers");
 }
 
 /* The device file's optional "airplay":{"duration":S,"loading_ms":MS,
@@ -1331,9 +1531,11 @@ int fake_airplay_new(struct fake_loop *loop, struct fake_device *dev,
 	ap->duration = DEFAULT_DURATION;
 	ap->loading_ms = DEFAULT_LOADING_MS;
 	snprintf(ap->pin, sizeof ap->pin, "%s", dev->pin ? dev->pin : FAKE_DEFAULT_PIN);
-	if ((r = fake_mhd_init(&ap->mhd, loop, sizeof(struct req), BODY_MAX, on_request,
-			       on_completed, ap, err)) < 0 ||
-	    (r = read_settings(ap, err)) < 0)
+	atv_buf_init(&ap->reply, REPLY_MAX);
+	ap->log = json_array();
+	if (!ap->log)
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	if ((r = read_settings(ap, err)) < 0)
 		return r;
 	ap->svc = fake_device_service(dev, AIRPLAY);
 	if (!ap->svc)
@@ -1358,18 +1560,9 @@ int fake_airplay_new(struct fake_loop *loop, struct fake_device *dev,
 		return atv_err_set(err, ATV_E_USAGE, "airplay: no IPv4 address to listen on");
 	if ((r = listen_on(ap, o->address, o->port < 0 ? ap->svc->port : o->port, err)) < 0)
 		return r;
-	/* no listening socket of its own: connections come through
-	 * MHD_add_connection, one socket pair per TCP connection */
-	ap->mhd.daemon = MHD_start_daemon(
-	    MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, fake_mhd_on_request, &ap->mhd,
-	    MHD_OPTION_NOTIFY_COMPLETED, fake_mhd_on_completed, &ap->mhd,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_mhd_connection, ap, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNS,
-	    MHD_OPTION_END);
-	if (!ap->mhd.daemon)
-		return atv_err_set(err, ATV_E_IO, "airplay: unable to start libmicrohttpd");
-	if ((r = fake_mhd_attach(&ap->mhd, "airplay", err)) < 0)
+	if ((r = fake_tunnels_new(loop, dev, ap->addr, &ap->tunnels, err)) < 0)
 		return r;
+	ap->serving = true;
 	/* mDNS announces the port really listened on (RAOP shares it) */
 	if (raop && raop->port == ap->svc->port) {
 		raop->port = (uint16_t)ap->port;
@@ -1392,12 +1585,15 @@ void fake_airplay_free(struct fake_airplay *ap)
 		fake_loop_remove_fd(ap->loop, ap->lfd);
 		close(ap->lfd);
 	}
-	fake_mhd_release(&ap->mhd);
+	fake_tunnels_free(ap->tunnels);
+	json_decref(ap->log);
+	atv_buf_release(&ap->reply);
 	video_free(ap->video);
 	free(ap->pi);
 	free(ap->deviceid);
 	free(ap->model);
 	free(ap->srcvers);
+	free(ap->osvers);
 	free(ap->error_match);
 	fake_pairings_release(&ap->pairings);
 	atv_crypto_wipe(ap->seed, sizeof ap->seed);

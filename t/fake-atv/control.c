@@ -35,7 +35,8 @@ static const char usage[] = "commands: state | set FIELD=VALUE... | power on|off
 			    "hostile-dmap MODE | dmap-drop | airplay-state | airplay-pin PIN | "
 			    "airplay-fail PATH STATUS [N] [REASON...] | airplay-fail clear | "
 			    "airplay-video duration SECONDS|loading MS|error [URL-PART] | "
-			    "airplay-hostile MODE | airplay-drop | airplay-revoke | help";
+			    "airplay-hostile MODE | airplay-drop | airplay-revoke | tunnel-state | "
+			    "tunnel-drop control|event|data | tunnel-hostile MODE | help";
 
 struct client {
 	struct fake_control *ctl;
@@ -308,6 +309,7 @@ static void run_airplay(struct client *cl, char **w, size_t n)
 {
 	struct fake_airplay *ap = cl->ctl->airplay;
 	struct atv_err err = {0, ""};
+	size_t dropped = 0;
 
 	if (!ap || fake_airplay_port(ap) < 0)
 		reply(cl, "error the device serves no airplay");
@@ -334,6 +336,18 @@ static void run_airplay(struct client *cl, char **w, size_t n)
 		reply(cl, "ok %zu", fake_airplay_drop(ap));
 	else if (strcmp(w[0], "airplay-revoke") == 0 && n == 1)
 		reply(cl, "ok %zu", fake_airplay_revoke(ap));
+	else if (strcmp(w[0], "tunnel-state") == 0 && n == 1)
+		reply_json(cl, fake_airplay_tunnel_state(ap));
+	else if (strcmp(w[0], "tunnel-drop") == 0 && n == 2 &&
+		 fake_airplay_tunnel_drop(ap, w[1], &dropped, &err) < 0)
+		reply(cl, "error %s", err.msg);
+	else if (strcmp(w[0], "tunnel-drop") == 0 && n == 2)
+		reply(cl, "ok %zu", dropped);
+	else if (strcmp(w[0], "tunnel-hostile") == 0 && n == 2 &&
+		 fake_airplay_tunnel_hostile(ap, w[1], &err) < 0)
+		reply(cl, "error %s", err.msg);
+	else if (strcmp(w[0], "tunnel-hostile") == 0 && n == 2)
+		reply(cl, "ok");
 	else
 		reply(cl, "error wrong arguments; %s", usage);
 }
@@ -408,7 +422,7 @@ static void run(struct client *cl, char **w, size_t n)
 			reply(cl, "ok");
 	} else if (strncmp(w[0], "dmap-", 5) == 0 || strcmp(w[0], "hostile-dmap") == 0) {
 		run_dmap(cl, w, n);
-	} else if (strncmp(w[0], "airplay-", 8) == 0) {
+	} else if (strncmp(w[0], "airplay-", 8) == 0 || strncmp(w[0], "tunnel-", 7) == 0) {
 		run_airplay(cl, w, n);
 	} else if (strcmp(w[0], "help") == 0 && n == 1) {
 		reply(cl, "ok %s", usage);

@@ -429,6 +429,26 @@ json_t *fake_mrp_state(const struct fake_mrp *m);
 /* Close everything and free m (NULL is fine). */
 void fake_mrp_free(struct fake_mrp *m);
 
+/* A peer of the AirPlay 2 tunnel (airplay-tunnel.c): an MRP connection
+ * without a socket.  send(ctx, msg, len, err) takes each packed
+ * ProtocolMessage of ours (0, or an error that closes the peer);
+ * closed(ctx) is called once when the MRP side ends the peer (a protocol
+ * error, mrp-drop), after which the tunnel must not use it.  NULL with err
+ * set when the device has no MRP identity or too many connections. */
+typedef int (*fake_mrp_send_fn)(void *ctx, const uint8_t *msg, size_t len, struct atv_err *err);
+typedef void (*fake_mrp_closed_fn)(void *ctx);
+struct fake_mrp_peer;
+struct fake_mrp_peer *fake_mrp_peer_new(struct fake_mrp *m, const char *name,
+					fake_mrp_send_fn send, fake_mrp_closed_fn closed, void *ctx,
+					struct atv_err *err);
+
+/* One ProtocolMessage from the peer (msg[0..len), unpacked and handled as
+ * on a verified direct connection). */
+void fake_mrp_peer_message(struct fake_mrp_peer *p, const uint8_t *msg, size_t len);
+
+/* End the peer from the tunnel's side (closed is not called); NULL ok. */
+void fake_mrp_peer_free(struct fake_mrp_peer *p);
+
 /* ---- libmicrohttpd on the loop (mhd-loop.c) ----
  *
  * What the DMAP and AirPlay servers share.  MHD runs in external epoll
@@ -639,6 +659,86 @@ size_t fake_airplay_revoke(struct fake_airplay *ap);
 json_t *fake_airplay_state(struct fake_airplay *ap);
 
 void fake_airplay_free(struct fake_airplay *ap);
+
+/* Serve MRP through the AirPlay 2 tunnel with mrp (borrowed; NULL: the
+ * tunnel refuses stream SETUPs). */
+void fake_airplay_set_mrp(struct fake_airplay *ap, struct fake_mrp *mrp);
+
+/* Close every tunnel's "control" connection, "event" or "data" channel;
+ * *n is how many.  -ATV_E_USAGE for another name. */
+int fake_airplay_tunnel_drop(struct fake_airplay *ap, const char *which, size_t *n,
+			     struct atv_err *err);
+
+/* The tunnels' hostile mode (fake_tunnels_hostile) and state
+ * (fake_tunnels_state with the MRP server's tunnel_peers). */
+int fake_airplay_tunnel_hostile(struct fake_airplay *ap, const char *mode, struct atv_err *err);
+json_t *fake_airplay_tunnel_state(struct fake_airplay *ap);
+
+/* ---- the MRP tunnel of AirPlay 2 (airplay-tunnel.c) ----
+ *
+ * The device side of tunnel-companion.md 1: RTSP requests that come on a
+ * verified AirPlay 2 control connection (airplay-server.c hands them in),
+ * the event channel (a port per session SETUP: the device sends POST
+ * /command updateInfo after RECORD, at once under skipRecord) and the data
+ * channel (a port per stream SETUP: frames of airplay_frame.h whose MRP
+ * messages go to the MRP server as a tunnel peer, and whose pushes come
+ * back as sync/cmnd frames).  Each channel is HAP-sealed with keys from the
+ * control connection's pairing. */
+
+struct fake_tunnels; /* the device's: settings, hostile mode, counters */
+struct fake_tunnel;  /* one RTSP session on one control connection */
+
+/* The device's tunnels for dev (its "tunnel":{"skip_record":BOOL} is
+ * read), listening on addr.  0, -ATV_E_INPUT for a bad "tunnel",
+ * -ATV_E_NOMEM. */
+int fake_tunnels_new(struct fake_loop *loop, const struct fake_device *dev, struct in_addr addr,
+		     struct fake_tunnels **out, struct atv_err *err);
+void fake_tunnels_set_mrp(struct fake_tunnels *ts, struct fake_mrp *mrp);
+
+/* Close every "event" or "data" channel; as fake_airplay_tunnel_drop. */
+int fake_tunnels_drop(struct fake_tunnels *ts, const char *which, size_t *n, struct atv_err *err);
+
+/* Make the tunnels hostile until "none" (fake_tunnels_hostile_names). */
+int fake_tunnels_hostile(struct fake_tunnels *ts, const char *mode, struct atv_err *err);
+const char *fake_tunnels_hostile_names(void);
+
+/* sessions, event_channels, data_channels (open now), setups, records,
+ * feedback, teardowns, updateinfo_sent, updateinfo_answered, frames_in,
+ * syncs_in, rplys_in, messages (MRP messages received), message_types
+ * (the last 64 names), frames_out, hostile, skip_record, as a new object
+ * (JSON null for NULL). */
+json_t *fake_tunnels_state(const struct fake_tunnels *ts);
+
+/* Close everything, free ts (NULL is fine).  Free the sessions first. */
+void fake_tunnels_free(struct fake_tunnels *ts);
+
+/* The session keys of the control connection's pairing: as
+ * atv_hap_verify_cipher on the accessory side (out = read_info's key). */
+typedef int (*fake_tunnel_keys_fn)(void *ctx, const char *salt, const char *write_info,
+				   const char *read_info, struct atv_hap_cipher *c,
+				   struct atv_err *err);
+
+/* A session for the control connection called name; keys(ctx, ...) keys
+ * its channels.  NULL with err set when out of memory. */
+struct fake_tunnel *fake_tunnel_new(struct fake_tunnels *ts, const char *name,
+				    fake_tunnel_keys_fn keys, void *ctx, struct atv_err *err);
+
+/* What to answer an RTSP request: body (a binary plist or nothing; the
+ * caller initialises it with a cap and releases it), one more header line
+ * (a constant, or NULL) and whether to close the connection afterwards. */
+struct fake_tunnel_reply {
+	struct atv_buf body;
+	const char *header;
+	bool close;
+};
+
+/* An RTSP request (method, path, body) on t's connection: the status to
+ * answer with, r filled. */
+int fake_tunnel_request(struct fake_tunnel *t, const char *method, const char *path,
+			const uint8_t *body, size_t len, struct fake_tunnel_reply *r);
+
+/* Close t's channels and free it (NULL is fine). */
+void fake_tunnel_free(struct fake_tunnel *t);
 
 /* ---- the control channel (control.c) ----
  *

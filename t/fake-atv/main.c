@@ -402,6 +402,8 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 	    (r = fake_airplay_new(loop, dev, &apo, &sv->airplay, err)) < 0 ||
 	    (r = start_mdns(loop, o, dev, &sv->mdns, err)) < 0)
 		return r;
+	/* AirPlay 2's tunnel serves the same MRP (and so the same player) */
+	fake_airplay_set_mrp(sv->airplay, sv->mrp);
 	if (fake_mrp_port(sv->mrp) >= 0) {
 		snprintf(line, sizeof line, "mrp %d", fake_mrp_port(sv->mrp));
 		if ((r = fake_loop_note(loop, line, err)) < 0)

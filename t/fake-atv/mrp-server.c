@@ -19,6 +19,18 @@
  *
  * Every length from the peer is bounded (frames, TLV8, the protobuf unpack
  * budget, keys held down); a peer that breaks the protocol is disconnected.
+ *
+ * A connection has one of two transports: a TCP socket of its own (the
+ * direct MRP service), or a peer of the AirPlay 2 tunnel
+ * (fake_mrp_peer_new: airplay-tunnel.c hands in each message from its data
+ * channel and takes each of ours to send).  A tunnel peer is verified from
+ * the start (the AirPlay pair-verify did that), has no cipher of its own
+ * and no CRYPTO_PAIRING (tunnel-companion.md 1.3); everything else, the
+ * player included, is the same.
+ *
+ * A device whose MRP service says tvOS 15 or later (SystemBuildVersion 19
+ * and up) still announces the service but closes every direct connection
+ * at once, as such devices do (pyatv #1357): only the tunnel serves MRP.
  */
 #include "config.h"
 
@@ -111,6 +123,10 @@ struct conn {
 	bool encrypted; /* pair-verify done: the session cipher is on */
 	struct atv_hap_cipher cipher;
 	bool subscribed;  /* sent CLIENT_UPDATES_CONFIG: gets every push */
+	/* tunnel peers (fd -1): where our messages go, who hears of the end */
+	fake_mrp_send_fn tsend;
+	fake_mrp_closed_fn tclosed;
+	void *tctx;
 	char *np_client;  /* the now-playing client it was told last ("" idle, NULL never) */
 	struct pressed pressed[MAX_PRESSED];
 	size_t n_pressed;
@@ -121,6 +137,7 @@ struct fake_mrp {
 	struct fake_device *dev;
 	struct fake_service *svc; /* NULL: no MRP service, only the player */
 	char *unique_id, *build, *model;
+	bool direct_off; /* tvOS 15+: direct connections are closed at once */
 	uint8_t seed[ATV_ED25519_SEED_LEN];
 	struct in_addr addr;
 	int lfd, port;
@@ -212,9 +229,19 @@ static void conn_kill(struct conn *c)
 	if (c->dead)
 		return;
 	c->dead = true;
-	fake_loop_remove_fd(m->loop, c->fd);
-	close(c->fd);
-	c->fd = -1;
+	if (c->fd >= 0) {
+		fake_loop_remove_fd(m->loop, c->fd);
+		close(c->fd);
+		c->fd = -1;
+	}
+	if (c->tclosed) {
+		fake_mrp_closed_fn fn = c->tclosed;
+
+		/* the tunnel forgets this peer before anything else happens */
+		c->tclosed = NULL;
+		c->tsend = NULL;
+		fn(c->tctx);
+	}
 	exch_free(c);
 	atv_hap_cipher_wipe(&c->cipher);
 	if (!m->reap_timer) {
@@ -241,7 +268,7 @@ static void conn_fail(struct conn *c, const char *fmt, ...)
 
 static void want_write(struct conn *c)
 {
-	if (!c->dead && c->out.len)
+	if (!c->dead && c->fd >= 0 && c->out.len)
 		fake_loop_set_events(c->m->loop, c->fd, POLLIN | POLLOUT);
 }
 
@@ -253,6 +280,10 @@ static int conn_frame(struct conn *c, const uint8_t *p, size_t len, bool corrupt
 	struct fake_mrp *m = c->m;
 	int r = 0;
 
+	if (c->fd < 0)
+		/* a tunnel peer: the data channel frames and seals it */
+		return c->tsend ? c->tsend(c->tctx, p, len, err)
+				: atv_err_set(err, ATV_E_IO, "the tunnel is gone");
 	if (c->encrypted) {
 		atv_buf_reset(&m->ct);
 		if ((r = atv_hap_cipher_seal(&c->cipher, p, len, &m->ct, err)) < 0)
@@ -741,6 +772,11 @@ static void on_pairing(struct conn *c, const Mrp__ProtocolMessage *req)
 		conn_fail(c, "CRYPTO_PAIRING without pairing data");
 		return;
 	}
+	if (c->fd < 0) {
+		/* the tunnel has no CRYPTO_PAIRING: AirPlay verified the peer */
+		atv_info("mrp %s: ignoring CRYPTO_PAIRING in the tunnel", c->name);
+		return;
+	}
 	if (c->encrypted) {
 		atv_debug("mrp %s: ignoring pairing on a verified connection", c->name);
 		return;
@@ -1048,7 +1084,7 @@ static void on_frame(struct conn *c, const uint8_t *p, size_t len)
 	static const uint8_t empty[1];
 	int type;
 
-	if (c->encrypted) {
+	if (c->encrypted && c->fd >= 0) {
 		atv_buf_reset(&m->in);
 		if (atv_hap_cipher_open(&c->cipher, p, len, &m->in, &err) < 0) {
 			conn_fail(c, "%s", err.msg);
@@ -1157,6 +1193,12 @@ static void on_accept(struct fake_loop *loop, int fd, short revents, void *ctx)
 				atv_warn("mrp: accept: %s", strerror(errno));
 			return;
 		}
+		if (m->direct_off) {
+			atv_info("mrp: closing a direct connection: tvOS %s serves mrp only "
+				 "through the airplay tunnel", m->build);
+			close(cfd);
+			continue;
+		}
 		if (live_conns(m, false) >= MAX_CONNS) {
 			atv_warn("mrp: refusing a connection: %d open already", MAX_CONNS);
 			close(cfd);
@@ -1185,6 +1227,61 @@ static void on_accept(struct fake_loop *loop, int fd, short revents, void *ctx)
 		m->conns = c;
 		atv_debug("mrp %s: connected", c->name);
 	}
+}
+
+/* ---- tunnel peers ---- */
+
+struct fake_mrp_peer *fake_mrp_peer_new(struct fake_mrp *m, const char *name,
+					fake_mrp_send_fn send, fake_mrp_closed_fn closed, void *ctx,
+					struct atv_err *err)
+{
+	struct conn *c;
+
+	if (!m->unique_id) {
+		atv_err_set(err, ATV_E_UNSUPPORTED, "the device has no mrp identity");
+		return NULL;
+	}
+	if (live_conns(m, false) >= MAX_CONNS) {
+		atv_err_set(err, ATV_E_LIMIT, "%d mrp connections open already", MAX_CONNS);
+		return NULL;
+	}
+	c = calloc(1, sizeof *c);
+	if (!c) {
+		atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	c->m = m;
+	c->fd = -1;
+	c->encrypted = true; /* verified by AirPlay's pair-verify */
+	c->tsend = send;
+	c->tclosed = closed;
+	c->tctx = ctx;
+	snprintf(c->name, sizeof c->name, "%s", name);
+	atv_buf_init(&c->out, 1);
+	c->next = m->conns;
+	m->conns = c;
+	atv_debug("mrp %s: tunnel peer", c->name);
+	return (struct fake_mrp_peer *)c;
+}
+
+void fake_mrp_peer_message(struct fake_mrp_peer *p, const uint8_t *msg, size_t len)
+{
+	struct conn *c = (struct conn *)p;
+
+	if (!c->dead)
+		on_frame(c, msg, len);
+}
+
+void fake_mrp_peer_free(struct fake_mrp_peer *p)
+{
+	struct conn *c = (struct conn *)p;
+
+	if (!c)
+		return;
+	/* the tunnel closes it: nobody to tell */
+	c->tclosed = NULL;
+	c->tsend = NULL;
+	conn_kill(c);
 }
 
 /* ---- listening, control ---- */
@@ -1327,7 +1424,7 @@ int fake_mrp_hostile(struct fake_mrp *m, const char *mode, size_t *sent, struct 
 		return atv_err_set(err, ATV_E_USAGE, "unknown hostile mode \"%s\" (one of: %s)",
 				   mode, fake_mrp_hostile_names());
 	for (struct conn *c = m->conns; c; c = c->next) {
-		if (c->dead || !c->encrypted)
+		if (c->dead || !c->encrypted || c->fd < 0)
 			continue;
 		atv_info("mrp %s: sending hostile %s", c->name, mode);
 		if (send_hostile(c, k, err) < 0)
@@ -1344,11 +1441,14 @@ json_t *fake_mrp_state(const struct fake_mrp *m)
 {
 	json_t *o = fake_player_state(m->pl), *ids = json_array();
 	char id[2 * ATV_HAP_ID_MAX + 1];
-	size_t subscribed = 0;
+	size_t subscribed = 0, tunnel = 0;
 
-	for (const struct conn *c = m->conns; c; c = c->next)
+	for (const struct conn *c = m->conns; c; c = c->next) {
 		if (!c->dead && c->subscribed)
 			subscribed++;
+		if (!c->dead && c->fd < 0)
+			tunnel++;
+	}
 	for (size_t i = 0; i < m->pairings.n; i++) {
 		fake_pairing_id_text(id, sizeof id, m->pairings.p[i].id, m->pairings.p[i].idlen);
 		json_array_append_new(ids, json_string(id));
@@ -1356,6 +1456,7 @@ json_t *fake_mrp_state(const struct fake_mrp *m)
 	json_object_set_new(o, "connections", json_integer((json_int_t)live_conns(m, false)));
 	json_object_set_new(o, "verified", json_integer((json_int_t)live_conns(m, true)));
 	json_object_set_new(o, "subscribed", json_integer((json_int_t)subscribed));
+	json_object_set_new(o, "tunnel_peers", json_integer((json_int_t)tunnel));
 	json_object_set_new(o, "pairings", json_integer((json_int_t)m->pairings.n));
 	json_object_set_new(o, "pairing_ids", ids);
 	json_object_set_new(o, "mrp_port", m->svc ? json_integer(m->port) : json_null());
@@ -1389,16 +1490,32 @@ static int setup_service(struct fake_mrp *m, const struct fake_mrp_opts *o, stru
 	int r;
 
 	m->svc = fake_device_service(m->dev, MRP_SERVICE);
-	if (!m->svc)
+	if (!m->svc) {
+		/* no MRP service (a HomePod): MRP only through the tunnel,
+		 * under the AirPlay identity */
+		if (air && !(m->unique_id = fake_service_txt(air, "pi")))
+			m->unique_id = fake_service_txt(air, "deviceid");
+		if (m->unique_id && (!*m->unique_id || strlen(m->unique_id) >= ATV_UUID_SIZE)) {
+			free(m->unique_id);
+			m->unique_id = NULL;
+		}
+		m->model = air ? fake_service_txt(air, "model") : NULL;
+		if ((m->unique_id && !m->build && !(m->build = strdup("21K69"))) ||
+		    (m->unique_id && !m->model && !(m->model = strdup("AudioAccessory5,1"))))
+			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 		return 0;
+	}
 	m->unique_id = fake_service_txt(m->svc, "UniqueIdentifier");
 	if (!m->unique_id || !*m->unique_id || strlen(m->unique_id) > ATV_HAP_ID_MAX) {
 		atv_warn("mrp: the %s service has no usable UniqueIdentifier: not serving mrp",
 			 MRP_SERVICE);
+		free(m->unique_id);
+		m->unique_id = NULL;
 		m->svc = NULL;
 		return 0;
 	}
 	m->build = fake_service_txt(m->svc, "SystemBuildVersion");
+	m->direct_off = m->build && atoi(m->build) >= 19;
 	m->model = air ? fake_service_txt(air, "model") : NULL;
 	if ((!m->build && !(m->build = strdup("21K69"))) ||
 	    (!m->model && !(m->model = strdup("AppleTV6,2"))))
