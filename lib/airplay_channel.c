@@ -155,6 +155,11 @@ int atv_channel_tcp_fd(const struct atv_channel *ch)
 	return ch->tcp;
 }
 
+int atv_channel_partial(const struct atv_channel *ch)
+{
+	return ch->encrypted && ch->raw.len > 0;
+}
+
 int atv_channel_encrypted(const struct atv_channel *ch)
 {
 	return ch->encrypted;

@@ -96,6 +96,10 @@ int atv_channel_pump(struct atv_channel *ch, struct atv_err *err);
 int atv_channel_encrypt(struct atv_channel *ch, const struct atv_hap_cipher *c,
 			struct atv_err *err);
 
+/* 1 when part of an encrypted block from the peer has arrived and waits
+ * for the rest (a peer that stops there has stalled mid-message). */
+int atv_channel_partial(const struct atv_channel *ch);
+
 /* 1 once atv_channel_encrypt() ran. */
 int atv_channel_encrypted(const struct atv_channel *ch);
 

@@ -282,9 +282,10 @@ struct atv_ap_tunnel {
 	uint64_t seed;
 	int64_t stream_id;
 	struct atv_ap_frame_dec dec;
-	int64_t stall_deadline;
+	int64_t stall_deadline; /* a frame or block begun must be complete by then */
 	uint64_t seq_next, seq_last; /* ours: the next frame's, the last one sent */
 	bool sent_any, last_answered;
+	int64_t rply_deadline; /* the oldest frame unanswered must be answered by then */
 	struct atv_buf frame, payload, msg;
 	/* messages received: each a 4-byte length and its bytes, from inq_off */
 	struct atv_buf inq;
@@ -525,8 +526,13 @@ static int take_data(struct atv_ap_tunnel *t, struct atv_err *err)
 			if ((r = queue_messages(t, &f, err)) < 0)
 				break;
 		} else if (atv_ap_frame_is(&f, "rply")) {
-			if (t->sent_any && f.seqno == t->seq_last)
+			/* ours count up: a reply to one answers those before */
+			if (t->sent_any && f.seqno == t->seq_last) {
 				t->last_answered = true;
+				t->rply_deadline = 0;
+			} else if (t->sent_any && f.seqno < t->seq_last) {
+				t->rply_deadline = atv_deadline_ms(t->timeout_ms);
+			}
 		} else {
 			r = die(t, err, ATV_E_PROTO, "%s sent a data frame of unknown type",
 				t->device);
@@ -535,9 +541,25 @@ static int take_data(struct atv_ap_tunnel *t, struct atv_err *err)
 		r = 0;
 	}
 	atv_buf_consume(in, off);
-	if (r == 0 && atv_ap_frame_dec_partial(&t->dec) && !t->stall_deadline)
-		t->stall_deadline = atv_deadline_ms(t->timeout_ms);
 	return r < 0 ? r : 0;
+}
+
+/* Part of a data frame, or of an encrypted block on any channel, has
+ * arrived and waits for the rest. */
+static bool partial(const struct atv_ap_tunnel *t)
+{
+	if (atv_ap_frame_dec_partial(&t->dec))
+		return true;
+	for (int i = 0; i < CH_COUNT; i++)
+		if (t->ch[i] && atv_channel_partial(t->ch[i]))
+			return true;
+	return false;
+}
+
+static int stalled(struct atv_ap_tunnel *t, struct atv_err *err)
+{
+	return die(t, err, ATV_E_PROTO, "%s did not finish a message it began within %.1f s",
+		   t->device, t->timeout_ms / 1000.0);
 }
 
 /* Move bytes on every channel and handle what came. */
@@ -574,6 +596,10 @@ static int pump(struct atv_ap_tunnel *t, struct atv_err *err)
 		if (t->ch[i] && atv_channel_pump(t->ch[i], &e) == -ATV_E_UNREACHABLE)
 			return die(t, err, ATV_E_UNREACHABLE, "%s closed the %s", t->device,
 				   chan_name[i]);
+	if (!partial(t))
+		t->stall_deadline = 0;
+	else if (!t->stall_deadline)
+		t->stall_deadline = atv_deadline_ms(t->timeout_ms);
 	return 0;
 }
 
@@ -633,12 +659,14 @@ static int feedback(struct atv_ap_tunnel *t, struct atv_err *err)
 
 static int timers(struct atv_ap_tunnel *t, struct atv_err *err)
 {
+	int64_t now = atv_clock_ms();
 	int r = feedback(t, err);
 
-	if (r == 0 && t->stall_deadline && atv_ap_frame_dec_partial(&t->dec) &&
-	    atv_clock_ms() >= t->stall_deadline)
-		r = die(t, err, ATV_E_PROTO, "%s did not finish a data frame within %.1f s",
-			t->device, t->timeout_ms / 1000.0);
+	if (r == 0 && t->stall_deadline && now >= t->stall_deadline)
+		r = stalled(t, err);
+	if (r == 0 && t->rply_deadline && now >= t->rply_deadline)
+		r = die(t, err, ATV_E_PROTO, "%s did not answer data frame %" PRIu64 " within %.1f s",
+			t->device, t->seq_last, t->timeout_ms / 1000.0);
 	return r;
 }
 
@@ -653,6 +681,8 @@ static int64_t next_timer(const struct atv_ap_tunnel *t)
 		n = t->next_feedback;
 	if (t->stall_deadline && (!n || t->stall_deadline < n))
 		n = t->stall_deadline;
+	if (t->rply_deadline && (!n || t->rply_deadline < n))
+		n = t->rply_deadline;
 	return n;
 }
 
@@ -683,7 +713,7 @@ static bool idle(const struct atv_ap_tunnel *t)
 static int service(struct atv_ap_tunnel *t, int64_t deadline, cond_fn done, struct atv_err *err)
 {
 	struct epoll_event ev[CH_COUNT];
-	int64_t now, until, nt;
+	int64_t now, until, nt, start = atv_clock_ms();
 	int r;
 
 	for (;;) {
@@ -694,6 +724,11 @@ static int service(struct atv_ap_tunnel *t, int64_t deadline, cond_fn done, stru
 		if (done && done(t))
 			return 1;
 		now = atv_clock_ms();
+		/* a wait that ends on a message begun half a timeout ago and
+		 * never finished: the device is stuck, not just slow */
+		if (now >= deadline && deadline > start && t->stall_deadline &&
+		    t->stall_deadline <= now + t->timeout_ms / 2)
+			return stalled(t, err);
 		if (now >= deadline)
 			return 0;
 		until = deadline;
@@ -993,6 +1028,8 @@ static int tr_send(void *p, const uint8_t *msg, size_t len, struct atv_err *err)
 	r = atv_channel_send(t->ch[CH_DATA], t->frame.data, t->frame.len, &e);
 	if (r < 0)
 		return die(t, err, ATV_E_UNREACHABLE, "unable to send to %s: %s", t->device, e.msg);
+	if (!t->sent_any || t->last_answered)
+		t->rply_deadline = atv_deadline_ms(t->timeout_ms);
 	t->seq_last = t->seq_next++;
 	t->sent_any = true;
 	t->last_answered = false;
