@@ -19,20 +19,6 @@ ap() { jq -c '.services[] | select(.protocol == "airplay")'; }
 # st NAME FILTER: the fake's airplay state satisfies the jq FILTER
 st() { ctl_json_is "$1" airplay-state "$2"; }
 
-# send CONFIG [OPTION...] COMMAND...: atv-send, every result ok
-send() {
-	_cfg=$1
-	shift
-	timeout $T atv-send "$@" < "$_cfg" > send.out 2> send.err || {
-		cat send.out send.err >&2
-		return 1
-	}
-	jq -e -s "map(select(has(\"ok\"))) | length > 0 and all(.ok)" send.out > /dev/null || {
-		cat send.out >&2
-		return 1
-	}
-}
-
 test_expect_success 'start the fakes, scan: airplay facts in the config' '
 	start_mrp_fake lr $LR --airplay-port 0 &&
 	start_mrp_fake ki $KI "$DEV/kitchen.json" --airplay-port 0 &&

@@ -12,20 +12,6 @@ DN=$NET.2 OF=$NET.3 HP=$NET.4
 ATV_CREDENTIALS=$TRASH/cfg/credentials
 export ATV_CREDENTIALS
 
-# send CONFIG COMMAND...: atv-send, every result ok
-send() {
-	_cfg=$1
-	shift
-	timeout $T atv-send "$@" < "$_cfg" > send.out 2> send.err || {
-		cat send.out send.err >&2
-		return 1
-	}
-	jq -e -s "map(select(has(\"ok\"))) | length > 0 and all(.ok)" send.out > /dev/null || {
-		cat send.out >&2
-		return 1
-	}
-}
-
 # tst NAME FILTER: the fake's tunnel state satisfies the jq FILTER
 tst() { ctl_json_is "$1" tunnel-state "$2"; }
 

@@ -14,6 +14,9 @@
 #   test_jq_all FILTER FILE  every line satisfies FILTER
 #   test_jq_sel SELECT FILTER FILE
 #                            the lines matching SELECT all satisfy FILTER
+#   send CONFIG [OPTION...] COMMAND...
+#                            atv-send on CONFIG (send.out, send.err), every
+#                            result ok
 
 command -v jq > /dev/null 2>&1 || test_skip_all "jq not found"
 command -v python3 > /dev/null 2>&1 || test_skip_all "python3 not found (control channel client)"
@@ -119,3 +122,17 @@ wait_for_exit() {
 
 # the MRP service's port from a config on stdin
 mrp_port() { jq -r '.services[] | select(.protocol == "mrp") | .port'; }
+
+# send CONFIG [OPTION...] COMMAND...: atv-send, every result ok
+send() {
+	_cfg=$1
+	shift
+	timeout $T atv-send "$@" < "$_cfg" > send.out 2> send.err || {
+		cat send.out send.err >&2
+		return 1
+	}
+	jq -e -s "map(select(has(\"ok\"))) | length > 0 and all(.ok)" send.out > /dev/null || {
+		cat send.out >&2
+		return 1
+	}
+}
