@@ -11,6 +11,9 @@
 #   airplay_play  a cold `atv-send play_url=URL` from a config: connect,
 #                 AirPlay pair-verify, the encrypted channel, POST /play and
 #                 /playback-info until it plays (the fake loads in 0 ms)
+#   send_tunnel   a cold `atv-send -i ID -s HOST play` over MRP through
+#                 AirPlay 2 (the tvOS 15+ fake): scan, pair-verify, RTSP SETUP,
+#                 event and data channels, the command, its ack, TEARDOWN
 #
 # Runs the fake device on 127.0.0.3 (loopback only), pairs once, then times
 # each with bench/measure.  Prints one JSON line per measurement on stdout,
@@ -83,6 +86,21 @@ dmap_id=$("$scan" -s "$dmap_host" --json | jq -r '.identifier // empty')
 [ -n "$dmap_id" ] || die "the scan found no DMAP device on $dmap_host"
 "$measure" -n "$runs" --name send_dmap -- "$send" -i "$dmap_id" -s "$dmap_host" play \
 	>> "$tmp/results.jsonl" || die "send_dmap failed"
+
+# MRP over AirPlay 2 (the tvOS 15+ den fake): pair for AirPlay once, then
+# a cold command by id: scan, pair-verify, SETUP, the event and data
+# channels, the MRP bring-up, the command and its ack, TEARDOWN.
+tunnel_host=127.0.0.5
+start_fake tunnel "$srcdir/t/fake-atv/devices/den.json" "$tunnel_host"
+"$scan" -s "$tunnel_host" --json > "$tmp/den.json" 2> "$tmp/err" || die "the scan of the den failed"
+tunnel_id=$(jq -r '.identifier // empty' "$tmp/den.json")
+[ -n "$tunnel_id" ] || die "the scan found no device on $tunnel_host"
+"$pair" -p airplay --pin "$pin" < "$tmp/den.json" > /dev/null 2> "$tmp/err" || {
+	cat "$tmp/err" >&2
+	die "airplay pairing with the den failed"
+}
+"$measure" -n "$runs" --name send_tunnel -- "$send" -i "$tunnel_id" -s "$tunnel_host" play \
+	>> "$tmp/results.jsonl" || die "send_tunnel failed"
 
 cat "$tmp/results.jsonl"
 echo

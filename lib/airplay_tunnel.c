@@ -562,40 +562,42 @@ static int stalled(struct atv_ap_tunnel *t, struct atv_err *err)
 		   t->device, t->timeout_ms / 1000.0);
 }
 
-/* Move bytes on every channel and handle what came. */
+/* Move bytes on every channel and handle what came: twice, so that the
+ * answers the first pass queued go out, and what the second pass reads
+ * is handled too (nothing is left read but not looked at while we wait
+ * on the sockets). */
 static int pump(struct atv_ap_tunnel *t, struct atv_err *err)
 {
 	struct atv_err e = {0};
 	int r;
 
-	for (int i = 0; i < CH_COUNT; i++) {
-		if (!t->ch[i])
-			continue;
-		r = atv_channel_pump(t->ch[i], &e);
-		/* what arrived before a close is still handled */
-		if (i == CH_CONTROL && (r == 0 || r == -ATV_E_UNREACHABLE) &&
-		    take_control(t, err) < 0)
-			return -t->dead;
-		if (i == CH_EVENTS && (r == 0 || r == -ATV_E_UNREACHABLE) &&
-		    take_events(t, err) < 0)
-			return -t->dead;
-		if (i == CH_DATA && (r == 0 || r == -ATV_E_UNREACHABLE) && take_data(t, err) < 0)
-			return -t->dead;
-		if (r == -ATV_E_UNREACHABLE)
-			return die(t, err, ATV_E_UNREACHABLE, "%s closed the %s", t->device,
-				   chan_name[i]);
-		if (r == -ATV_E_AUTH)
-			return die(t, err, ATV_E_PROTO,
-				   "bad ciphertext from %s on the %s: a block failed authentication",
-				   t->device, chan_name[i]);
-		if (r < 0)
-			return die(t, err, -r, "%s of %s: %s", chan_name[i], t->device, e.msg);
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < CH_COUNT; i++) {
+			if (!t->ch[i])
+				continue;
+			r = atv_channel_pump(t->ch[i], &e);
+			/* what arrived before a close is still handled */
+			if (r == 0 || r == -ATV_E_UNREACHABLE) {
+				int h = i == CH_CONTROL  ? take_control(t, err)
+					: i == CH_EVENTS ? take_events(t, err)
+							 : take_data(t, err);
+
+				if (h < 0)
+					return h;
+			}
+			if (r == -ATV_E_UNREACHABLE)
+				return die(t, err, ATV_E_UNREACHABLE, "%s closed the %s", t->device,
+					   chan_name[i]);
+			if (r == -ATV_E_AUTH)
+				return die(t, err, ATV_E_PROTO,
+					   "bad ciphertext from %s on the %s: a block failed "
+					   "authentication",
+					   t->device, chan_name[i]);
+			if (r < 0)
+				return die(t, err, -r, "%s of %s: %s", chan_name[i], t->device,
+					   e.msg);
+		}
 	}
-	/* send the answers just queued */
-	for (int i = 0; i < CH_COUNT; i++)
-		if (t->ch[i] && atv_channel_pump(t->ch[i], &e) == -ATV_E_UNREACHABLE)
-			return die(t, err, ATV_E_UNREACHABLE, "%s closed the %s", t->device,
-				   chan_name[i]);
 	if (!partial(t))
 		t->stall_deadline = 0;
 	else if (!t->stall_deadline)
