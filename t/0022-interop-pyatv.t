@@ -6,11 +6,9 @@
 # taken from the same directory, else PATH).  See t/README, "Interop with
 # pyatv", for installing pyatv 0.18 on Debian 12.
 #
-# Every subtest checks what a real Apple TV would answer.  Those that fail
-# today for a known reason (issue 9) are TAP TODO with that reason: they
-# show as "not ok ... # TODO" and keep the run green; once fixed they turn
-# "ok ... # TODO" (an unexpected pass, which automake counts as a failure),
-# and the TODO must go.
+# Every subtest checks what a real Apple TV would answer.  A subtest that
+# fails for a known reason not fixed yet is a TAP TODO (t/README); none is
+# left since the MRP tunnel issue (RTSP on the AirPlay 2 port).
 . "$top_srcdir/t/lib.sh"
 . "$top_srcdir/t/mrp-lib.sh"
 
@@ -36,18 +34,6 @@ PYATV_UDNS_PORT=5353
 export PYATV_UDNS_PORT
 # pyatv keeps no state between runs here: credentials go on its command line
 PY="--storage none"
-
-# test_expect_todo REASON 'description' 'shell code': a subtest known to fail
-# until REASON is fixed (TAP TODO: its failure does not fail the script)
-test_expect_todo() {
-	test_count=$((test_count + 1))
-	if _test_body "$3" > "$TRASH/out.$test_count" 2>&1; then
-		echo "ok $test_count - $2 # TODO $1"
-	else
-		echo "not ok $test_count - $2 # TODO $1"
-		sed 's/^/#   /' "$TRASH/out.$test_count"
-	fi
-}
 
 # st NAME FILTER: the fake's state satisfies the jq FILTER
 st() { ctl_json_is "$1" state "$2"; }
@@ -235,12 +221,11 @@ test_expect_success 'AirPlay: atvremote pair with the PIN the fake shows' '
 '
 
 # On an AirPlay 2 device pyatv speaks RTSP on the AirPlay port after
-# pair-verify: SETUP of the event channel for the MRP tunnel (whenever it has
-# HAP credentials and tvOS >= 13.4), and SETUP of a session before POST /play
-# for play_url.  The fake's HTTP server rejects RTSP/1.0 requests ("400 Bad
-# Request", "Request malformed").  The tunnel can be turned off only in a
-# settings file (atvremote has no option for it): pyatv_conf TUNNEL writes one.
-AP2_TODO='new: the fake answers RTSP/1.0 requests (SETUP) on the AirPlay 2 port 400'
+# pair-verify: the MRP tunnel's SETUPs, RECORD and /feedback (whenever it
+# has HAP credentials and tvOS >= 13), and a session before POST /play for
+# play_url.  The tunnel can be turned off only in a settings file (atvremote
+# has no option for it): pyatv_conf TUNNEL writes one.  With MRP
+# credentials too, pyatv runs MRP's pair-verify inside the tunnel.
 pyatv_conf() {
 	jq -n -c --arg mrp "$(cat py.creds)" --arg ap "$(cat ap.creds)" --arg id "$LR_ID" \
 		--arg tunnel "$1" \
@@ -250,12 +235,14 @@ pyatv_conf() {
 				mrp_tunnel: $tunnel}}}]}' > pyatv.conf
 }
 
-test_expect_todo "$AP2_TODO" 'AirPlay 2: connecting with the MRP tunnel (pyatv default)' '
+test_expect_success 'AirPlay 2: connecting with the MRP tunnel (pyatv default)' '
 	pyatv_conf auto &&
-	pyatv_file tun $LR_DEV volume
+	pyatv_file tun $LR_DEV volume &&
+	ctl lr tunnel-state > tun.json &&
+	jq -e ".setups >= 2 and .updateinfo_answered >= 1 and .messages >= 4" tun.json > /dev/null
 '
 
-test_expect_todo "$AP2_TODO" 'AirPlay 2: play_url (MRP tunnel off) plays the URL' '
+test_expect_success 'AirPlay 2: play_url (MRP tunnel off) plays the URL' '
 	ctl lr airplay-video duration 1 &&
 	pyatv_conf disable &&
 	pyatv_file apurl $LR_DEV play_url=$URL &&

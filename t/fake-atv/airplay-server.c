@@ -1106,6 +1106,21 @@ static void log_request(struct fake_airplay *ap, const char *method, const char 
 		json_array_remove(ap->log, 0);
 }
 
+/* The RTSP requests of the tunnel's session (the others, GET /info or PUT
+ * /setProperty in RTSP/1.0, are answered as in HTTP). */
+static bool is_tunnel_request(const struct conn *c)
+{
+	static const char *const methods[] = {"SETUP", "RECORD", "TEARDOWN", "FLUSH",
+					      "SET_PARAMETER", "GET_PARAMETER", NULL};
+
+	if (strcmp(c->rq.proto, "RTSP/1.0") != 0)
+		return false;
+	for (size_t i = 0; methods[i]; i++)
+		if (strcmp(c->rq.method, methods[i]) == 0)
+			return true;
+	return strcmp(c->rq.method, "POST") == 0 && strcmp(c->path, "/feedback") == 0;
+}
+
 /* RTSP on a verified AirPlay 2 connection: the tunnel's session. */
 static void do_rtsp(struct fake_airplay *ap, struct conn *c)
 {
@@ -1159,7 +1174,7 @@ static void dispatch(struct fake_airplay *ap, struct conn *c)
 		respond(c, 470, "", 0, NULL);
 		return;
 	}
-	if (strcmp(c->rq.proto, "RTSP/1.0") == 0)
+	if (is_tunnel_request(c))
 		do_rtsp(ap, c);
 	else if (strcmp(url, "/info") == 0 && get)
 		do_info(ap, c);
@@ -1179,6 +1194,10 @@ static void dispatch(struct fake_airplay *ap, struct conn *c)
 		do_rate(ap, c);
 	else if (strcmp(url, "/stop") == 0 && post)
 		do_stop(ap, c);
+	else if (strcmp(url, "/setProperty") == 0 && strcmp(method, "PUT") == 0)
+		/* pyatv asks for isInterestedInDateRange after /play; taken
+		 * note of, nothing more */
+		respond_status(c, 200);
 	else if (strcmp(url, "/info") == 0 || strcmp(url, "/pair-pin-start") == 0 ||
 		 strcmp(url, "/pair-setup") == 0 || strcmp(url, "/pair-verify") == 0 ||
 		 strcmp(url, "/play") == 0 || strcmp(url, "/playback-info") == 0 ||

@@ -227,8 +227,10 @@ static int chan_io(struct chan *ch, short revents)
 		chan_close(t, ch->kind, NULL);
 		return -1;
 	}
-	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+	if (!(revents & (POLLIN | POLLHUP | POLLERR))) {
+		chan_want(ch);
 		return 0;
+	}
 	for (int round = 0; round < 8; round++) {
 		size_t room = ch->raw.max - ch->raw.len, used = 0;
 		ssize_t n;
@@ -533,14 +535,16 @@ static int data_frame(struct chan *ch, const char *type, const char *cmd, uint64
 		break;
 	}
 	case T_HUGE_BLOCK: {
-		/* a block header announcing 65535 bytes, a few of them, and
-		 * nothing more: the controller must give up within its time */
+		/* a block header announcing 65535 bytes, a few of them, then
+		 * the end of the connection inside the block */
 		uint8_t b[32];
 
 		atv_put_le16(b, 0xffff);
 		memset(b + 2, 0x5a, sizeof b - 2);
 		atv_buf_release(&f);
 		r = atv_buf_append(&ch->out, b, sizeof b, err);
+		/* and the channel ends inside the block */
+		ch->closing = true;
 		chan_want(ch);
 		return r;
 	}
@@ -916,6 +920,12 @@ void fake_tunnel_free(struct fake_tunnel *t)
 {
 	if (!t)
 		return;
+	/* what the controller sent on the channels before it closed the
+	 * control connection still counts (an answer to updateInfo) */
+	if (t->ev)
+		chan_io(t->ev, POLLIN);
+	if (t->data)
+		chan_io(t->data, POLLIN);
 	teardown_session(t);
 	for (struct fake_tunnel **pp = &t->ts->sessions; *pp; pp = &(*pp)->next) {
 		if (*pp == t) {

@@ -25,8 +25,12 @@
  * (fake_mrp_peer_new: airplay-tunnel.c hands in each message from its data
  * channel and takes each of ours to send).  A tunnel peer is verified from
  * the start (the AirPlay pair-verify did that), has no cipher of its own
- * and no CRYPTO_PAIRING (tunnel-companion.md 1.3); everything else, the
- * player included, is the same.
+ * and needs no CRYPTO_PAIRING (tunnel-companion.md 1.3); everything else,
+ * the player included, is the same.  pyatv still runs MRP's pair-verify in
+ * the tunnel when it holds MRP credentials for the device (an Apple TV
+ * before tvOS 15 with both pairings): that is answered as on a direct
+ * connection, but nothing more is sealed (pyatv's AirPlayMrpConnection
+ * ignores the keys: the data channel is sealed already).
  *
  * A device whose MRP service says tvOS 15 or later (SystemBuildVersion 19
  * and up) still announces the service but closes every direct connection
@@ -120,7 +124,8 @@ struct conn {
 	enum exchange exch;
 	struct atv_hap_setup *setup;
 	struct atv_hap_verify *verify;
-	bool encrypted; /* pair-verify done: the session cipher is on */
+	bool encrypted; /* pair-verify done (tunnel peers: from the start) */
+	bool sealed;    /* the MediaRemote cipher is on */
 	struct atv_hap_cipher cipher;
 	bool subscribed;  /* sent CLIENT_UPDATES_CONFIG: gets every push */
 	/* tunnel peers (fd -1): where our messages go, who hears of the end */
@@ -280,11 +285,7 @@ static int conn_frame(struct conn *c, const uint8_t *p, size_t len, bool corrupt
 	struct fake_mrp *m = c->m;
 	int r = 0;
 
-	if (c->fd < 0)
-		/* a tunnel peer: the data channel frames and seals it */
-		return c->tsend ? c->tsend(c->tctx, p, len, err)
-				: atv_err_set(err, ATV_E_IO, "the tunnel is gone");
-	if (c->encrypted) {
+	if (c->sealed) {
 		atv_buf_reset(&m->ct);
 		if ((r = atv_hap_cipher_seal(&c->cipher, p, len, &m->ct, err)) < 0)
 			return r;
@@ -293,6 +294,10 @@ static int conn_frame(struct conn *c, const uint8_t *p, size_t len, bool corrupt
 		p = m->ct.data;
 		len = m->ct.len;
 	}
+	if (c->fd < 0)
+		/* a tunnel peer: the data channel frames it */
+		return c->tsend ? c->tsend(c->tctx, p, len, err)
+				: atv_err_set(err, ATV_E_IO, "the tunnel is gone");
 	if ((r = atv_mrp_frame_encode(&c->out, p, len, err)) < 0)
 		return r;
 	want_write(c);
@@ -752,6 +757,9 @@ static void pairing_done(struct conn *c)
 		/* M4 is queued in the clear already; from here on both ways
 		 * are encrypted (pyatv enables its cipher after M4) */
 		c->encrypted = true;
+		/* not in the tunnel: the data channel seals already, and
+		 * pyatv's tunnel connection ignores the keys it derives */
+		c->sealed = c->fd >= 0;
 		fake_pairing_id_text(id, sizeof id, peer.id, peer.idlen);
 		atv_info("mrp %s: verified controller %s", c->name, id);
 	}
@@ -772,12 +780,7 @@ static void on_pairing(struct conn *c, const Mrp__ProtocolMessage *req)
 		conn_fail(c, "CRYPTO_PAIRING without pairing data");
 		return;
 	}
-	if (c->fd < 0) {
-		/* the tunnel has no CRYPTO_PAIRING: AirPlay verified the peer */
-		atv_info("mrp %s: ignoring CRYPTO_PAIRING in the tunnel", c->name);
-		return;
-	}
-	if (c->encrypted) {
+	if (c->sealed) {
 		atv_debug("mrp %s: ignoring pairing on a verified connection", c->name);
 		return;
 	}
@@ -1084,7 +1087,7 @@ static void on_frame(struct conn *c, const uint8_t *p, size_t len)
 	static const uint8_t empty[1];
 	int type;
 
-	if (c->encrypted && c->fd >= 0) {
+	if (c->sealed) {
 		atv_buf_reset(&m->in);
 		if (atv_hap_cipher_open(&c->cipher, p, len, &m->in, &err) < 0) {
 			conn_fail(c, "%s", err.msg);
