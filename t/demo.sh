@@ -111,3 +111,31 @@ echo "channel and plays; --wait follows the video until it ends (the fake's last
 show "atv-scan -s 127.77.0.2 -i $ID --json | jq -c '.services[] | select(.protocol == \"airplay\") | {features, airplay_version, pairing, requires_password}'"
 show "atv-pair -p airplay --pin 1111 < $W/tv.json > $W/tv-ap.json && jq -c '{identifier, protocol}' \"\$ATV_CREDENTIALS\""
 show "atv-send --wait play_url=http://127.0.0.1:9/big-buck-bunny.mp4 start=0.5 < $W/tv-ap.json | jq -c 'del(.time, .device)'"
+
+# ---- tvOS 15+ and HomePod: MRP through the AirPlay 2 tunnel ----
+
+n=5
+for dev in den homepod; do
+	fake-atv --device "$S/t/fake-atv/devices/$dev.json" --unicast "127.77.0.$n" \
+		--ready-file "$W/$dev.ready" 2> "$W/$dev.log" &
+	pids="$pids $!"
+	i=0
+	while [ ! -s "$W/$dev.ready" ]; do
+		i=$((i + 1)); [ $i -lt 250 ] || { cat "$W/$dev.log" >&2; exit 1; }
+		sleep 0.02
+	done
+	n=$((n + 1))
+done
+echo
+echo "tvOS 15 and later: the den announces MRP but no longer answers on its port; MRP"
+echo "goes through AirPlay 2 instead. Without AirPlay credentials the error says what to do:"
+DID=$(atv-scan -s 127.77.0.5 --json | jq -r .identifier)
+show "atv-send -i $DID -s 127.77.0.5 play || echo \"exit status \$?\""
+echo
+echo "Pair for AirPlay once; then every MRP command, playing and atv-watch go through"
+echo "the tunnel (RTSP SETUP, an event channel, a data channel, each encrypted):"
+show "atv-scan -s 127.77.0.5 -i $DID | atv-pair -p airplay --pin 1111 > /dev/null"
+show "atv-send -v -i $DID -s 127.77.0.5 play set_volume=40 playing | jq -c '{command, ok} + (if .playing then {title: .playing.title, state: .playing.device_state} else {} end)'"
+echo
+echo "A HomePod needs no pairing: the tunnel pairs transiently (PIN 3939) each time."
+show "atv-scan -s 127.77.0.6 --json | atv-send set_volume=25 playing | jq -c '{command, ok}'"
