@@ -99,6 +99,18 @@ struct atv_hap_setup *atv_hap_setup_server_new(const char *pin, const char *acce
 					       const uint8_t seed[ATV_ED25519_SEED_LEN],
 					       struct atv_err *err);
 
+/* Add a Name item (0x11) holding name[0..len) to the identity we seal:
+ * M5 on the controller, M6 on the accessory.  Companion pairing carries
+ * OPACK {"name": ...} there (pyatv hap_srp.step3).  Copied; len at most
+ * 512 bytes (-ATV_E_LIMIT). */
+int atv_hap_setup_set_name(struct atv_hap_setup *h, const uint8_t *name, size_t len,
+			   struct atv_err *err);
+
+/* After the peer's sealed identity was opened (M5 on the accessory, M6 on
+ * the controller): its Name item and *len, or NULL when it sent none.
+ * Valid until free. */
+const uint8_t *atv_hap_setup_peer_name(const struct atv_hap_setup *h, size_t *len);
+
 /* One step.  in is the peer's message (the controller's first step takes
  * none: in NULL, inlen 0).  out (caller-owned, initialised; max at least
  * ATV_HAP_MSG_MAX) is reset and receives our next message.  Returns
