@@ -224,6 +224,7 @@ struct opts {
 	struct fake_mrp_opts mrp;
 	int dmap_port;
 	int airplay_port;
+	int companion_port;
 	int verbose;
 };
 
@@ -235,6 +236,7 @@ struct servers {
 	struct fake_control *control;
 	struct fake_dmap *dmap;
 	struct fake_airplay *airplay;
+	struct fake_companion *companion;
 };
 
 static void log_stderr(enum atv_loglevel level, const char *msg, void *ctx)
@@ -285,6 +287,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"mrp-port", required_argument, NULL, 'M'},
 		{"dmap-port", required_argument, NULL, 'D'},
 		{"airplay-port", required_argument, NULL, 'A'},
+		{"companion-port", required_argument, NULL, 'C'},
 		{"pairings", required_argument, NULL, 'P'},
 		{"control", required_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -295,7 +298,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	long port;
 	int c, h;
 
-	while ((c = getopt_long(argc, argv, "d:u:m:r:H:SM:D:A:P:c:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:u:m:r:H:SM:D:A:C:P:c:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->device = optarg; break;
 		case 'm': o->multicast = optarg; break;
@@ -306,18 +309,22 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'M':
 		case 'D':
 		case 'A':
+		case 'C':
 			errno = 0;
 			port = strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end || port < 0 || port > 65535)
 				return usage_error("bad --%s-port \"%s\" (0 to 65535)",
 						   c == 'M'   ? "mrp"
 						   : c == 'D' ? "dmap"
+						   : c == 'C' ? "companion"
 							      : "airplay",
 						   optarg);
 			if (c == 'M')
 				o->mrp.port = (int)port;
 			else if (c == 'D')
 				o->dmap_port = (int)port;
+			else if (c == 'C')
+				o->companion_port = (int)port;
 			else
 				o->airplay_port = (int)port;
 			break;
@@ -389,6 +396,7 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 	struct fake_mrp_opts mo = o->mrp;
 	struct fake_dmap_opts dmo = {NULL, o->dmap_port};
 	struct fake_airplay_opts apo = {NULL, o->airplay_port, o->mrp.pairings};
+	struct fake_companion_opts cpo = {NULL, o->companion_port, o->mrp.pairings};
 	char addr[INET_ADDRSTRLEN], line[32];
 	int r;
 
@@ -396,10 +404,12 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 	mo.address = addr[0] ? addr : NULL;
 	dmo.address = mo.address;
 	apo.address = mo.address;
+	cpo.address = mo.address;
 	if ((r = fake_player_new(&sv->player, err)) < 0 ||
 	    (r = fake_mrp_new(loop, dev, sv->player, &mo, &sv->mrp, err)) < 0 ||
 	    (r = fake_dmap_new(loop, dev, sv->player, &dmo, &sv->dmap, err)) < 0 ||
 	    (r = fake_airplay_new(loop, dev, &apo, &sv->airplay, err)) < 0 ||
+	    (r = fake_companion_new(loop, dev, sv->player, &cpo, &sv->companion, err)) < 0 ||
 	    (r = start_mdns(loop, o, dev, &sv->mdns, err)) < 0)
 		return r;
 	if (fake_mrp_port(sv->mrp) >= 0) {
@@ -417,21 +427,28 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 		if ((r = fake_loop_note(loop, line, err)) < 0)
 			return r;
 	}
+	if (fake_companion_port(sv->companion) >= 0) {
+		snprintf(line, sizeof line, "companion %d", fake_companion_port(sv->companion));
+		if ((r = fake_loop_note(loop, line, err)) < 0)
+			return r;
+	}
 	if (o->control) {
 		if ((r = fake_control_new(loop, o->control, sv->player, sv->mrp, &sv->control, err)) < 0)
 			return r;
 		fake_control_set_dmap(sv->control, sv->dmap);
 		fake_control_set_airplay(sv->control, sv->airplay);
+		fake_control_set_companion(sv->control, sv->companion);
 	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.device = NULL, .mrp = {.port = -1}, .dmap_port = -1, .airplay_port = -1};
+	struct opts o = {.device = NULL, .mrp = {.port = -1}, .dmap_port = -1, .airplay_port = -1,
+		       .companion_port = -1};
 	struct fake_loop *loop = NULL;
 	struct fake_device dev;
-	struct servers sv = {NULL, NULL, NULL, NULL, NULL, NULL};
+	struct servers sv = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 	struct atv_err err = {0, ""};
 	sigset_t sigs;
 	int sfd = -1, r;
@@ -465,6 +482,7 @@ int main(int argc, char **argv)
 		r = r == -ATV_E_USAGE || r == -ATV_E_INPUT ? ATV_EXIT_USAGE : atv_exit_status(r);
 	}
 	fake_control_free(sv.control);
+	fake_companion_free(sv.companion);
 	fake_airplay_free(sv.airplay);
 	fake_dmap_free(sv.dmap);
 	fake_mdns_free(sv.mdns);
