@@ -195,7 +195,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	static const char *const protocols[] = {"mrp", "dmap", "airplay", NULL};
+	static const char *const protocols[] = {"mrp", "dmap", "airplay", "companion", NULL};
 	static const struct option longopts[] = {
 	    ATV_CLI_LONGOPTS,
 	    {"protocol", required_argument, NULL, 'p'},

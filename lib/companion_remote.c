@@ -23,6 +23,7 @@
  * (companion_rti.h). */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,8 @@ static int system_info(struct comp_remote *c, struct atv_err *err)
 	/* pyatv sends its device_id (a MAC) as _pubID: ours, from the id */
 	snprintf(pub, sizeof pub, "%.2s:%.2s:%.2s:%.2s:%.2s:%.2s", c->rp_id, c->rp_id + 2,
 		 c->rp_id + 4, c->rp_id + 6, c->rp_id + 8, c->rp_id + 10);
+	for (char *q = pub; *q; q++)
+		*q = (char)toupper((unsigned char)*q); /* as pyatv's FF:70:79:61:74:76 */
 	r = atv_opack_dict_set(d, "_bf", atv_opack_int(0));
 	if (r == 0)
 		r = atv_opack_dict_set(d, "_cf", atv_opack_int(512));
