@@ -596,7 +596,11 @@ static int run(struct comp_remote *c, const struct atv_cmd *k, json_t **result, 
 	case ATV_CMD_WAKEUP: return hid(c, HID_WAKE, false, err);
 	case ATV_CMD_HOME_HOLD: return press(c, HID_HOME, ATV_KEY_HOLD, err);
 	case ATV_CMD_POWER_STATE:
-		r = fetch_attention(c, err);
+		/* the connect fetched it and SystemStatus pushes keep it
+		 * current: take those in; ask again only when it is unknown */
+		r = atv_companion_process(c->s, err);
+		if (r == 0 && !c->attention)
+			r = fetch_attention(c, err);
 		if (r == 0 &&
 		    !(*result = json_pack("{s:s}", "power_state", power_name(c->attention))))
 			r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
