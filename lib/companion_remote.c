@@ -660,8 +660,21 @@ static bool comp_serves(enum atv_cmd_id id)
 static int comp_command(void *b, const struct atv_cmd *k, json_t **result, struct atv_err *err)
 {
 	struct comp_remote *c = b;
+	struct atv_err e = {0};
 	int r;
 
+	/* a session the device closed while we were idle (atv-send between
+	 * two lines) is opened again rather than failing the command */
+	if (c->s && (r = atv_companion_process(c->s, &e)) < 0) {
+		if (r != -ATV_E_UNREACHABLE) {
+			if (err)
+				*err = e;
+			return r;
+		}
+		atv_debug("companion: %s; connecting again", e.msg);
+		atv_companion_close(c->s);
+		c->s = NULL;
+	}
 	if (!c->s && (r = connect_now(c, err)) < 0)
 		return r;
 	r = run(c, k, result, err);

@@ -137,6 +137,23 @@ test_expect_success 'next to MRP: power goes to Companion, playback to MRP' '
 	send -p companion play && cst ".requests | index(\"_mcc\") != null"
 '
 
+test_expect_success 'commands from stdin: a Companion connection the device dropped is made again' '
+	n0=$(grep -c "companion .*: verified controller" lr.log) &&
+	mkfifo cmds || return 1
+	timeout $T atv-send < cmds > stdin.out 2> stdin.err &
+	spid=$!
+	test_atexit "kill $spid 2>/dev/null"
+	exec 7> cmds
+	cat lr.json >&7 && echo app_list >&7 &&
+	wait_for_line stdin.out ".command == \"app_list\"" 4 &&
+	test "$(ctl lr companion-drop)" -ge 1 &&
+	echo power_state >&7 && exec 7>&- &&
+	wait_for_exit $spid && test "$rc" -eq 0 &&
+	test_jq ".ok" stdin.out &&
+	tail -n 1 stdin.out > last && test_jq ".command == \"power_state\"" last &&
+	test $(grep -c "companion .*: verified controller" lr.log) -eq $((n0 + 2))
+'
+
 test_expect_success 'a Companion command without a Companion pairing names atv-pair' '
 	jq -c "select(.protocol == \"mrp\")" "$ATV_CREDENTIALS" > mrp-only &&
 	chmod 600 mrp-only &&
