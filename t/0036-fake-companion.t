@@ -208,6 +208,21 @@ test_expect_success 'hostile replies: silence and a truncated frame (timeout: 3)
 	probe after "$START" && test $rc -eq 0
 '
 
+test_expect_success 'evict_shared_id: a second client with the same _i closes the first' '
+	jq ".companion = {evict_shared_id: true}" "$DEV/livingroom.json" > evict.json &&
+	start_mrp_fake ev $NET.3 evict.json &&
+	echo 1111 | timeout $T companion-probe $NET.3 $PORT pair > ev.creds &&
+	{ { cat ev.creds && echo "$START" && sleep 2 && echo "req FetchUserAccountsEvent"; } |
+		timeout $T companion-probe $NET.3 $PORT run > ev1.out 2> ev1.err & } &&
+	pid=$! &&
+	n=0 && until ctl_json_is ev companion-state ".clients | length == 1" 2> /dev/null ||
+		[ $n -ge 250 ]; do sleep 0.02; n=$((n + 1)); done &&
+	{ cat ev.creds && echo "$START"; } | timeout $T companion-probe $NET.3 $PORT run > ev2.out &&
+	grep -q "client id 0123456789ab connected again" ev.log &&
+	{ wait $pid; test $? -eq 3; } &&
+	! grep -q FetchUserAccountsEvent ev1.out
+'
+
 test_expect_success 'companion-revoke: pair-verify fails (4), the fake says why' '
 	test "$(ctl lr companion-revoke)" = 1 &&
 	probe rv "$START" &&
