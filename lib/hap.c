@@ -739,6 +739,72 @@ void atv_hap_setup_free(struct atv_hap_setup *h)
 	free(h);
 }
 
+int atv_hap_setup_m2_check(const uint8_t *m2, size_t len, const char *device, struct atv_err *err)
+{
+	struct atv_tlv8 t = {0};
+	const struct atv_tlv8_item *e;
+	uint64_t code = 0;
+	struct atv_err pe = {0};
+	int r = atv_tlv8_parse(&t, m2, len, &pe);
+
+	if (r < 0) {
+		r = atv_err_set(err, ATV_E_PROTO, "pair-setup M2 from %s: %s", device, pe.msg);
+	} else if ((e = atv_tlv8_find(&t, ATV_TLV8_ERROR))) {
+		atv_tlv8_uint(e, &code, NULL);
+		r = atv_err_set(err, ATV_E_REFUSED, "%s refused pairing: %s", device,
+				atv_tlv8_error_name(code));
+	}
+	atv_tlv8_release(&t);
+	return r;
+}
+
+int atv_hap_setup_finish(const char *pin, const char *pairing_id, const struct atv_buf *name,
+			 const struct atv_buf *m2, atv_hap_exchange_fn exchange, void *ctx,
+			 const char *device, char **credentials, struct atv_err *err)
+{
+	struct atv_hap_setup *h;
+	struct atv_buf msg, reply;
+	struct atv_err e = {0};
+	int r = 0;
+
+	h = atv_hap_setup_client_new(pin, pairing_id, NULL, err);
+	if (!h)
+		return err && err->code ? -err->code : -ATV_E_NOMEM;
+	atv_buf_init(&msg, ATV_HAP_MSG_MAX);
+	atv_buf_init(&reply, ATV_HAP_MSG_MAX);
+	if (name)
+		r = atv_hap_setup_set_name(h, name->data, name->len, err);
+	if (r < 0)
+		goto out;
+	/* The context starts at M1, which has gone out already (it has no
+	 * secret in it): step past it, then answer M2. */
+	r = atv_hap_setup_step(h, NULL, 0, &msg, &e);
+	if (r >= 0)
+		r = atv_hap_setup_step(h, m2->data, m2->len, &msg, &e);
+	while (r == ATV_HAP_CONTINUE) {
+		r = exchange(ctx, &msg, &reply, err);
+		if (r < 0)
+			goto out;
+		r = atv_hap_setup_step(h, reply.data, reply.len, &msg, &e);
+	}
+	if (r == -ATV_E_AUTH) {
+		/* "wrong pin" (the device's Authentication error at M4, or its
+		 * proof not matching ours) or a signature that does not verify */
+		r = atv_err_set(err, ATV_E_AUTH, "%s: %s", device, e.msg);
+		goto out;
+	}
+	if (r < 0) {
+		r = atv_err_set(err, -r, "pairing with %s failed: %s", device, e.msg);
+		goto out;
+	}
+	r = atv_hap_setup_client_creds_string(h, credentials, err);
+out:
+	atv_buf_release(&msg);
+	atv_buf_release(&reply);
+	atv_hap_setup_free(h);
+	return r;
+}
+
 /* ---- pair-verify ---- */
 
 struct atv_hap_verify {

@@ -30,7 +30,15 @@
 	X(get_string_ptr)                                                                          \
 	X(from_memory)                                                                             \
 	X(to_bin)                                                                                  \
-	X(to_bin_free)
+	X(to_bin_free)                                                                             \
+	X(new_array)                                                                               \
+	X(new_data)                                                                                \
+	X(new_uid)                                                                                 \
+	X(array_get_size)                                                                          \
+	X(array_get_item)                                                                          \
+	X(array_append_item)                                                                       \
+	X(get_uid_val)                                                                             \
+	X(get_data_ptr)
 
 /* One field per function: api->new_dict is plist_new_dict. */
 struct atv_plist {

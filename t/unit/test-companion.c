@@ -15,8 +15,10 @@
 #include "buf.h"
 #include "bytes.h"
 #include "companion_frame.h"
+#include "companion_rti.h"
 #include "err.h"
 #include "hap.h"
+#include "plist_dl.h"
 
 static size_t unhex(const char *s, uint8_t *out, size_t max)
 {
@@ -262,12 +264,105 @@ static void test_limits(void **state)
 	assert_false(atv_companion_type_known(0x23));
 }
 
+/* A _tiD as pyatv's fake device writes it (plistlib, binary): session
+ * 00 01 .. 0f, text "hello". */
+static const char ti_hello[] =
+    "62706c6973743030d2010203085424746f7058246f626a65637473d2040506075b73657373696f6e5555"
+    "49445d646f63756d656e74537461746580018002a5090a0b0e1155246e756c6c4f1010000102030405"
+    "060708090a0b0c0d0e0fd10c0d55646f6353748003d10f105f1012636f6e746578744265666f726549"
+    "6e70757480045568656c6c6f080d121b202c3a3c3e444a5d6066686b808200000000000001010000000"
+    "00000001200000000000000000000000000000088";
+
+static void test_rti_parse(void **state)
+{
+	uint8_t p[256], uuid[16], want[16];
+	size_t n = unhex(ti_hello, p, sizeof p);
+	struct atv_err err = {0};
+	char *text = NULL;
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		want[i] = (uint8_t)i;
+	assert_int_equal(atv_companion_rti_parse(p, n, uuid, &text, &err), 0);
+	assert_memory_equal(uuid, want, 16);
+	assert_string_equal(text, "hello");
+	free(text);
+	/* cut short: refused with a message, nothing returned */
+	assert_true(atv_companion_rti_parse(p, n - 20, uuid, &text, &err) < 0);
+	assert_null(text);
+	assert_true(err.msg[0] != 0);
+	assert_int_equal(atv_companion_rti_parse(p, 0, uuid, &text, &err), -ATV_E_PROTO);
+}
+
+/* The object at UID member key of dict d, in objects. */
+static plist_t deref(const struct atv_plist *pl, plist_t objects, plist_t d, const char *key)
+{
+	plist_t v = pl->dict_get_item(d, key);
+	uint64_t uid = 0;
+
+	assert_non_null(v);
+	assert_int_equal(pl->get_node_type(v), PLIST_UID);
+	pl->get_uid_val(v, &uid);
+	assert_true(uid < pl->array_get_size(objects));
+	return pl->array_get_item(objects, (uint32_t)uid);
+}
+
+/* pyatv's RTITextOperations archives, read back: the session's UUID, and
+ * the inserted text or the asserted empty text. */
+static void test_rti_payload(void **state)
+{
+	const struct atv_plist *pl;
+	uint8_t uuid[16];
+	struct atv_buf b;
+	plist_t root = NULL, objs, ops, v;
+	uint64_t n = 0;
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		uuid[i] = (uint8_t)(0xf0 + i);
+	assert_int_equal(atv_plist_load(&pl, NULL), 0);
+	atv_buf_init(&b, 1 << 16);
+	for (int insert = 0; insert < 2; insert++) {
+		atv_buf_reset(&b);
+		assert_int_equal(atv_companion_rti_payload(uuid, insert ? "wörld" : NULL, &b, NULL),
+				 0);
+		assert_memory_equal(b.data, "bplist00", 8);
+		pl->from_memory((const char *)b.data, (uint32_t)b.len, &root);
+		assert_non_null(root);
+		assert_string_equal(pl->get_string_ptr(pl->dict_get_item(root, "$archiver"), NULL),
+				    "RTIKeyedArchiver");
+		objs = pl->dict_get_item(root, "$objects");
+		assert_int_equal(pl->array_get_size(objs), 8);
+		ops = deref(pl, objs, pl->dict_get_item(root, "$top"), "textOperations");
+		v = deref(pl, objs, ops, "targetSessionUUID");
+		assert_memory_equal(pl->get_data_ptr(pl->dict_get_item(v, "NS.uuidbytes"), &n),
+				    uuid, 16);
+		assert_int_equal(n, 16);
+		if (insert) {
+			v = deref(pl, objs, deref(pl, objs, ops, "keyboardOutput"),
+				  "insertionText");
+			assert_string_equal(pl->get_string_ptr(v, NULL), "wörld");
+			assert_null(pl->dict_get_item(ops, "textToAssert"));
+		} else {
+			v = deref(pl, objs, ops, "textToAssert");
+			assert_string_equal(pl->get_string_ptr(v, NULL), "");
+		}
+		v = deref(pl, objs, ops, "$class");
+		assert_string_equal(pl->get_string_ptr(pl->dict_get_item(v, "$classname"), NULL),
+				    "RTITextOperations");
+		pl->free(root);
+		root = NULL;
+	}
+	atv_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_encode_clear),  cmocka_unit_test(test_encode_sealed),
 	    cmocka_unit_test(test_nonce),	  cmocka_unit_test(test_decode),
 	    cmocka_unit_test(test_decode_sealed), cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_rti_parse),	  cmocka_unit_test(test_rti_payload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
