@@ -146,6 +146,7 @@ struct fake_companion {
 	uint8_t ti_uuid[16]; /* the text session's UUID, new at each focus */
 	int attention;	     /* while on: awake, screensaver or idle */
 	bool attention_needs_tvrc;
+	bool evict_shared_id;
 	json_t *requests;    /* the last LOG_MAX "_i" received, "event:" for events */
 	json_t *touch;	     /* the last _hidT */
 	json_t *system_info; /* the last _systemInfo content, as text */
@@ -347,9 +348,8 @@ static bool send_hostile_reply(struct cconn *c)
 	case H_SILENT: break;
 	default: return false;
 	}
-	(void)cp;
 	atv_info("companion %s: hostile %s instead of a reply", c->name,
-		 hostile_names[c->cp->hostile]);
+		 hostile_names[cp->hostile]);
 	want_write(c);
 	return true;
 }
@@ -383,6 +383,8 @@ static void reply_error(struct cconn *c, const struct atv_opack *req, int64_t co
 	atv_opack_get_int(req, "_x", &xid);
 	if (send_hostile_reply(c))
 		return;
+	if (c->cp->hostile == H_WRONG_XID)
+		xid++;
 	atv_info("companion %s: %s: error %s", c->name, name, msg);
 	m = atv_opack_dict();
 	if (atv_opack_dict_set(m, "_i", atv_opack_str(name)) < 0 ||
@@ -615,8 +617,9 @@ static void copy_name(char *out, const char *s)
 }
 
 /* _systemInfo: the client's _i must be a non-empty string (tvOS 18.4 drops
- * clients without one, pyatv #2656); a second connection with the same _i
- * evicts the first (one client id, one client: pyatv #1912). */
+ * clients without one, pyatv #2656).  With evict_shared_id a second
+ * connection with the same _i closes the first (clients sharing an id evict
+ * each other: pyatv #1912); off by default, as the details are unknown. */
 static void on_system_info(struct cconn *c, const struct atv_opack *req, const struct atv_opack *cc)
 {
 	struct fake_companion *cp = c->cp;
@@ -628,7 +631,7 @@ static void on_system_info(struct cconn *c, const struct atv_opack *req, const s
 		conn_fail(c, "_systemInfo without a usable _i");
 		return;
 	}
-	for (struct cconn *o = cp->conns; o; o = o->next)
+	for (struct cconn *o = cp->conns; cp->evict_shared_id && o; o = o->next)
 		if (o != c && !o->dead && strcmp(o->client_i, i) == 0)
 			conn_fail(o, "client id %s connected again", i);
 	copy_name(c->client_i, i);
@@ -1578,7 +1581,8 @@ static int listen_on(struct fake_companion *cp, int port, struct atv_err *err)
 
 /* The device file's optional "companion": {"apps": {bundle: name},
  * "accounts": {id: name}, "account": id, "url_apps": {scheme: bundle},
- * "text": s, "keyboard": bool, "attention_needs_tvrc": bool}. */
+ * "text": s, "keyboard": bool, "attention_needs_tvrc": bool,
+ * "evict_shared_id": bool}. */
 static int load_config(struct fake_companion *cp, struct atv_err *err)
 {
 	json_t *c = json_object_get(cp->dev->json, "companion");
@@ -1588,6 +1592,7 @@ static int load_config(struct fake_companion *cp, struct atv_err *err)
 	const char *account = json_string_value(json_object_get(c, "account"));
 	json_t *kb = json_object_get(c, "keyboard"),
 	       *tvrc = json_object_get(c, "attention_needs_tvrc");
+	json_t *evict = json_object_get(c, "evict_shared_id");
 
 	cp->apps = json_is_object(apps)
 		       ? json_deep_copy(apps)
@@ -1608,6 +1613,7 @@ static int load_config(struct fake_companion *cp, struct atv_err *err)
 	snprintf(cp->text, sizeof cp->text, "%s", text ? text : "");
 	cp->keyboard = kb ? json_is_true(kb) : true;
 	cp->attention_needs_tvrc = tvrc ? json_is_true(tvrc) : true;
+	cp->evict_shared_id = json_is_true(evict);
 	cp->attention = ATT_AWAKE;
 	cp->next_sid = 5555; /* pyatv's fake's first session id */
 	return atv_random(cp->ti_uuid, sizeof cp->ti_uuid, err);

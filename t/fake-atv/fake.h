@@ -662,7 +662,7 @@ struct fake_companion;
 /* Serve Companion for dev on player (both borrowed); without a
  * _companion-link._tcp service with rpMRtID only the object is made.  The
  * device's optional "companion" object sets apps, accounts, account,
- * url_apps, text, keyboard and attention_needs_tvrc.  *out is set even on
+ * url_apps, text, keyboard, attention_needs_tvrc and evict_shared_id.  *out is set even on
  * failure (free it). */
 int fake_companion_new(struct fake_loop *loop, struct fake_device *dev, struct fake_player *player,
 		       const struct fake_companion_opts *o, struct fake_companion **out,
