@@ -123,6 +123,36 @@ test_expect_success 'keys: channel_up/down, guide, screensaver, control_center' 
 		\"control_center\"]"
 '
 
+test_expect_success 'over Companion alone: the remote keys and their actions' '
+	send -p companion up down left right select menu home volume_up volume_down play_pause &&
+	cst ".keys[-10:] == [\"up\", \"down\", \"left\", \"right\", \"select\", \"menu\",
+		\"home\", \"volume_up\", \"volume_down\", \"play_pause\"]" &&
+	send -p companion --action double_tap select &&
+	cst ".keys[-1] == \"select:double\"" &&
+	start=$(date +%s%N) &&
+	send -p companion home_hold &&
+	test $(( ($(date +%s%N) - start) / 1000000 )) -ge 1000 &&
+	cst ".keys[-1] == \"home:hold\""
+'
+
+test_expect_success 'over Companion alone: media control changes the player' '
+	send -p companion play && ctl_json_is lr state ".playing.device_state == \"playing\"" &&
+	send -p companion pause && ctl_json_is lr state ".playing.device_state == \"paused\"" &&
+	fake_state lr | jq -r .playing.title > t0 &&
+	send -p companion next && fake_state lr | jq -r .playing.title > t1 &&
+	! test_cmp t0 t1 > /dev/null &&
+	send -p companion previous && fake_state lr | jq -r .playing.title > t2 &&
+	test_cmp t0 t2 &&
+	fake_state lr | jq .playing.elapsed > e0 &&
+	send -p companion skip_forward &&
+	ctl_json_is lr state ".playing.elapsed == $(cat e0) + 15" &&
+	send -p companion skip_backward &&
+	ctl_json_is lr state ".playing.elapsed == $(cat e0)" &&
+	send -p companion set_volume=30 volume &&
+	ctl_json_is lr state ".volume == 30" &&
+	tail -n 1 send.out > v && test_jq ".volume == 30" v
+'
+
 test_expect_success 'volume: read over Companion' '
 	send volume && test_jq ".volume >= 0 and .volume <= 100" send.out
 '
