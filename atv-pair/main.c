@@ -38,26 +38,37 @@ static int begin(void *ctx, struct atv_device *d, struct atv_err *err)
 	return atv_pair_begin(d, pr->protocol, &pr->po, &pr->p, err);
 }
 
-/* Keep the credentials in d's service and in the credentials file. */
+/* Keep the credentials (and what the protocol stores with them, e.g.
+ * Companion's client id) in d's service and in the credentials file. */
 static int keep(struct pairer *pr, struct atv_device *d, const char *credentials,
 		struct atv_err *err)
 {
 	struct atv_service *s = atv_device_service(d, pr->protocol);
 	char when[32];
 	struct atv_cred_entry e = {0};
+	int r;
 
 	if (!s || atv_strset(&s->credentials, credentials) < 0)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	e.extra = atv_pair_stored(pr->p);
+	if (e.extra && ((!s->extra && !(s->extra = json_object())) ||
+			json_object_update(s->extra, e.extra) < 0)) {
+		json_decref(e.extra);
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	}
 	atv_iso8601(when, sizeof when, (long long)time(NULL));
 	e.identifier = s->identifier ? s->identifier : d->identifier;
 	e.protocol = s->protocol;
 	e.credentials = s->credentials;
 	e.name = d->name;
 	e.paired = when;
-	if (!e.identifier)
-		return atv_err_set(err, ATV_E_INPUT, "the device has no identifier to store under");
 	/* a writer stuck holding the lock must not keep us past -t */
-	return atv_creds_store(pr->tool->cred_path, &e, pr->tool->t.timeout_ms, err);
+	if (!e.identifier)
+		r = atv_err_set(err, ATV_E_INPUT, "the device has no identifier to store under");
+	else
+		r = atv_creds_store(pr->tool->cred_path, &e, pr->tool->t.timeout_ms, err);
+	json_decref(e.extra);
+	return r;
 }
 
 /* The device accepted the pairing but its credentials could not be
@@ -211,15 +222,16 @@ static int check_options(struct pairer *pr)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [-v] [-p mrp|dmap|airplay] [--pin PIN | --pin-file FILE] [--name NAME]\n"
-		"       [--pairing-guid GUID] [--port PORT] [-i ID] [-s HOST[:PORT],...]\n"
-		"       [-t SECONDS] [-c FILE] [--with-credentials]\n"
+		"usage: %s [-v] [-p mrp|dmap|airplay|companion] [--pin PIN | --pin-file FILE]\n"
+		"       [--name NAME] [--pairing-guid GUID] [--port PORT] [-i ID]\n"
+		"       [-s HOST[:PORT],...] [-t SECONDS] [-c FILE] [--with-credentials]\n"
 		"Pair with Apple TVs (device configs on stdin, one per line, or -i ID); store\n"
 		"the credentials in the credentials file and print each config.\n"
-		"  -p, --protocol P         the protocol to pair: mrp (default), dmap or airplay\n"
-		"      --pin PIN            mrp, airplay: the PIN the device shows (default: ask on\n"
-		"                           /dev/tty); dmap: the 4-digit PIN to type on the\n"
-		"                           device (default: random, shown on stderr)\n"
+		"  -p, --protocol P         the protocol to pair: mrp (default), dmap, airplay or\n"
+		"                           companion\n"
+		"      --pin PIN            mrp, airplay, companion: the PIN the device shows\n"
+		"                           (default: ask on /dev/tty); dmap: the 4-digit PIN to\n"
+		"                           type on the device (default: random, on stderr)\n"
 		"      --pin-file FILE      read the PIN from the first line of FILE\n"
 		"      --name NAME          our name, shown on the device (default atv-tools)\n"
 		"      --remote-name NAME   the same as --name\n"

@@ -69,8 +69,12 @@ static void run_one(struct run *r, const char *item)
 		ret = atv_cli_connect(r->t, &r->d, &r->o, &r->c, &e);
 	if (ret == 0)
 		ret = atv_conn_command(r->c, item, r->action, &res, &e);
-	if (ret == 0) {
-		ret = atv_cli_result_ok(item, res, &werr);
+	if (ret == 0 && json_is_array(res) && json_array_size(res) > 0) {
+		/* a list (app_list): one result line per element */
+		for (size_t i = 0; ret == 0 && i < json_array_size(res); i++)
+			ret = atv_cli_result_ok(item, json_array_get(res, i), &werr);
+	} else if (ret == 0) {
+		ret = atv_cli_result_ok(item, json_is_array(res) ? NULL : res, &werr);
 	} else {
 		r->status = atv_cli_worst(r->status, atv_exit_status(ret));
 		if (conn_broken(ret)) {
@@ -161,7 +165,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s [-v] [-i ID] [-s HOST[:PORT],...] [-t SECONDS] [-c FILE]\n"
-		"       [-p mrp|dmap|airplay] [--action tap|double_tap|hold] [--wait] [COMMAND...]\n"
+		"       [-p mrp|dmap|airplay|companion] [--action tap|double_tap|hold] [--wait]\n"
+		"       [COMMAND...]\n"
 		"Send commands to an Apple TV; print one result (JSON) per command.\n"
 		"The device config is the first line of stdin unless -i is given; the commands\n"
 		"are the arguments, else the (other) lines of stdin.\n"
@@ -169,8 +174,9 @@ static void usage(FILE *f)
 		"  -s, --hosts H[:P],...    scan these hosts by unicast (default: multicast)\n"
 		"  -t, --timeout SECONDS    for scans, connecting and each command (default 5)\n"
 		"  -c, --credentials FILE   credentials file\n"
-		"  -p, --protocol P         mrp, dmap or airplay (default: MRP if usable, else\n"
-		"                           DMAP; AirPlay when every command is play_url)\n"
+		"  -p, --protocol P         mrp, dmap, airplay or companion (default: MRP if\n"
+		"                           usable, else DMAP, else Companion; AirPlay when every\n"
+		"                           command is play_url; Companion for power when paired)\n"
 		"      --action A           how remote keys are pressed: tap, double_tap, hold\n"
 		"      --wait               play_url: follow the video until it ends, one\n"
 		"                           event line per state change\n"
@@ -180,13 +186,16 @@ static void usage(FILE *f)
 		"  play pause play_pause stop next previous skip_forward skip_backward\n"
 		"  set_position=SECONDS set_shuffle=off|songs|albums set_repeat=off|track|all\n"
 		"  volume_up volume_down set_volume=0..100 turn_on turn_off playing\n"
-		"  play_url=URL [start=SECONDS] (AirPlay)\n",
+		"  play_url=URL [start=SECONDS] (AirPlay)\n"
+		"  power_state volume app_list launch_app=BUNDLE_OR_URL account_list\n"
+		"  switch_account=ID text_get text_set=TEXT text_append=TEXT text_clear\n"
+		"  channel_up channel_down guide screensaver control_center (Companion)\n",
 		atv_progname);
 }
 
 int main(int argc, char **argv)
 {
-	static const char *const protocols[] = {"mrp", "dmap", "airplay", NULL};
+	static const char *const protocols[] = {"mrp", "dmap", "airplay", "companion", NULL};
 	static const struct option longopts[] = {
 	    ATV_CLI_LONGOPTS,
 	    {"protocol", required_argument, NULL, 'p'},

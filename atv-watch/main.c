@@ -20,15 +20,16 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [-v] [-i ID] [-s HOST[:PORT],...] [-t SECONDS] [-c FILE] [-p mrp]\n"
-		"       [--artwork DIR] [--until-eof]\n"
+		"usage: %s [-v] [-i ID] [-s HOST[:PORT],...] [-t SECONDS] [-c FILE]\n"
+		"       [-p mrp|dmap|companion] [--artwork DIR] [--until-eof]\n"
 		"Print an Apple TV's events (JSON lines) as they happen, until SIGINT or SIGTERM.\n"
 		"The device config is the first line of stdin unless -i is given.\n"
 		"  -i, --id ID              scan for this device instead of reading a config\n"
 		"  -s, --hosts H[:P],...    scan these hosts by unicast (default: multicast)\n"
 		"  -t, --timeout SECONDS    for scans, connecting and each request (default 5)\n"
 		"  -c, --credentials FILE   credentials file\n"
-		"  -p, --protocol P         the protocol to watch over (default: MRP)\n"
+		"  -p, --protocol P         mrp, dmap or companion (default: MRP, else DMAP,\n"
+		"                           else Companion; Companion for power when paired)\n"
 		"      --artwork DIR        save artwork in DIR; playing events name the file\n"
 		"      --until-eof          also stop at the end of standard input\n"
 		"  -v, --verbose            more messages on stderr (twice: debug)\n"
@@ -54,7 +55,7 @@ static int check_dir(const char *dir)
 
 int main(int argc, char **argv)
 {
-	static const char *const protocols[] = {"mrp", "dmap", NULL};
+	static const char *const protocols[] = {"mrp", "dmap", "companion", NULL};
 	static const struct option longopts[] = {
 	    ATV_CLI_LONGOPTS,
 	    {"protocol", required_argument, NULL, 'p'},

@@ -8,6 +8,9 @@
 #   pair_setup    `atv-pair --pin` from a config: HAP pair-setup (SRP-3072)
 #   send_dmap     a cold `atv-send -i ID -s HOST play` over DMAP (Apple TV 3
 #                 fake, Home Sharing login from the scan)
+#   companion_power  a cold `atv-send power_state` over Companion from a
+#                 config: connect, pair-verify, pyatv's connect sequence
+#                 (system info, sessions, interests), FetchAttentionState
 #   airplay_play  a cold `atv-send play_url=URL` from a config: connect,
 #                 AirPlay pair-verify, the encrypted channel, POST /play and
 #                 /playback-info until it plays (the fake loads in 0 ms)
@@ -79,6 +82,17 @@ jq -c --argjson n "$commands" '. + {commands: $n,
 	"$send" play_url=http://127.0.0.1:9/bench.mp4 >> "$tmp/results.jsonl" ||
 	die "airplay_play failed"
 
+# Companion: pair once (the fake's PIN), then power_state alone over it.
+if grep -q '^companion ' "$tmp/fake.ready"; then
+	"$pair" -p companion --pin "$pin" < "$tmp/tv.json" > /dev/null 2> "$tmp/err" || {
+		cat "$tmp/err" >&2
+		die "companion pairing with the fake failed"
+	}
+	"$measure" -n "$runs" --name companion_power --input "$tmp/tv.json" -- \
+		"$send" -p companion power_state >> "$tmp/results.jsonl" ||
+		die "companion_power failed"
+fi
+
 # DMAP: an Apple TV 3 (the kitchen fake); the scan's Home Sharing id logs in.
 dmap_host=127.0.0.4
 start_fake dmap "$srcdir/t/fake-atv/devices/kitchen.json" "$dmap_host"
@@ -104,11 +118,11 @@ tunnel_id=$(jq -r '.identifier // empty' "$tmp/den.json")
 
 cat "$tmp/results.jsonl"
 echo
-printf '%-13s %5s %10s %10s %10s %10s %12s %10s\n' name runs median_ms min_ms p90_ms max_ms \
+printf '%-15s %5s %10s %10s %10s %10s %12s %10s\n' name runs median_ms min_ms p90_ms max_ms \
 	peak_rss_kb cmds_per_s
 jq -r '[.name, .runs, .median_ms, .min_ms, .p90_ms, .max_ms, .peak_rss_kb_max,
 	(.commands_per_s // "-")] | @tsv' "$tmp/results.jsonl" |
 	while IFS='	' read -r name r med min p90 max rss cps; do
-		printf '%-13s %5s %10.3f %10.3f %10.3f %10.3f %12s %10s\n' "$name" "$r" "$med" "$min" \
+		printf '%-15s %5s %10.3f %10.3f %10.3f %10.3f %12s %10s\n' "$name" "$r" "$med" "$min" \
 			"$p90" "$max" "$rss" "$cps"
 	done

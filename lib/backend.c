@@ -11,6 +11,7 @@ static const struct atv_backend *const backends[] = {
     &atv_mrp_backend,
     &atv_dmap_backend,
     &atv_airplay_backend,
+    &atv_companion_backend,
 };
 
 const struct atv_backend *atv_backend_find(const char *name)

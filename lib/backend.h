@@ -57,6 +57,23 @@ enum atv_cmd_id {
 	ATV_CMD_TURN_OFF,
 	ATV_CMD_PLAYING,
 	ATV_CMD_PLAY_URL,
+	/* From here on Companion's alone (power, apps, accounts, text, keys
+	 * MRP has not): no other backend serves them. */
+	ATV_CMD_POWER_STATE,
+	ATV_CMD_VOLUME,
+	ATV_CMD_APP_LIST,
+	ATV_CMD_LAUNCH_APP,
+	ATV_CMD_ACCOUNT_LIST,
+	ATV_CMD_SWITCH_ACCOUNT,
+	ATV_CMD_TEXT_GET,
+	ATV_CMD_TEXT_SET,
+	ATV_CMD_TEXT_APPEND,
+	ATV_CMD_TEXT_CLEAR,
+	ATV_CMD_CHANNEL_UP,
+	ATV_CMD_CHANNEL_DOWN,
+	ATV_CMD_GUIDE,
+	ATV_CMD_SCREENSAVER,
+	ATV_CMD_CONTROL_CENTER,
 	ATV_CMD_COUNT
 };
 
@@ -75,6 +92,7 @@ struct atv_cmd {
 	double number; /* set_position and play_url's start (s), set_volume (0..100) */
 	int mode;      /* set_shuffle: off, songs, albums; set_repeat: off, track, all (0..2) */
 	const char *url; /* play_url */
+	const char *text; /* launch_app, switch_account, text_set, text_append */
 };
 
 /* What a backend knows of the device now, for events. */
@@ -83,6 +101,8 @@ struct atv_now {
 	double rate;	 /* playback rate the position moves with (0 unless playing) */
 	int power;	 /* 1 on, 0 off, -1 unknown */
 	int volume;	 /* 0..100, -1 unknown */
+	int attention;	 /* Companion's attention state: 1 asleep, 2 screensaver,
+			  * 3 awake, 4 idle; 0 unknown */
 };
 
 /* Called by step (and while a command waits) each time the state changed. */
@@ -117,7 +137,7 @@ struct atv_backend {
 	/* Whether command id can be run over this protocol at all. */
 	bool (*serves)(enum atv_cmd_id id);
 	/* Run it; on success *result may be set to members for the result
-	 * line. */
+	 * line, or to an array of such objects for one line each (app_list). */
 	int (*command)(void *b, const struct atv_cmd *cmd, json_t **result, struct atv_err *err);
 
 	/* Events (all NULL for a backend without): the fd to poll (-1:
@@ -139,6 +159,7 @@ struct atv_backend {
 extern const struct atv_backend atv_mrp_backend;
 extern const struct atv_backend atv_dmap_backend;
 extern const struct atv_backend atv_airplay_backend;
+extern const struct atv_backend atv_companion_backend; /* companion_remote.c */
 /* MRP over the AirPlay 2 tunnel (mrp_remote.c), opened on the airplay
  * service; "mrp" too, not in the table atv_backend_find searches. */
 extern const struct atv_backend atv_mrp_tunnel_backend;
@@ -166,13 +187,17 @@ struct atv_pairer {
 	const char *(*pin)(const void *p);
 	int (*finish)(void *p, const char *pin, char **credentials, struct atv_err *err);
 	void (*free)(void *p);
+	/* After finish: members to store next to the credentials (a new
+	 * object: Companion's client id "rp_id"), or NULL (may be NULL). */
+	json_t *(*stored)(const void *p);
 };
 
 extern const struct atv_pairer atv_mrp_pairer;	   /* mrp_remote.c */
 extern const struct atv_pairer atv_dmap_pairer;	   /* dmap_remote_pair.c */
 extern const struct atv_pairer atv_airplay_pairer; /* airplay_player.c */
+extern const struct atv_pairer atv_companion_pairer; /* companion_remote.c */
 
-/* The backend named name ("mrp", "dmap", "airplay"), or NULL. */
+/* The backend named name ("mrp", "dmap", "airplay", "companion"), or NULL. */
 const struct atv_backend *atv_backend_find(const char *name);
 
 /* d's name for messages: its name, else its identifier, else its address. */

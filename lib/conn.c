@@ -6,16 +6,23 @@
  * DMAP when that is paired (a Remote pairing GUID, or the Home Sharing hG
  * the scan found); -p names one.  AirPlay is the whole
  * connection with -p airplay, else a second backend opened lazily for
- * play_url.  A command goes to the first backend of the connection that
- * serves it; when none does, one "cannot do X over P" answer comes from
- * here. */
+ * play_url.  Companion, when paired next to MRP or DMAP, is a third
+ * backend (opened on its first command, or at once for a watcher): power
+ * goes to it first (as pyatv prefers it for power), the rest to the main
+ * backend first.  A command goes to the first backend of the connection
+ * that serves it; when none does, one "cannot do X over P" answer comes
+ * from here, naming the atv-pair command when pairing Companion would
+ * help.  Only -p companion makes Companion the whole connection (or a
+ * device that has nothing else paired). */
 #include "config.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "conn.h"
@@ -27,13 +34,15 @@
 
 /* What a command's value is. */
 enum value {
-	V_NONE,	    /* no value; remote keys take an action */
-	V_KEY,	    /* a remote key: tap, double_tap or hold, no value */
-	V_SECONDS,  /* set_position=SECONDS */
-	V_SHUFFLE,  /* off|songs|albums */
-	V_REPEAT,   /* off|track|all */
-	V_PERCENT,  /* set_volume=0..100 */
-	V_URL	    /* play_url=URL[ start=SECONDS] */
+	V_NONE,	   /* no value; remote keys take an action */
+	V_KEY,	   /* a remote key: tap, double_tap or hold, no value */
+	V_SECONDS, /* set_position=SECONDS */
+	V_SHUFFLE, /* off|songs|albums */
+	V_REPEAT,  /* off|track|all */
+	V_PERCENT, /* set_volume=0..100 */
+	V_URL,	   /* play_url=URL[ start=SECONDS] */
+	V_ID,	   /* launch_app=BUNDLE_OR_URL, switch_account=ID: not empty */
+	V_TEXT	   /* text_set=TEXT, text_append=TEXT: any text */
 };
 
 static const struct command {
@@ -70,6 +79,21 @@ static const struct command {
     {"turn_off", ATV_CMD_TURN_OFF, V_NONE},
     {"playing", ATV_CMD_PLAYING, V_NONE},
     {"play_url", ATV_CMD_PLAY_URL, V_URL},
+    {"power_state", ATV_CMD_POWER_STATE, V_NONE},
+    {"volume", ATV_CMD_VOLUME, V_NONE},
+    {"app_list", ATV_CMD_APP_LIST, V_NONE},
+    {"launch_app", ATV_CMD_LAUNCH_APP, V_ID},
+    {"account_list", ATV_CMD_ACCOUNT_LIST, V_NONE},
+    {"switch_account", ATV_CMD_SWITCH_ACCOUNT, V_ID},
+    {"text_get", ATV_CMD_TEXT_GET, V_NONE},
+    {"text_set", ATV_CMD_TEXT_SET, V_TEXT},
+    {"text_append", ATV_CMD_TEXT_APPEND, V_TEXT},
+    {"text_clear", ATV_CMD_TEXT_CLEAR, V_NONE},
+    {"channel_up", ATV_CMD_CHANNEL_UP, V_KEY},
+    {"channel_down", ATV_CMD_CHANNEL_DOWN, V_KEY},
+    {"guide", ATV_CMD_GUIDE, V_KEY},
+    {"screensaver", ATV_CMD_SCREENSAVER, V_KEY},
+    {"control_center", ATV_CMD_CONTROL_CENTER, V_KEY},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -86,8 +110,11 @@ struct slot {
 
 struct atv_conn {
 	char *id, *name;
-	struct slot main; /* MRP, DMAP or AirPlay */
+	struct slot main; /* MRP, DMAP, AirPlay or Companion */
 	struct slot ap;	  /* AirPlay next to MRP or DMAP (play_url), or none */
+	struct slot comp; /* Companion next to MRP or DMAP, or none */
+	bool comp_offered; /* the device has a companion service (paired or not) */
+	int epfd; /* main's and comp's fds together when both have events; -1 */
 	atv_conn_event_cb progress; /* play_url --wait's "playback" events */
 	void *progress_ctx;
 
@@ -101,7 +128,7 @@ struct atv_conn {
 	json_t *last_playing; /* without position */
 	bool last_has_pos;
 	double last_pos, last_rate, last_time;
-	int last_power, last_volume;
+	int last_power, last_volume, last_attention;
 };
 
 /* The entry named name[0..len), or NULL. */
@@ -133,20 +160,21 @@ static double wall_now(void)
 /* The service and backend to use for d: MRP when enabled and paired,
  * else MRP over the AirPlay tunnel when the MRP service is disabled or
  * absent (tvOS 15+: AirPlay credentials; HomePods: none needed), else
- * DMAP when paired, else MRP when enabled (its error says to pair), or
- * an error naming what is missing. */
+ * DMAP when paired, else Companion when paired, else MRP when enabled
+ * (its error says to pair), or an error naming what is missing. */
 static int pick(const struct atv_device *d, const char *want, const struct atv_service **svc,
 		const struct atv_backend **be, struct atv_err *err)
 {
 	const struct atv_service *mrp = atv_device_service(d, "mrp");
 	const struct atv_service *dmap = atv_device_service(d, "dmap");
+	const struct atv_service *comp = atv_device_service(d, "companion");
 	const char *name = atv_device_label(d);
 	struct atv_err terr = {0};
 	int tunnel;
 
 	if (want && !atv_backend_find(want))
-		return atv_err_set(err, ATV_E_USAGE, "unknown protocol %s (mrp, dmap or airplay)",
-				   want);
+		return atv_err_set(err, ATV_E_USAGE,
+				   "unknown protocol %s (mrp, dmap, airplay or companion)", want);
 	if (want && strcmp(want, "mrp") != 0) {
 		if (!(*svc = atv_device_service(d, want)))
 			return atv_err_set(err, ATV_E_UNSUPPORTED, "%s has no %s service", name,
@@ -155,7 +183,9 @@ static int pick(const struct atv_device *d, const char *want, const struct atv_s
 		return 0;
 	}
 	*be = &atv_mrp_backend;
-	if (mrp && mrp->enabled && (want || atv_service_paired(mrp) || !atv_service_paired(dmap))) {
+	if (mrp && mrp->enabled &&
+	    (want || atv_service_paired(mrp) ||
+	     (!atv_service_paired(dmap) && !atv_service_paired(comp)))) {
 		*svc = mrp;
 		return 0;
 	}
@@ -164,7 +194,7 @@ static int pick(const struct atv_device *d, const char *want, const struct atv_s
 		*be = &atv_mrp_tunnel_backend;
 		return 0;
 	}
-	if (tunnel < 0 && (want || !atv_service_paired(dmap))) {
+	if (tunnel < 0 && (want || (!atv_service_paired(dmap) && !atv_service_paired(comp)))) {
 		if (err)
 			*err = terr;
 		return tunnel;
@@ -174,17 +204,36 @@ static int pick(const struct atv_device *d, const char *want, const struct atv_s
 				   mrp ? "the mrp service of %s is disabled (tvOS 15+)"
 				       : "%s has no mrp service",
 				   name);
-	if (atv_service_paired(dmap)) {
-		*svc = dmap;
-		*be = &atv_dmap_backend;
+	if (atv_service_paired(dmap) || atv_service_paired(comp)) {
+		*svc = atv_service_paired(dmap) ? dmap : comp;
+		*be = atv_service_paired(dmap) ? &atv_dmap_backend : &atv_companion_backend;
 		return 0;
 	}
-	return atv_err_set(err, ATV_E_UNSUPPORTED, "no usable protocol for %s: %s, %s", name,
+	return atv_err_set(err, ATV_E_UNSUPPORTED, "no usable protocol for %s: %s, %s%s", name,
 			   mrp ? "mrp service disabled (tvOS 15+)" : "no mrp service",
-			   dmap ? "dmap not paired (atv-pair -p dmap)" : "no dmap service");
+			   dmap ? "dmap not paired (atv-pair -p dmap)" : "no dmap service",
+			   comp ? ", companion not paired (atv-pair -p companion)" : "");
 }
 
 static void on_changed(void *ctx);
+
+/* main and comp both have events: one epoll fd stands for both, so the
+ * tool's poll loop still sees one fd (backend.h's I/O model). */
+static int join_fds(struct atv_conn *c, struct atv_err *err)
+{
+	struct slot *slots[] = {&c->main, &c->comp};
+
+	if ((c->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return atv_err_sys(err, ATV_E_IO, errno, "epoll_create1");
+	for (size_t i = 0; i < 2; i++) {
+		struct epoll_event ev = {.events = EPOLLIN};
+		int fd = slots[i]->be->fd ? slots[i]->be->fd(slots[i]->b) : -1;
+
+		if (fd >= 0 && epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			return atv_err_sys(err, ATV_E_IO, errno, "epoll_ctl");
+	}
+	return 0;
+}
 
 static void on_progress(void *ctx, json_t *event)
 {
@@ -198,7 +247,7 @@ int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, str
 		  struct atv_err *err)
 {
 	static const struct atv_conn_opts defaults;
-	const struct atv_service *svc = NULL, *ap;
+	const struct atv_service *svc = NULL, *ap, *comp;
 	const struct atv_backend *be = NULL;
 	struct atv_backend_opts bo = {0};
 	struct atv_conn *c = NULL;
@@ -219,7 +268,8 @@ int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, str
 		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
 		goto out;
 	}
-	c->last_power = c->last_volume = -1;
+	c->last_power = c->last_volume = c->last_attention = -1;
+	c->epfd = -1;
 	bo.device = c->name;
 	bo.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	bo.updates = o->updates;
@@ -232,6 +282,16 @@ int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, str
 	c->progress_ctx = o->progress_ctx;
 	c->main.be = be;
 	r = c->main.be->open(d, svc, &bo, &c->main.b, err);
+	comp = atv_device_service(d, "companion");
+	c->comp_offered = comp != NULL;
+	if (r == 0 && c->main.be != &atv_companion_backend && atv_service_paired(comp)) {
+		/* a watcher wants its power events from the start */
+		bo.lazy = !o->updates;
+		c->comp.be = &atv_companion_backend;
+		r = c->comp.be->open(d, comp, &bo, &c->comp.b, err);
+		if (r == 0 && !bo.lazy)
+			r = join_fds(c, err);
+	}
 	if (r == 0 && c->main.be != &atv_airplay_backend &&
 	    (ap = atv_device_service(d, "airplay"))) {
 		bo.lazy = true;
@@ -259,6 +319,9 @@ void atv_conn_close(struct atv_conn *c)
 		return;
 	slot_close(&c->main);
 	slot_close(&c->ap);
+	slot_close(&c->comp);
+	if (c->epfd >= 0)
+		close(c->epfd);
 	json_decref(c->last_playing);
 	free(c->id);
 	free(c->name);
@@ -277,12 +340,21 @@ const char *atv_conn_device_id(const struct atv_conn *c)
 
 int atv_conn_fd(const struct atv_conn *c)
 {
+	if (c->epfd >= 0)
+		return c->epfd;
 	return c->main.be->fd ? c->main.be->fd(c->main.b) : -1;
+}
+
+static int slot_timeout(const struct slot *s)
+{
+	return s->be && s->be->timeout_ms ? s->be->timeout_ms(s->b) : -1;
 }
 
 int atv_conn_timeout_ms(const struct atv_conn *c)
 {
-	return c->main.be->timeout_ms ? c->main.be->timeout_ms(c->main.b) : -1;
+	int a = slot_timeout(&c->main), b = c->epfd >= 0 ? slot_timeout(&c->comp) : -1;
+
+	return a < 0 ? b : b < 0 || a < b ? a : b;
 }
 
 /* ---- commands ---- */
@@ -356,7 +428,8 @@ static int parse_value(const struct command *k, const char *item, const char *va
 {
 	static const char *const syntax[] = {
 	    [V_SECONDS] = "SECONDS", [V_SHUFFLE] = "off|songs|albums",
-	    [V_REPEAT] = "off|track|all", [V_PERCENT] = "0..100", [V_URL] = "URL"};
+	    [V_REPEAT] = "off|track|all", [V_PERCENT] = "0..100", [V_URL] = "URL",
+	    [V_ID] = "ID", [V_TEXT] = "TEXT"};
 	int r;
 
 	if (k->value <= V_KEY) {
@@ -380,19 +453,43 @@ static int parse_value(const struct command *k, const char *item, const char *va
 		if ((r = parse_url(item, val, url, &cmd->number, err)) == 0)
 			cmd->url = *url;
 		return r;
+	case V_ID:
+		if (!*val)
+			return atv_err_set(err, ATV_E_USAGE, "%s needs a value", k->name);
+		cmd->text = val;
+		return 0;
+	case V_TEXT: cmd->text = val; return 0;
 	default: return 0;
 	}
+}
+
+static bool is_power(enum atv_cmd_id id)
+{
+	return id == ATV_CMD_TURN_ON || id == ATV_CMD_TURN_OFF || id == ATV_CMD_POWER_STATE;
 }
 
 /* The backend of c that runs id, or NULL with err set. */
 static struct slot *route(struct atv_conn *c, const struct command *k, struct atv_err *err)
 {
+	/* power prefers Companion, as pyatv's facade does */
+	if (is_power(k->id) && c->comp.be && c->comp.be->serves(k->id))
+		return &c->comp;
 	if (c->main.be->serves(k->id))
 		return &c->main;
+	if (c->comp.be && c->comp.be->serves(k->id))
+		return &c->comp;
 	if (c->ap.be && c->ap.be->serves(k->id))
 		return &c->ap;
 	if (k->id == ATV_CMD_PLAY_URL)
 		atv_err_set(err, ATV_E_UNSUPPORTED, "%s has no airplay service", c->name);
+	else if (atv_companion_backend.serves(k->id) && c->comp_offered)
+		atv_err_set(err, ATV_E_UNSUPPORTED,
+			    "%s cannot do %s over %s: pair companion with atv-pair -p companion",
+			    c->name, k->name, c->main.be->name);
+	else if (atv_companion_backend.serves(k->id))
+		atv_err_set(err, ATV_E_UNSUPPORTED,
+			    "%s cannot do %s over %s (it needs companion, which %s does not offer)",
+			    c->name, k->name, c->main.be->name, c->name);
 	else
 		atv_err_set(err, ATV_E_UNSUPPORTED, "%s cannot do %s over %s", c->name, k->name,
 			    c->main.be->name);
@@ -526,14 +623,30 @@ static void emit_int(struct atv_conn *c, bool all, const char *name, const char 
 	json_decref(ev);
 }
 
-/* Report what changed since the last events (everything when all). */
+/* Companion's attention states (FetchAttentionState, SystemStatus). */
+static const char *const attention_names[] = {NULL, "asleep", "screensaver", "awake", "idle"};
+
+/* Report what changed since the last events (everything when all).  With
+ * Companion next to the main backend, power and attention are its (its
+ * system status pushes), the volume the main backend's when it knows. */
 static int emit(struct atv_conn *c, bool all, struct atv_err *err)
 {
-	struct atv_now now = {.power = -1, .volume = -1};
+	struct atv_now now = {.power = -1, .volume = -1}, cn = {.power = -1, .volume = -1};
 	int r = c->main.be->now(c->main.b, &now, err);
 
-	if (r < 0)
+	if (r == 0 && c->comp.be && c->epfd >= 0)
+		r = c->comp.be->now(c->comp.b, &cn, err);
+	if (r < 0) {
+		json_decref(now.playing);
 		return r;
+	}
+	json_decref(cn.playing);
+	if (cn.power >= 0 || cn.attention) {
+		now.power = cn.power;
+		now.attention = cn.attention;
+	}
+	if (now.volume < 0)
+		now.volume = cn.volume;
 	if (now.playing && (r = emit_playing(c, all, now.playing, now.rate, err)) < 0)
 		return r;
 	emit_int(c, all, "power", "power_state",
@@ -541,6 +654,11 @@ static int emit(struct atv_conn *c, bool all, struct atv_err *err)
 		 &c->last_power);
 	emit_int(c, all, "volume", "volume", now.volume >= 0 ? json_integer(now.volume) : NULL,
 		 now.volume, &c->last_volume);
+	if (now.attention < 1 || now.attention > 4)
+		now.attention = -1;
+	emit_int(c, all, "attention", "attention",
+		 now.attention > 0 ? json_string(attention_names[now.attention]) : NULL,
+		 now.attention, &c->last_attention);
 	return 0;
 }
 
@@ -561,14 +679,16 @@ static void on_changed(void *ctx)
 
 int atv_conn_process(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struct atv_err *err)
 {
-	int r;
+	int r = 0;
 
-	if (!c->main.be->step)
-		return 0;
 	c->cb = cb;
 	c->cb_ctx = ctx;
 	c->emit_err = 0;
-	r = c->main.be->step(c->main.b, err);
+	if (c->main.be->step)
+		r = c->main.be->step(c->main.b, err);
+	/* a lazy Companion slot is run at its next command */
+	if (r == 0 && c->epfd >= 0)
+		r = c->comp.be->step(c->comp.b, err);
 	c->cb = NULL;
 	if (r == 0 && c->emit_err)
 		r = atv_err_set(err, c->emit_err, "%s", c->emit_errmsg.msg);
@@ -579,10 +699,12 @@ int atv_conn_snapshot(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struc
 {
 	int r;
 
-	if (!c->main.be->watch)
-		return 0;
-	if ((r = c->main.be->watch(c->main.b, err)) < 0)
+	if (c->main.be->watch && (r = c->main.be->watch(c->main.b, err)) < 0)
 		return r;
+	if (c->epfd >= 0 && (r = c->comp.be->watch(c->comp.b, err)) < 0)
+		return r;
+	if (!c->main.be->watch && c->epfd < 0)
+		return 0;
 	c->cb = cb;
 	c->cb_ctx = ctx;
 	r = emit(c, true, err);

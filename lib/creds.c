@@ -415,6 +415,13 @@ const struct atv_cred_entry *atv_creds_find(const struct atv_creds *c, const cha
 	return NULL;
 }
 
+static int fill_extra(struct atv_service *s, json_t *extra)
+{
+	if (!s->extra && !(s->extra = json_object()))
+		return -ATV_E_NOMEM;
+	return json_object_update_missing(s->extra, extra) < 0 ? -ATV_E_NOMEM : 0;
+}
+
 int atv_creds_fill(const struct atv_creds *c, struct atv_device *d)
 {
 	for (size_t i = 0; i < d->n_svcs; i++) {
@@ -430,6 +437,10 @@ int atv_creds_fill(const struct atv_creds *c, struct atv_device *d)
 		if (!e)
 			e = find_one(c, d->identifier, s->protocol);
 		if (e && !(s->credentials = strdup(e->credentials)))
+			return -ATV_E_NOMEM;
+		/* what was stored with them (Companion's rp_id) comes along,
+		 * unless the config says otherwise */
+		if (e && e->extra && fill_extra(s, e->extra) < 0)
 			return -ATV_E_NOMEM;
 	}
 	return 0;

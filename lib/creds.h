@@ -68,7 +68,9 @@ int atv_creds_remove(const char *path, const char *identifier, const char *proto
 		     int timeout_ms, struct atv_err *err);
 
 /* Fill the credentials of every service of d that has none from c,
- * matching any of d's all_identifiers and the service's protocol. */
+ * matching any of d's all_identifiers and the service's protocol; the
+ * entry's other members (extra: Companion's "rp_id") are added to the
+ * service's members it does not have yet. */
 int atv_creds_fill(const struct atv_creds *c, struct atv_device *d);
 
 /* Free what c owns (secrets wiped) and zero it. */

@@ -198,7 +198,7 @@ static bool dmap_serves(enum atv_cmd_id id)
 	case ATV_CMD_TURN_ON:
 	case ATV_CMD_TURN_OFF:
 	case ATV_CMD_PLAY_URL: return false;
-	default: return true;
+	default: return id < ATV_CMD_POWER_STATE; /* the rest are Companion's */
 	}
 }
 

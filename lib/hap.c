@@ -22,7 +22,8 @@
 #define PV_ENC_SALT "Pair-Verify-Encrypt-Salt"
 #define PV_ENC_INFO "Pair-Verify-Encrypt-Info"
 
-#define INNER_MAX 1024 /* an encrypted sub-TLV we build: id, key, signature */
+#define INNER_MAX 1024 /* an encrypted sub-TLV we build: id, key, signature, name */
+#define NAME_MAX_LEN 512 /* the Name item (Companion: OPACK {"name": ...}) */
 /* what a device signs: 32 bytes (key or HKDF output), an id, 32 bytes */
 #define SIGNED_MAX (32 + ATV_HAP_ID_MAX + 32)
 
@@ -194,10 +195,10 @@ static size_t signed_info(uint8_t out[SIGNED_MAX], const uint8_t *a, const uint8
 }
 
 /* Append EncryptedData = seal(key, label, {Identifier, [PublicKey],
- * Signature}) to out. */
+ * Signature, [Name]}) to out. */
 static int seal_inner(const uint8_t *key, const char *label, const uint8_t *id, size_t idlen,
-		      const uint8_t *pub, const uint8_t *sig, struct atv_buf *out,
-		      struct atv_err *err)
+		      const uint8_t *pub, const uint8_t *sig, const struct atv_buf *name,
+		      struct atv_buf *out, struct atv_err *err)
 {
 	uint8_t nonce[ATV_AEAD_NONCE_LEN];
 	struct atv_buf in;
@@ -209,6 +210,8 @@ static int seal_inner(const uint8_t *key, const char *label, const uint8_t *id, 
 		r = atv_tlv8_add(&in, ATV_TLV8_PUBLIC_KEY, pub, ATV_ED25519_PUB_LEN, err);
 	if (r == 0)
 		r = atv_tlv8_add(&in, ATV_TLV8_SIGNATURE, sig, ATV_ED25519_SIG_LEN, err);
+	if (r == 0 && name && name->len)
+		r = atv_tlv8_add(&in, ATV_TLV8_NAME, name->data, name->len, err);
 	if (r == 0)
 		r = atv_buf_append(&in, NULL, ATV_AEAD_TAG_LEN, err);
 	if (r < 0)
@@ -306,6 +309,8 @@ struct atv_hap_setup {
 	int have_key;
 	uint8_t enc[ATV_AEAD_KEY_LEN]; /* the M5/M6 encryption key */
 	struct atv_hap_peer peer;      /* the other side's long-term identity */
+	struct atv_buf name;	       /* Name item of our M5/M6 (Companion), or empty */
+	struct atv_buf peer_name;      /* the peer's, or empty */
 };
 
 static struct atv_hap_setup *setup_new(int server, const char *pin, const char *id,
@@ -328,6 +333,8 @@ static struct atv_hap_setup *setup_new(int server, const char *pin, const char *
 	}
 	h->server = server;
 	h->next = server ? 1 : 0;
+	atv_buf_init(&h->name, NAME_MAX_LEN);
+	atv_buf_init(&h->peer_name, NAME_MAX_LEN);
 	memcpy(h->pin, pin, pinlen + 1);
 	h->idlen = strlen(id);
 	memcpy(h->id, id, h->idlen);
@@ -384,6 +391,19 @@ struct atv_hap_setup *atv_hap_setup_client_new_transient(struct atv_err *err)
 	return h;
 }
 
+int atv_hap_setup_set_name(struct atv_hap_setup *h, const uint8_t *name, size_t len,
+			   struct atv_err *err)
+{
+	atv_buf_reset(&h->name);
+	return atv_buf_append(&h->name, name, len, err);
+}
+
+const uint8_t *atv_hap_setup_peer_name(const struct atv_hap_setup *h, size_t *len)
+{
+	*len = h->peer_name.len;
+	return h->peer_name.len ? h->peer_name.data : NULL;
+}
+
 int atv_hap_setup_transient(const struct atv_hap_setup *h)
 {
 	return h->transient;
@@ -412,7 +432,7 @@ static int setup_seal_identity(struct atv_hap_setup *h, const char *salt, const 
 		r = atv_ed25519_sign(h->seed, msg, len, sig, err);
 	}
 	if (r == 0)
-		r = seal_inner(h->enc, label, h->id, h->idlen, h->pub, sig, out, err);
+		r = seal_inner(h->enc, label, h->id, h->idlen, h->pub, sig, &h->name, out, err);
 	atv_crypto_wipe(x, sizeof x);
 	return r;
 }
@@ -425,6 +445,7 @@ static int setup_open_identity(struct atv_hap_setup *h, const struct atv_tlv8 *t
 {
 	uint8_t x[32], msg[SIGNED_MAX];
 	const uint8_t *pub = NULL, *sig = NULL;
+	const struct atv_tlv8_item *nm;
 	struct atv_tlv8 in;
 	size_t len;
 	int r = open_inner(h->enc, label, t, &in, what, err);
@@ -446,6 +467,8 @@ static int setup_open_identity(struct atv_hap_setup *h, const struct atv_tlv8 *t
 	}
 	if (r == 0)
 		memcpy(h->peer.ltpk, pub, sizeof h->peer.ltpk);
+	if (r == 0 && (nm = atv_tlv8_find(&in, ATV_TLV8_NAME)) && nm->len <= NAME_MAX_LEN)
+		r = atv_buf_append(&h->peer_name, nm->val, nm->len, err);
 	atv_crypto_wipe(x, sizeof x);
 	atv_tlv8_release(&in);
 	return r;
@@ -710,8 +733,76 @@ void atv_hap_setup_free(struct atv_hap_setup *h)
 		return;
 	atv_srp_client_free(h->srpc);
 	atv_srp_server_free(h->srps);
+	atv_buf_release(&h->name);
+	atv_buf_release(&h->peer_name);
 	atv_crypto_wipe(h, sizeof *h);
 	free(h);
+}
+
+int atv_hap_setup_m2_check(const uint8_t *m2, size_t len, const char *device, struct atv_err *err)
+{
+	struct atv_tlv8 t = {0};
+	const struct atv_tlv8_item *e;
+	uint64_t code = 0;
+	struct atv_err pe = {0};
+	int r = atv_tlv8_parse(&t, m2, len, &pe);
+
+	if (r < 0) {
+		r = atv_err_set(err, ATV_E_PROTO, "pair-setup M2 from %s: %s", device, pe.msg);
+	} else if ((e = atv_tlv8_find(&t, ATV_TLV8_ERROR))) {
+		atv_tlv8_uint(e, &code, NULL);
+		r = atv_err_set(err, ATV_E_REFUSED, "%s refused pairing: %s", device,
+				atv_tlv8_error_name(code));
+	}
+	atv_tlv8_release(&t);
+	return r;
+}
+
+int atv_hap_setup_finish(const char *pin, const char *pairing_id, const struct atv_buf *name,
+			 const struct atv_buf *m2, atv_hap_exchange_fn exchange, void *ctx,
+			 const char *device, char **credentials, struct atv_err *err)
+{
+	struct atv_hap_setup *h;
+	struct atv_buf msg, reply;
+	struct atv_err e = {0};
+	int r = 0;
+
+	h = atv_hap_setup_client_new(pin, pairing_id, NULL, err);
+	if (!h)
+		return err && err->code ? -err->code : -ATV_E_NOMEM;
+	atv_buf_init(&msg, ATV_HAP_MSG_MAX);
+	atv_buf_init(&reply, ATV_HAP_MSG_MAX);
+	if (name)
+		r = atv_hap_setup_set_name(h, name->data, name->len, err);
+	if (r < 0)
+		goto out;
+	/* The context starts at M1, which has gone out already (it has no
+	 * secret in it): step past it, then answer M2. */
+	r = atv_hap_setup_step(h, NULL, 0, &msg, &e);
+	if (r >= 0)
+		r = atv_hap_setup_step(h, m2->data, m2->len, &msg, &e);
+	while (r == ATV_HAP_CONTINUE) {
+		r = exchange(ctx, &msg, &reply, err);
+		if (r < 0)
+			goto out;
+		r = atv_hap_setup_step(h, reply.data, reply.len, &msg, &e);
+	}
+	if (r == -ATV_E_AUTH) {
+		/* "wrong pin" (the device's Authentication error at M4, or its
+		 * proof not matching ours) or a signature that does not verify */
+		r = atv_err_set(err, ATV_E_AUTH, "%s: %s", device, e.msg);
+		goto out;
+	}
+	if (r < 0) {
+		r = atv_err_set(err, -r, "pairing with %s failed: %s", device, e.msg);
+		goto out;
+	}
+	r = atv_hap_setup_client_creds_string(h, credentials, err);
+out:
+	atv_buf_release(&msg);
+	atv_buf_release(&reply);
+	atv_hap_setup_free(h);
+	return r;
 }
 
 /* ---- pair-verify ---- */
@@ -802,7 +893,7 @@ static int verify_seal(const struct atv_hap_verify *v, const uint8_t *seed, cons
 	int r = atv_ed25519_sign(seed, msg, len, sig, err);
 
 	if (r == 0)
-		r = seal_inner(v->enc, label, id, idlen, NULL, sig, out, err);
+		r = seal_inner(v->enc, label, id, idlen, NULL, sig, NULL, out, err);
 	return r;
 }
 

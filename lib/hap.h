@@ -99,6 +99,39 @@ struct atv_hap_setup *atv_hap_setup_server_new(const char *pin, const char *acce
 					       const uint8_t seed[ATV_ED25519_SEED_LEN],
 					       struct atv_err *err);
 
+/* Add a Name item (0x11) holding name[0..len) to the identity we seal:
+ * M5 on the controller, M6 on the accessory.  Companion pairing carries
+ * OPACK {"name": ...} there (pyatv hap_srp.step3).  Copied; len at most
+ * 512 bytes (-ATV_E_LIMIT). */
+int atv_hap_setup_set_name(struct atv_hap_setup *h, const uint8_t *name, size_t len,
+			   struct atv_err *err);
+
+/* After the peer's sealed identity was opened (M5 on the accessory, M6 on
+ * the controller): its Name item and *len, or NULL when it sent none.
+ * Valid until free. */
+const uint8_t *atv_hap_setup_peer_name(const struct atv_hap_setup *h, size_t *len);
+
+/* For pairers whose M1 goes out before the PIN is known (the device shows
+ * it in answer): the device's answer m2 as a refusal, if it is one.  0,
+ * -ATV_E_REFUSED "DEVICE refused pairing: busy" (an Error item), or
+ * -ATV_E_PROTO for a malformed message. */
+int atv_hap_setup_m2_check(const uint8_t *m2, size_t len, const char *device, struct atv_err *err);
+
+/* Send msg and put the device's answer into reply (reset first): one
+ * round of a transport. */
+typedef int (*atv_hap_exchange_fn)(void *ctx, const struct atv_buf *msg, struct atv_buf *reply,
+				   struct atv_err *err);
+
+/* The rest of a controller's pair-setup once M1 was sent and m2 came back:
+ * with the PIN, M3 to M6 through exchange(ctx, ...), and the credential
+ * string in pyatv's format (*credentials: the caller wipes and frees it).
+ * pairing_id is ours; name (may be NULL) goes into M5 (Companion).
+ * -ATV_E_AUTH "DEVICE: wrong pin ..." and the errors of the steps, each
+ * message naming device. */
+int atv_hap_setup_finish(const char *pin, const char *pairing_id, const struct atv_buf *name,
+			 const struct atv_buf *m2, atv_hap_exchange_fn exchange, void *ctx,
+			 const char *device, char **credentials, struct atv_err *err);
+
 /* One step.  in is the peer's message (the controller's first step takes
  * none: in NULL, inlen 0).  out (caller-owned, initialised; max at least
  * ATV_HAP_MSG_MAX) is reset and receives our next message.  Returns

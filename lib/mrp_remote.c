@@ -504,7 +504,7 @@ static int playing(struct mrp_remote *c, json_t **result, struct atv_err *err)
 
 static bool mrp_serves(enum atv_cmd_id id)
 {
-	return id != ATV_CMD_PLAY_URL;
+	return id != ATV_CMD_PLAY_URL && id < ATV_CMD_POWER_STATE; /* the rest are Companion's */
 }
 
 static int run(struct mrp_remote *c, const struct atv_cmd *k, json_t **result,
@@ -662,26 +662,6 @@ static void mrp_pair_free(void *pp)
 	free(p);
 }
 
-/* A refusal (busy, max peers, backoff) already comes in M2. */
-static int check_m2(const struct mrp_pairing *p, struct atv_err *err)
-{
-	struct atv_tlv8 t = {0};
-	const struct atv_tlv8_item *e;
-	uint64_t code = 0;
-	struct atv_err pe = {0};
-	int r = atv_tlv8_parse(&t, p->m2.data, p->m2.len, &pe);
-
-	if (r < 0) {
-		r = atv_err_set(err, ATV_E_PROTO, "pair-setup M2 from %s: %s", p->device, pe.msg);
-	} else if ((e = atv_tlv8_find(&t, ATV_TLV8_ERROR))) {
-		atv_tlv8_uint(e, &code, NULL);
-		r = atv_err_set(err, ATV_E_REFUSED, "%s refused pairing: %s", p->device,
-				atv_tlv8_error_name(code));
-	}
-	atv_tlv8_release(&t);
-	return r;
-}
-
 static int mrp_pair_begin(const struct atv_device *d, const struct atv_service *svc,
 			  const struct atv_pair_opts *o, void **out, struct atv_err *err)
 {
@@ -722,7 +702,7 @@ static int mrp_pair_begin(const struct atv_device *d, const struct atv_service *
 	if (r == 0)
 		r = atv_mrp_pair_exchange(p->mrp, &m1, true, true, &p->m2, err);
 	if (r == 0)
-		r = check_m2(p, err);
+		r = atv_hap_setup_m2_check(p->m2.data, p->m2.len, p->device, err);
 out:
 	atv_buf_release(&m1);
 	if (r < 0) {
@@ -739,46 +719,18 @@ static const char *mrp_pair_pin(const void *p)
 	return NULL; /* the device shows it */
 }
 
+static int mrp_pair_exchange(void *ctx, const struct atv_buf *msg, struct atv_buf *reply,
+			     struct atv_err *err)
+{
+	return atv_mrp_pair_exchange(ctx, msg, false, true, reply, err);
+}
+
 static int mrp_pair_finish(void *pp, const char *pin, char **credentials, struct atv_err *err)
 {
 	struct mrp_pairing *p = pp;
-	struct atv_hap_setup *h;
-	struct atv_buf msg, reply;
-	struct atv_err e = {0};
-	int r;
 
-	h = atv_hap_setup_client_new(pin, p->pairing_id, NULL, err);
-	if (!h)
-		return err && err->code ? -err->code : -ATV_E_NOMEM;
-	atv_buf_init(&msg, ATV_HAP_MSG_MAX);
-	atv_buf_init(&reply, ATV_HAP_MSG_MAX);
-	/* The context starts at M1, which begin has sent already (it has no
-	 * secret in it): step past it, then answer M2. */
-	r = atv_hap_setup_step(h, NULL, 0, &msg, &e);
-	if (r >= 0)
-		r = atv_hap_setup_step(h, p->m2.data, p->m2.len, &msg, &e);
-	while (r == ATV_HAP_CONTINUE) {
-		r = atv_mrp_pair_exchange(p->mrp, &msg, false, true, &reply, err);
-		if (r < 0)
-			goto out;
-		r = atv_hap_setup_step(h, reply.data, reply.len, &msg, &e);
-	}
-	if (r == -ATV_E_AUTH) {
-		/* "wrong pin" (the device's Authentication error at M4, or its
-		 * proof not matching ours) or a signature that does not verify */
-		r = atv_err_set(err, ATV_E_AUTH, "%s: %s", p->device, e.msg);
-		goto out;
-	}
-	if (r < 0) {
-		r = atv_err_set(err, -r, "pairing with %s failed: %s", p->device, e.msg);
-		goto out;
-	}
-	r = atv_hap_setup_client_creds_string(h, credentials, err);
-out:
-	atv_buf_release(&msg);
-	atv_buf_release(&reply);
-	atv_hap_setup_free(h);
-	return r;
+	return atv_hap_setup_finish(pin, p->pairing_id, NULL, &p->m2, mrp_pair_exchange, p->mrp,
+				    p->device, credentials, err);
 }
 
 /* Everything but open: the session underneath is the same either way. */

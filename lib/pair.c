@@ -2,7 +2,8 @@
  * protocol asked for, checks the device offers it, and runs the backend's
  * pairing steps.  Each protocol's exchange is in its backend's file:
  * mrp_remote.c (HAP pair-setup over CRYPTO_PAIRING), dmap_remote.c (our
- * Remote pairing server), airplay_player.c (HAP over /pair-setup). */
+ * Remote pairing server), airplay_player.c (HAP over /pair-setup),
+ * companion_remote.c (HAP in Companion frames). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -16,6 +17,7 @@ static const struct atv_pairer *const pairers[] = {
     &atv_mrp_pairer,
     &atv_dmap_pairer,
     &atv_airplay_pairer,
+    &atv_companion_pairer,
 };
 
 struct atv_pairing {
@@ -36,13 +38,11 @@ int atv_pair_check(const char *protocol, const struct atv_pair_opts *o, struct a
 {
 	const struct atv_pairer *be = find(protocol);
 
-	if (!be && protocol && strcmp(protocol, "companion") == 0)
-		return atv_err_set(err, ATV_E_UNSUPPORTED, "pairing with %s is not supported yet",
-				   protocol);
 	if (!be)
-		return atv_err_set(err, ATV_E_USAGE,
-				   "pairing %s is not supported (mrp, dmap and airplay are)",
-				   protocol ? protocol : "(none)");
+		return atv_err_set(
+		    err, ATV_E_USAGE,
+		    "pairing %s is not supported (mrp, dmap, airplay and companion are)",
+		    protocol ? protocol : "(none)");
 	if (be->check)
 		return be->check(o, err);
 	if (o && (o->pairing_guid || o->port))
@@ -92,6 +92,11 @@ int atv_pair_finish(struct atv_pairing *p, const char *pin, char **credentials, 
 		return atv_err_set(err, ATV_E_USAGE, "pairing already finished");
 	p->used = true;
 	return p->be->finish(p->p, pin, credentials, err);
+}
+
+json_t *atv_pair_stored(const struct atv_pairing *p)
+{
+	return p->used && p->be->stored ? p->be->stored(p->p) : NULL;
 }
 
 void atv_pair_free(struct atv_pairing *p)

@@ -10,6 +10,8 @@
 #ifndef ATV_PAIR_H
 #define ATV_PAIR_H
 
+#include <jansson.h>
+
 #include "devconf.h"
 #include "err.h"
 
@@ -33,7 +35,7 @@ struct atv_pair_opts {
  * -ATV_E_UNSUPPORTED for a protocol we cannot pair yet. */
 int atv_pair_check(const char *protocol, const struct atv_pair_opts *o, struct atv_err *err);
 
-/* Start pairing d for protocol ("mrp", "dmap", "airplay").
+/* Start pairing d for protocol ("mrp", "dmap", "airplay", "companion").
  * -ATV_E_UNSUPPORTED when the device has no such (enabled) service,
  * -ATV_E_UNREACHABLE, -ATV_E_REFUSED (device says busy, max peers, backoff)
  * -ATV_E_PROTO. */
@@ -53,6 +55,12 @@ const char *atv_pair_pin(const struct atv_pairing *p);
  * with a wrong PIN came. */
 int atv_pair_finish(struct atv_pairing *p, const char *pin, char **credentials,
 		    struct atv_err *err);
+
+/* After a successful finish: members to store next to the credentials in
+ * the credentials file and the service of the config (a new object the
+ * caller releases, e.g. Companion's {"rp_id": "..."}: our client id,
+ * which must stay the same), or NULL when the protocol has none. */
+json_t *atv_pair_stored(const struct atv_pairing *p);
 
 /* Close and free (secrets wiped); NULL is fine. */
 void atv_pair_free(struct atv_pairing *p);

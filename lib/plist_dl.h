@@ -32,11 +32,15 @@
 	X(to_bin)                                                                                  \
 	X(to_bin_free)                                                                             \
 	X(new_bool)                                                                                \
+	X(get_bool_val)                                                                            \
 	X(new_array)                                                                               \
-	X(array_append_item)                                                                       \
+	X(new_data)                                                                                \
+	X(new_uid)                                                                                 \
 	X(array_get_size)                                                                          \
 	X(array_get_item)                                                                          \
-	X(get_bool_val)
+	X(array_append_item)                                                                       \
+	X(get_uid_val)                                                                             \
+	X(get_data_ptr)
 
 /* One field per function: api->new_dict is plist_new_dict. */
 struct atv_plist {

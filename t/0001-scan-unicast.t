@@ -30,7 +30,7 @@ test_expect_success 'one device: one JSON config line' '
 
 test_expect_success 'services of the device are merged into one config' '
 	jq -r "[.services[].protocol] | sort | join(\",\")" out > protos &&
-	echo "airplay,mrp,raop" > expect &&
+	echo "airplay,companion,mrp,raop" > expect &&
 	test_cmp expect protos &&
 	test_jq "[.services[] | select(.protocol == \"mrp\")][0] | .port == 49152 and .enabled and .identifier == \"$LR_ID\"" out
 '

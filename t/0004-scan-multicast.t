@@ -119,7 +119,7 @@ test_expect_success 'the fake device is found from B through avahi' '
 	test_jq ".identifier == \"$LR_ID\" and .name == \"Living Room\"" out &&
 	test_jq ".address == \"$NETNS_ADDR_A\"" out &&
 	jq -r "[.services[].protocol] | sort | join(\",\")" out > protos &&
-	echo "airplay,mrp,raop" > expect &&
+	echo "airplay,companion,mrp,raop" > expect &&
 	test_cmp expect protos
 '
 

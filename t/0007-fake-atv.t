@@ -119,7 +119,7 @@ start_fake hq --device "$DEV/livingroom.json" --unicast $HQ --hostile query
 start_fake ep --device "$DEV/kitchen.json" --unicast $EP:0 -v
 
 test_expect_success 'ready file: "ready", then the bound sockets' '
-	printf "ready\nmdns %s:5353\nmrp 49152\nairplay 7000\n" $LR > expect &&
+	printf "ready\nmdns %s:5353\nmrp 49152\nairplay 7000\ncompanion 49153\n" $LR > expect &&
 	test_cmp expect "$TRASH/lr.ready"
 '
 
@@ -146,9 +146,10 @@ test_expect_success 'TXT strings are the device file'\''s, in order' '
 test_expect_success 'several types in one query: one reply, every service once' '
 	q $LR 5353 PTR:_mediaremotetv._tcp.local PTR:_raop._tcp.local PTR:_sleep-proxy._udp.local \
 		PTR:_companion-link._tcp.local > out &&
-	test_jq "[.an[].ptr[0]] == [\"Living Room\",\"AABBCCDDEEFF@Living Room\"]" out &&
+	test_jq "[.an[].ptr[0]] == [\"Living Room\",\"AABBCCDDEEFF@Living Room\",
+		\"Living Room\"]" out &&
 	test_jq "[.ar[] | select(.type == \"A\")] | length == 1" out &&
-	test_jq "[.ar[] | select(.type == \"SRV\") | .port] == [49152,7000]" out &&
+	test_jq "[.ar[] | select(.type == \"SRV\") | .port] == [49152,7000,49153]" out &&
 	mrp_id=$(txt livingroom _mediaremotetv._tcp UniqueIdentifier) &&
 	test_jq ".ar[1].txt | index(\"UniqueIdentifier=$mrp_id\")" out
 '
@@ -170,7 +171,8 @@ test_expect_success 'the QU bit changes nothing on a unicast socket' '
 
 test_expect_success '_services._dns-sd._udp lists each type once' '
 	q $LR 5353 PTR:_services._dns-sd._udp.local > out &&
-	test_jq "[.an[].ptr[0]] == [\"_mediaremotetv\",\"_airplay\",\"_raop\"]" out
+	test_jq "[.an[].ptr[0]] == [\"_mediaremotetv\",\"_airplay\",\"_companion-link\",
+		\"_raop\"]" out
 '
 
 test_expect_success 'a query that matches nothing gets an empty answer with its question' '
@@ -181,14 +183,18 @@ test_expect_success 'a query that matches nothing gets an empty answer with its 
 	test_jq ".id_match and .an == [] and (.qd | length) == 2" out
 '
 
-test_expect_success 'only services a server listens on are advertised: no Companion' '
-	jq -e ".services[] | select(.type == \"_companion-link._tcp\")" \
-		"$DEV/livingroom.json" > /dev/null &&
+test_expect_success 'only services a server listens on are advertised' '
 	q $LR 5353 PTR:_companion-link._tcp.local > out &&
+	test_jq "[.ar[] | select(.type == \"SRV\") | .port] == [49153]" out &&
+	jq ".services |= map(if .type == \"_companion-link._tcp\" then del(.txt.rpMRtID)
+		else . end)" "$DEV/livingroom.json" > nocomp.json &&
+	start_fake nc --device nocomp.json --unicast $NET.7 &&
+	grep -q "companion-link._tcp service has no usable rpMRtID" nc.log &&
+	q $NET.7 5353 PTR:_companion-link._tcp.local > out &&
 	test_jq ".an == [] and .ar == []" out &&
-	q $LR 5353 "ANY:Living Room._companion-link._tcp.local" > out &&
+	q $NET.7 5353 "ANY:Living Room._companion-link._tcp.local" > out &&
 	test_jq ".an == []" out &&
-	q $LR 5353 PTR:_mediaremotetv._tcp.local PTR:_airplay._tcp.local > out &&
+	q $NET.7 5353 PTR:_mediaremotetv._tcp.local PTR:_airplay._tcp.local > out &&
 	test_jq "[.ar[] | select(.type == \"SRV\") | .port] == [49152,7000]" out
 '
 

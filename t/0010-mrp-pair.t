@@ -203,7 +203,7 @@ test_expect_success 'a write error on stdout exits 7' '
 # line each with its "protocol"; each server rewrites only its own lines.
 PF=$NET.6
 PAIRINGS=$TRASH/pf.pairings
-printf '%s\n' '{"protocol": "companion", "id": "00",  "note": "not ours"}' > "$TRASH/other"
+printf '%s\n' '{"protocol": "raop", "id": "00",  "note": "not ours"}' > "$TRASH/other"
 
 start_pf() {
 	rm -f "$TRASH/pf.ready" &&
@@ -249,7 +249,7 @@ test_expect_success '--pairings: lines without protocol are mrp; others are kept
 	grep -Fxq "$(cat other)" "$PAIRINGS" &&
 	test $(wc -l < "$PAIRINGS") -eq $(($(fake_state pf | jq .pairings) + 1)) &&
 	test_jq_all "has(\"protocol\")" "$PAIRINGS" &&
-	test_jq_sel ".protocol != \"companion\"" ".protocol == \"mrp\"" "$PAIRINGS"
+	test_jq_sel ".protocol != \"raop\"" ".protocol == \"mrp\"" "$PAIRINGS"
 '
 
 test_done

@@ -282,7 +282,7 @@ test_expect_success 'bad input on stdin exits 6' '
 
 test_expect_success 'usage errors exit 2' '
 	test_must_fail 2 atv-send --action sideways select < lr.json &&
-	test_must_fail 2 atv-send -p companion play < lr.json &&
+	test_must_fail 2 atv-send -p raop play < lr.json &&
 	test_must_fail 2 atv-send -t 0 play < lr.json &&
 	test_must_fail 2 atv-send --no-such-option < lr.json &&
 	atv-send --help | grep -q "set_volume" &&

@@ -108,8 +108,8 @@ test_expect_success 'scan: every query answered, none resent (milliseconds, not 
 
 [ -s scan.time ] && say "$(cat scan.time) (python start-up)"
 
-test_expect_success 'scan: pyatv sees only services the device serves (no companion)' '
-	test_jq "[.services[].protocol] | index(\"companion\") == null" devs
+test_expect_success 'scan: pyatv sees the services the device serves (companion since issue 12)' '
+	test_jq "[.services[] | select(.protocol == \"companion\") | .port] == [49153]" devs
 '
 
 test_expect_success 'atvremote pair (mrp) with the PIN: the fake knows the controller' '

@@ -53,6 +53,7 @@ struct fake_control {
 	struct fake_mrp *mrp;
 	struct fake_dmap *dmap;
 	struct fake_airplay *airplay;
+	struct fake_companion *companion;
 	int lfd;
 	char *path;
 	struct client *clients;
@@ -373,6 +374,8 @@ static void run(struct client *cl, char **w, size_t n)
 		}
 		if (st && ctl->airplay && fake_airplay_port(ctl->airplay) >= 0)
 			json_object_set_new(st, "airplay", fake_airplay_state(ctl->airplay));
+		if (st && fake_companion_port(ctl->companion) >= 0)
+			json_object_set_new(st, "companion", fake_companion_state(ctl->companion));
 		s = st ? json_dumps(st, JSON_COMPACT) : NULL;
 		if (s)
 			reply(cl, "ok %s", s);
@@ -424,8 +427,15 @@ static void run(struct client *cl, char **w, size_t n)
 		run_dmap(cl, w, n);
 	} else if (strncmp(w[0], "airplay-", 8) == 0 || strncmp(w[0], "tunnel-", 7) == 0) {
 		run_airplay(cl, w, n);
+	} else if (strncmp(w[0], "companion-", 10) == 0) {
+		s = fake_companion_control(ctl->companion, w, n);
+		if (s)
+			reply(cl, "%s", s);
+		else
+			reply(cl, "error out of memory");
+		free(s);
 	} else if (strcmp(w[0], "help") == 0 && n == 1) {
-		reply(cl, "ok %s", usage);
+		reply(cl, "ok %s | %s", usage, fake_companion_usage());
 	} else {
 		reply(cl, "error unknown command \"%.64s\" or wrong arguments; %s", w[0], usage);
 	}
@@ -606,6 +616,11 @@ void fake_control_set_dmap(struct fake_control *ctl, struct fake_dmap *dmap)
 void fake_control_set_airplay(struct fake_control *ctl, struct fake_airplay *ap)
 {
 	ctl->airplay = ap;
+}
+
+void fake_control_set_companion(struct fake_control *ctl, struct fake_companion *cp)
+{
+	ctl->companion = cp;
 }
 
 void fake_control_free(struct fake_control *ctl)

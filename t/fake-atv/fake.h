@@ -739,6 +739,51 @@ int fake_tunnel_request(struct fake_tunnel *t, const char *method, const char *p
 
 /* Close t's channels and free it (NULL is fine). */
 void fake_tunnel_free(struct fake_tunnel *t);
+/* ---- Companion (companion-server.c) ----
+ *
+ * The device side of Companion on the _companion-link._tcp port: frames,
+ * HAP pairing with the PIN (Companion deltas), verify, sealed OPACK
+ * messages: _systemInfo, sessions, TVRCSessionStart, touch, _interest with
+ * SystemStatus/TVSystemStatus and _iMC pushes, FetchAttentionState, _hidC
+ * keys (sleep/wake: the player's power), _mcc, apps and _launchApp, user
+ * accounts, RTI text sessions.  The accessory's pairing identifier is TXT
+ * rpMRtID, its Ed25519 seed the first 32 bytes of
+ * SHA-512("fake-atv-companion:" + rpMRtID). */
+
+struct fake_companion_opts {
+	const char *address;  /* IPv4 address to listen on */
+	int port;	      /* -1: the service's port; 0: ephemeral */
+	const char *pairings; /* the shared pairings file ("protocol":"companion"), or NULL */
+};
+
+struct fake_companion;
+
+/* Serve Companion for dev on player (both borrowed); without a
+ * _companion-link._tcp service with rpMRtID only the object is made.  The
+ * device's optional "companion" object sets apps, accounts, account,
+ * url_apps, text, keyboard, attention_needs_tvrc and evict_shared_id.  *out is set even on
+ * failure (free it). */
+int fake_companion_new(struct fake_loop *loop, struct fake_device *dev, struct fake_player *player,
+		       const struct fake_companion_opts *o, struct fake_companion **out,
+		       struct atv_err *err);
+
+/* The port listened on, or -1 (also for NULL). */
+int fake_companion_port(const struct fake_companion *cp);
+
+/* Close every Companion connection; returns how many there were. */
+size_t fake_companion_drop(struct fake_companion *cp);
+
+/* companion_port, connections, verified, pairings, pairing_ids, clients,
+ * power, attention, apps, app, url, accounts, account, keyboard, text,
+ * keys, requests, touch, system_info, hostile as a new object. */
+json_t *fake_companion_state(const struct fake_companion *cp);
+
+/* A control command whose first word starts with "companion-": the reply
+ * line ("ok ..." or "error ...") as a new string (NULL: out of memory). */
+char *fake_companion_control(struct fake_companion *cp, char **w, size_t n);
+const char *fake_companion_usage(void);
+
+void fake_companion_free(struct fake_companion *cp);
 
 /* ---- the control channel (control.c) ----
  *
@@ -757,6 +802,9 @@ void fake_control_set_dmap(struct fake_control *c, struct fake_dmap *dmap);
 
 /* Let the control channel reach the AirPlay server too (NULL: none). */
 void fake_control_set_airplay(struct fake_control *c, struct fake_airplay *ap);
+
+/* Let the control channel reach the Companion server too (NULL: none). */
+void fake_control_set_companion(struct fake_control *c, struct fake_companion *cp);
 
 /* Close the socket and clients, unlink the path, free c (NULL is fine). */
 void fake_control_free(struct fake_control *c);

@@ -24,7 +24,8 @@ static const char usage_text[] =
 	"SYNOPSIS\n"
 	"     fake-atv --device FILE.json [--unicast ADDR[:PORT]]... [--multicast IFADDR]\n"
 	"              [--ready-file PATH] [--hostile MODE] [--sleeping] [--mrp-port N]\n"
-	"              [--dmap-port N] [--airplay-port N] [--pairings FILE] [--control PATH]\n"
+	"              [--dmap-port N] [--airplay-port N] [--companion-port N]\n"
+	"              [--pairings FILE] [--control PATH]\n"
 	"              [-v]\n"
 	"\n"
 	"DESCRIPTION\n"
@@ -82,9 +83,13 @@ static const char usage_text[] =
 	"     -A, --airplay-port N\n"
 	"             Serve AirPlay on port N instead of the _airplay._tcp service's (0: any\n"
 	"             free port); the ready file says \"airplay PORT\".\n"
+	"     -C, --companion-port N\n"
+	"             Serve Companion on port N instead of the _companion-link._tcp\n"
+	"             service's (0: any free port); the ready file says \"companion PORT\".\n"
 	"     -P, --pairings FILE\n"
 	"             Keep paired controllers in FILE as well as in memory, so a restarted\n"
-	"             fake still knows them: JSON lines {\"protocol\":\"mrp\"|\"airplay\",\n"
+	"             fake still knows them: JSON lines {\"protocol\":\"mrp\"|\"airplay\"|\n"
+	"             \"companion\",\n"
 	"             \"id\":HEX,\"ltpk\":HEX} (lines without a protocol are MRP's).\n"
 	"     -c, --control PATH\n"
 	"             Listen on the unix stream socket PATH for control commands (see\n"
@@ -228,6 +233,42 @@ static const char usage_text[] =
 	"     closes as it opens); big-blocks (valid 16 KB HAP blocks, as tvOS 27).\n"
 	"     Devices: den.json (tvOS 17 Apple TV), office.json (tvOS 27, skip_record),\n"
 	"     homepod.json (transient pairing, no MRP service).\n"
+	"COMPANION\n"
+	"     With a _companion-link._tcp service that has TXT rpMRtID, Companion on its\n"
+	"     port at the MRP address.  The pairing identity is rpMRtID, the Ed25519 seed\n"
+	"     the first 32 bytes of SHA-512(\"fake-atv-companion:\" + rpMRtID).  Frames\n"
+	"     (type, 3-byte length) of OPACK dicts: pair-setup {_pd} with the PIN (M2\n"
+	"     adds TLV 0x1B=01 and _pwTy 1, M6 a Name item {name, model}), pair-verify,\n"
+	"     then ChaCha20-Poly1305 (12-byte counter nonce, header as AAD).  Requests\n"
+	"     get one reply with their _i and _x, or _em/_ec/_ed (\"No request handler\",\n"
+	"     58822): _systemInfo (a non-empty _i, else an error and the connection\n"
+	"     closes; with evict_shared_id the same _i again closes the older\n"
+	"     connection), _sessionStart/\n"
+	"     _sessionStop (id ours<<32|theirs), TVRCSessionStart (echoed), _touchStart\n"
+	"     (0 < width, height <= 1000)/_touchStop, _tiStart (the text field as an\n"
+	"     NSKeyedArchiver _tiD)/_tiStop, FetchAttentionState ({state}: 1 off, 2\n"
+	"     screensaver, 3 awake, 4 idle; unanswered before TVRCSessionStart, as tvOS\n"
+	"     26.5), _hidC (down then up; sleep/wake up-only set the power; keys are\n"
+	"     logged), _mcc 1-13 (play, pause, next, previous, volume get/set, skip),\n"
+	"     FetchLaunchableApplicationsEvent, _launchApp (_bundleID: the current app;\n"
+	"     _urlS: kept, its scheme's app opened), FetchUserAccountsEvent,\n"
+	"     SwitchUserAccountEvent.  Events: _interest (SystemStatus and TVSystemStatus\n"
+	"     {state} pushed at power and attention changes, _iMC {_mcF} at volume\n"
+	"     changes), _hidT, _tiC (textToAssert replaces, insertionText appends).\n"
+	"     The device's optional \"companion\": {\"apps\":{BUNDLE:NAME}, \"accounts\":\n"
+	"     {ID:NAME}, \"account\":ID, \"url_apps\":{SCHEME:BUNDLE}, \"text\":S,\n"
+	"     \"keyboard\":BOOL, \"attention_needs_tvrc\":BOOL (true),\n"
+	"     \"evict_shared_id\":BOOL (false)} sets the defaults.\n"
+	"     Control: companion-state (ok {companion_port, pairings, clients: [{peer,\n"
+	"     client_id, session, tvrc, interests, ...}], power, attention, apps, app, url,\n"
+	"     accounts, account, keyboard, text, keys, requests, touch, system_info,\n"
+	"     hostile}; also under \"companion\" in state), companion-apps BUNDLE=NAME...,\n"
+	"     companion-accounts ID=NAME... (%XX escapes), companion-account ID,\n"
+	"     companion-text [TEXT...], companion-keyboard on|off (pushes _tiStarted/\n"
+	"     _tiStopped), companion-attention awake|screensaver|idle (pushed),\n"
+	"     companion-hostile MODE (every reply until none: huge-frame, truncated,\n"
+	"     bad-tag, garbage-opack, deep-opack, silent, wrong-xid), companion-pin PIN,\n"
+	"     companion-drop (ok N), companion-revoke (ok N).  power on|off is pushed.\n"
 	"\n"
 	"HOSTILE MODES\n"
 	"     Each is a real reply on the wire, with the query's ID (legacy unicast):\n"
@@ -260,6 +301,7 @@ struct opts {
 	struct fake_mrp_opts mrp;
 	int dmap_port;
 	int airplay_port;
+	int companion_port;
 	int verbose;
 };
 
@@ -271,6 +313,7 @@ struct servers {
 	struct fake_control *control;
 	struct fake_dmap *dmap;
 	struct fake_airplay *airplay;
+	struct fake_companion *companion;
 };
 
 static void log_stderr(enum atv_loglevel level, const char *msg, void *ctx)
@@ -302,7 +345,8 @@ static int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs("\nusage: fake-atv --device FILE.json [--unicast ADDR[:PORT]]... "
 	      "[--multicast IFADDR] [--ready-file PATH] [--hostile MODE] [--sleeping] "
-	      "[--mrp-port N] [--dmap-port N] [--airplay-port N] [--pairings FILE] "
+	      "[--mrp-port N] [--dmap-port N] [--airplay-port N] [--companion-port N] "
+	      "[--pairings FILE] "
 	      "[--control PATH] [-v]\n",
 	      stderr);
 	return ATV_EXIT_USAGE;
@@ -321,6 +365,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"mrp-port", required_argument, NULL, 'M'},
 		{"dmap-port", required_argument, NULL, 'D'},
 		{"airplay-port", required_argument, NULL, 'A'},
+		{"companion-port", required_argument, NULL, 'C'},
 		{"pairings", required_argument, NULL, 'P'},
 		{"control", required_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -331,7 +376,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	long port;
 	int c, h;
 
-	while ((c = getopt_long(argc, argv, "d:u:m:r:H:SM:D:A:P:c:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:u:m:r:H:SM:D:A:C:P:c:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->device = optarg; break;
 		case 'm': o->multicast = optarg; break;
@@ -342,18 +387,22 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'M':
 		case 'D':
 		case 'A':
+		case 'C':
 			errno = 0;
 			port = strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end || port < 0 || port > 65535)
 				return usage_error("bad --%s-port \"%s\" (0 to 65535)",
 						   c == 'M'   ? "mrp"
 						   : c == 'D' ? "dmap"
+						   : c == 'C' ? "companion"
 							      : "airplay",
 						   optarg);
 			if (c == 'M')
 				o->mrp.port = (int)port;
 			else if (c == 'D')
 				o->dmap_port = (int)port;
+			else if (c == 'C')
+				o->companion_port = (int)port;
 			else
 				o->airplay_port = (int)port;
 			break;
@@ -425,6 +474,7 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 	struct fake_mrp_opts mo = o->mrp;
 	struct fake_dmap_opts dmo = {NULL, o->dmap_port};
 	struct fake_airplay_opts apo = {NULL, o->airplay_port, o->mrp.pairings};
+	struct fake_companion_opts cpo = {NULL, o->companion_port, o->mrp.pairings};
 	char addr[INET_ADDRSTRLEN], line[32];
 	int r;
 
@@ -432,10 +482,12 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 	mo.address = addr[0] ? addr : NULL;
 	dmo.address = mo.address;
 	apo.address = mo.address;
+	cpo.address = mo.address;
 	if ((r = fake_player_new(&sv->player, err)) < 0 ||
 	    (r = fake_mrp_new(loop, dev, sv->player, &mo, &sv->mrp, err)) < 0 ||
 	    (r = fake_dmap_new(loop, dev, sv->player, &dmo, &sv->dmap, err)) < 0 ||
 	    (r = fake_airplay_new(loop, dev, &apo, &sv->airplay, err)) < 0 ||
+	    (r = fake_companion_new(loop, dev, sv->player, &cpo, &sv->companion, err)) < 0 ||
 	    (r = start_mdns(loop, o, dev, &sv->mdns, err)) < 0)
 		return r;
 	/* AirPlay 2's tunnel serves the same MRP (and so the same player) */
@@ -455,21 +507,28 @@ static int start_servers(struct fake_loop *loop, const struct opts *o, struct fa
 		if ((r = fake_loop_note(loop, line, err)) < 0)
 			return r;
 	}
+	if (fake_companion_port(sv->companion) >= 0) {
+		snprintf(line, sizeof line, "companion %d", fake_companion_port(sv->companion));
+		if ((r = fake_loop_note(loop, line, err)) < 0)
+			return r;
+	}
 	if (o->control) {
 		if ((r = fake_control_new(loop, o->control, sv->player, sv->mrp, &sv->control, err)) < 0)
 			return r;
 		fake_control_set_dmap(sv->control, sv->dmap);
 		fake_control_set_airplay(sv->control, sv->airplay);
+		fake_control_set_companion(sv->control, sv->companion);
 	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.device = NULL, .mrp = {.port = -1}, .dmap_port = -1, .airplay_port = -1};
+	struct opts o = {.device = NULL, .mrp = {.port = -1}, .dmap_port = -1, .airplay_port = -1,
+		       .companion_port = -1};
 	struct fake_loop *loop = NULL;
 	struct fake_device dev;
-	struct servers sv = {NULL, NULL, NULL, NULL, NULL, NULL};
+	struct servers sv = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 	struct atv_err err = {0, ""};
 	sigset_t sigs;
 	int sfd = -1, r;
@@ -503,6 +562,7 @@ int main(int argc, char **argv)
 		r = r == -ATV_E_USAGE || r == -ATV_E_INPUT ? ATV_EXIT_USAGE : atv_exit_status(r);
 	}
 	fake_control_free(sv.control);
+	fake_companion_free(sv.companion);
 	fake_airplay_free(sv.airplay);
 	fake_dmap_free(sv.dmap);
 	fake_mdns_free(sv.mdns);

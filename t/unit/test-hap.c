@@ -137,6 +137,36 @@ static void test_setup(void **state)
 	atv_hap_creds_wipe(&creds);
 }
 
+/* Companion's M5 and M6 carry a Name item (OPACK {"name": ...}); each
+ * side sees the other's. */
+static void test_setup_name(void **state)
+{
+	static const uint8_t mine[] = "\xe1\x44name\x45pyatv", theirs[] = "\xe1\x44name\x42TV";
+	struct atv_hap_setup *c = atv_hap_setup_client_new(PIN, CLIENT_ID, NULL, NULL);
+	struct atv_hap_setup *s = atv_hap_setup_server_new(PIN, ATV_ID, atv_seed, NULL);
+	struct atv_err cerr, serr;
+	const uint8_t *n;
+	size_t len;
+	int crc, src;
+
+	(void)state;
+	assert_null(atv_hap_setup_peer_name(s, &len));
+	assert_int_equal(atv_hap_setup_set_name(c, mine, sizeof mine - 1, NULL), 0);
+	assert_int_equal(atv_hap_setup_set_name(s, theirs, sizeof theirs - 1, NULL), 0);
+	exchange(setup_step, c, s, &crc, &src, &cerr, &serr);
+	assert_int_equal(crc, ATV_HAP_DONE);
+	n = atv_hap_setup_peer_name(s, &len);
+	assert_non_null(n);
+	assert_int_equal(len, sizeof mine - 1);
+	assert_memory_equal(n, mine, len);
+	n = atv_hap_setup_peer_name(c, &len);
+	assert_non_null(n);
+	assert_int_equal(len, sizeof theirs - 1);
+	assert_memory_equal(n, theirs, len);
+	atv_hap_setup_free(c);
+	atv_hap_setup_free(s);
+}
+
 static void test_setup_wrong_pin(void **state)
 {
 	struct atv_hap_setup *c = atv_hap_setup_client_new("1243", CLIENT_ID, NULL, NULL);
@@ -859,6 +889,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_setup),
+		cmocka_unit_test(test_setup_name),
 		cmocka_unit_test(test_setup_wrong_pin),
 		cmocka_unit_test(test_setup_tampered_m6),
 		cmocka_unit_test(test_setup_device_error),
