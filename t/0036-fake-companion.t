@@ -223,6 +223,18 @@ test_expect_success 'evict_shared_id: a second client with the same _i closes th
 	! grep -q FetchUserAccountsEvent ev1.out
 '
 
+test_expect_success '--pairings: a "companion" line; a restarted fake still knows the controller' '
+	start_mrp_fake pf $NET.4 --mrp-port 0 --airplay-port 0 --pairings "$TRASH/pf.pairings" &&
+	echo 1111 | timeout $T companion-probe $NET.4 $PORT pair > pf.creds &&
+	test_jq_all ".protocol == \"companion\" and (.ltpk | test(\"^[0-9a-f]{64}$\"))" \
+		"$TRASH/pf.pairings" &&
+	kill $FAKE_PID_pf && wait $FAKE_PID_pf; rm -f pf.ready &&
+	start_mrp_fake pf $NET.4 --mrp-port 0 --airplay-port 0 --pairings "$TRASH/pf.pairings" &&
+	ctl_json_is pf companion-state ".pairings == 1" &&
+	{ cat pf.creds && echo "$START"; } | timeout $T companion-probe $NET.4 $PORT run > pf.out &&
+	grep -q "^_systemInfo " pf.out
+'
+
 test_expect_success 'companion-revoke: pair-verify fails (4), the fake says why' '
 	test "$(ctl lr companion-revoke)" = 1 &&
 	probe rv "$START" &&
