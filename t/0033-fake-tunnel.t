@@ -187,6 +187,17 @@ test_expect_success 'hostile close-event: the event channel closes, updateInfo n
 	rc_is e 3
 '
 
+test_expect_success 'an updateInfo nobody answers: the event channel closes (info_timeout_ms)' '
+	jq ".tunnel = {info_timeout_ms: 300}" "$DEV/homepod.json" > quick.json &&
+	start_mrp_fake hq $NET.4 quick.json --airplay-port 0 &&
+	echo hq > hq.name && echo $NET.4 > hq.addr && : > hq.creds &&
+	( probe q hq transient setup events record stream 5 data pump 3000 ) &
+	pid=$! &&
+	tst_wait hq ".updateinfo_sent == 1 and .event_channels == 0 and .data_channels == 1" &&
+	grep -q "updateInfo unanswered" hq.log &&
+	wait $pid && rc_is q 0
+'
+
 test_expect_success 'tunnel-drop data while pumping: the probe sees the end' '
 	( probe d hp transient setup events record stream 5 data hello pump 3000 ) &
 	pid=$! &&
