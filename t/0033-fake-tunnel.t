@@ -40,11 +40,14 @@ probe() {
 rc_is() { test "$(cat "$1.rc")" = "$2" || { cat "$1.out" "$1.err" >&2; return 1; }; }
 line() { grep "\"$2\":\"$3\"" "$1.out" | head -n 1; }
 
-# the rply a device sends for SEQNO: 74 bytes, the empty dict (tunnel-
-# companion.md 4)
+# the rply a device sends for SEQNO: 74 bytes (tunnel-companion.md 4: the
+# iOS capture's header), the empty dict as plistlib writes it (42 bytes:
+# the notes' hex of it has one 00 too many after d008, 43 bytes, which
+# the capture's size 0x4a does not allow)
 rply_hex() {
 	printf "0000004a72706c79000000000000000000000000%016x00000000" "$1"
 	printf "62706c6973743030d0080000000000000101000000000000000100000000000000"
+	printf "000000000000000009"
 }
 
 test_expect_success 'start the HomePod and the tvOS 27 Apple TV (skipRecord); pair the latter' '
@@ -89,7 +92,7 @@ test_expect_success 'stream SETUP: type 130, streamID 1, a data port (seed 2^64-
 test_expect_success 'every sync is answered at once: rply, same seqno, {} (74 bytes)' '
 	line s3 frame rply > r.json &&
 	test_jq ".seqno == 4294967297 and .size == 74 and .cmd == \"\"" r.json &&
-	test "$(jq -r .hex r.json)" = "$(rply_hex 4294967297 | cut -c1-128)"
+	test "$(jq -r .hex r.json)" = "$(rply_hex 4294967297)"
 '
 
 test_expect_success 'three messages in one frame, and a bare one: the same MRP server' '
@@ -102,6 +105,17 @@ test_expect_success 'three messages in one frame, and a bare one: the same MRP s
 	test_jq "select(.frame == \"sync\") | .cmd == \"cmnd\" and .payload_ok" s4.out &&
 	tst hp "(.message_types | map(select(. == \"DEVICE_INFO_MESSAGE\")) | length) >= 2 and
 		(.message_types | index(\"CLIENT_UPDATES_CONFIG_MESSAGE\") != null)"
+'
+
+# tunnel-companion.md 4: params.data of an iOS capture, SET_CONNECTION_STATE
+# (state 2) with its uniqueIdentifier, 48 bytes behind its length byte
+SCS=3008262000d202020802aa0524$(printf E66952D1-F8F3-4F58-8914-4B507443B321 | od -An -tx1 | tr -d " \n")
+
+test_expect_success 'the captured params.data (SET_CONNECTION_STATE) reaches MRP' '
+	probe c1 hp transient setup events record stream 3 data params $SCS pump 300 &&
+	rc_is c1 0 &&
+	test_jq "select(.frame == \"rply\") | .seqno == 4294967298" c1.out &&
+	tst hp ".message_types[-1] == \"SET_CONNECTION_STATE_MESSAGE\""
 '
 
 test_expect_success 'play and pause through the tunnel move the player; pushes come back' '
@@ -185,6 +199,17 @@ test_expect_success 'hostile close-event: the event channel closes, updateInfo n
 	probe e hp transient setup events record info &&
 	ctl hp tunnel-hostile none &&
 	rc_is e 3
+'
+
+test_expect_success 'an updateInfo nobody answers: the event channel closes (info_timeout_ms)' '
+	jq ".tunnel = {info_timeout_ms: 300}" "$DEV/homepod.json" > quick.json &&
+	start_mrp_fake hq $NET.4 quick.json --airplay-port 0 &&
+	echo hq > hq.name && echo $NET.4 > hq.addr && : > hq.creds &&
+	( probe q hq transient setup events record stream 5 data pump 3000 ) &
+	pid=$! &&
+	tst_wait hq ".updateinfo_sent == 1 and .event_channels == 0 and .data_channels == 1" &&
+	grep -q "updateInfo unanswered" hq.log &&
+	wait $pid && rc_is q 0
 '
 
 test_expect_success 'tunnel-drop data while pumping: the probe sees the end' '

@@ -103,6 +103,7 @@ struct fake_tunnel {
 	int ev_lfd, data_lfd;
 	struct chan *ev, *data;
 	bool session, recorded, info_sent;
+	int info_timer; /* pending: updateInfo not answered yet */
 	uint64_t seed;
 	struct fake_mrp_peer *peer;
 };
@@ -114,6 +115,7 @@ struct fake_tunnels {
 	struct in_addr addr;
 	struct fake_mrp *mrp;
 	bool skip_record;
+	int info_timeout_ms; /* an unanswered updateInfo closes the event channel */
 	int hostile;
 	struct fake_tunnel *sessions;
 	unsigned long setups, records, feedback, teardowns, info_sent, info_answered;
@@ -152,6 +154,10 @@ static void chan_close(struct fake_tunnel *t, enum chan_kind kind, const char *w
 
 	if (!*pp)
 		return;
+	if (kind == CH_EVENT && t->info_timer) {
+		fake_loop_cancel_timer(t->ts->loop, t->info_timer);
+		t->info_timer = 0;
+	}
 	atv_info("tunnel %s: closing the %s channel%s%s", t->name,
 		 kind == CH_EVENT ? "event" : "data", why ? ": " : "", why ? why : "");
 	if (kind == CH_DATA) {
@@ -412,6 +418,17 @@ static plist_t update_info(const struct fake_tunnels *ts)
 	return d;
 }
 
+/* A real device closes the event channel about 30 s after an updateInfo
+ * nobody answered (tunnel-companion.md 1.2). */
+static void on_info_timeout(struct fake_loop *loop, void *ctx)
+{
+	struct fake_tunnel *t = ctx;
+
+	(void)loop;
+	t->info_timer = 0;
+	chan_close(t, CH_EVENT, "updateInfo unanswered");
+}
+
 /* After RECORD (or at once under skipRecord), once the event channel is
  * up: the device's one request on it. */
 static void maybe_send_info(struct fake_tunnel *t)
@@ -444,6 +461,10 @@ static void maybe_send_info(struct fake_tunnel *t)
 	    chan_send(t->ev, out.data, out.len, &err) < 0) {
 		chan_close(t, CH_EVENT, err.msg);
 	} else {
+		int tm =
+		    fake_loop_add_timer(ts->loop, ts->info_timeout_ms, on_info_timeout, t, NULL);
+
+		t->info_timer = tm > 0 ? tm : 0;
 		t->info_sent = true;
 		ts->info_sent++;
 		atv_info("tunnel %s: sent updateInfo on the event channel", t->name);
@@ -470,6 +491,10 @@ static void on_event_bytes(struct chan *ch)
 			return;
 		if (ch->reply.status == 200)
 			t->ts->info_answered++;
+		if (t->info_timer) {
+			fake_loop_cancel_timer(t->ts->loop, t->info_timer);
+			t->info_timer = 0;
+		}
 		atv_info("tunnel %s: event channel answer %d", t->name, ch->reply.status);
 		atv_httpmsg_reset(&ch->reply);
 	}
@@ -941,14 +966,20 @@ void fake_tunnel_free(struct fake_tunnel *t)
 int fake_tunnels_new(struct fake_loop *loop, const struct fake_device *dev, struct in_addr addr,
 		     struct fake_tunnels **out, struct atv_err *err)
 {
-	json_t *o = json_object_get(dev->json, "tunnel"), *sr = NULL;
+	json_t *o = json_object_get(dev->json, "tunnel"), *sr = NULL, *to = NULL;
 	struct fake_tunnels *ts;
 
 	*out = NULL;
-	if (o)
+	if (o) {
 		sr = json_object_get(o, "skip_record");
-	if (o && (!json_is_object(o) || (sr && !json_is_boolean(sr))))
-		return atv_err_set(err, ATV_E_INPUT, "\"tunnel\" must be {\"skip_record\":BOOL}");
+		to = json_object_get(o, "info_timeout_ms");
+	}
+	if (o && (!json_is_object(o) || (sr && !json_is_boolean(sr)) ||
+		  (to && !(json_is_integer(to) && json_integer_value(to) > 0 &&
+			   json_integer_value(to) <= 600000))))
+		return atv_err_set(
+		    err, ATV_E_INPUT,
+		    "\"tunnel\" must be {\"skip_record\":BOOL, \"info_timeout_ms\":MS}");
 	ts = calloc(1, sizeof *ts);
 	if (!ts || !(ts->types = json_array())) {
 		free(ts);
@@ -959,6 +990,7 @@ int fake_tunnels_new(struct fake_loop *loop, const struct fake_device *dev, stru
 	ts->svc = fake_device_service((struct fake_device *)dev, "_airplay._tcp");
 	ts->addr = addr;
 	ts->skip_record = sr && json_is_true(sr);
+	ts->info_timeout_ms = to ? (int)json_integer_value(to) : 30000;
 	*out = ts;
 	return 0;
 }

@@ -21,6 +21,7 @@
  *   bare             one frame whose data is a bare DEVICE_INFO (no length)
  *   sync SEQNO       an empty sync/comm frame with SEQNO
  *   raw HEX          HEX (a whole frame) sealed onto the data channel
+ *   params HEX       a sync/comm frame whose params.data is HEX
  *   play | pause     SEND_COMMAND
  *   pump MS          print what comes for MS ms: {"frame":TYPE,"cmd",
  *                    "seqno","size","types":[MRP types],"hex":first 64 bytes}
@@ -458,8 +459,8 @@ static void print_frame(const struct atv_ap_frame *f)
 {
 	const uint8_t *data, *msg;
 	size_t dlen, mlen, n = 0;
-	char h[2 * 64 + 1], type[13] = {0}, cmd[5] = {0};
-	uint8_t head[64];
+	char h[2 * 96 + 1], type[13] = {0}, cmd[5] = {0};
+	uint8_t head[96];
 	bool first = true;
 
 	memcpy(type, f->type, 12);
@@ -470,7 +471,8 @@ static void print_frame(const struct atv_ap_frame *f)
 	memcpy(head + 16, f->command, 4);
 	atv_put_be64(head + 20, f->seqno);
 	atv_put_be32(head + 28, f->padding);
-	n = f->payload_len < 32 ? f->payload_len : 32;
+	/* small frames whole (a rply is 74 bytes), else the start */
+	n = f->payload_len <= 64 ? f->payload_len : 32;
 	memcpy(head + 32, f->payload, n);
 	hex(h, head, 32 + n);
 	printf("{\"frame\":\"%s\",\"cmd\":\"%s\",\"seqno\":%" PRIu64 ",\"size\":%zu,\"hex\":\"%s\","
@@ -537,23 +539,29 @@ static int step_pump(struct probe *pr, int ms, struct atv_err *err)
 	return r;
 }
 
-static int step_raw(struct probe *pr, const char *h, struct atv_err *err)
+static int step_raw(struct probe *pr, const char *h, bool params, struct atv_err *err)
 {
-	size_t n = strlen(h) / 2;
-	uint8_t *b = malloc(n + 1);
-	int r;
+	struct atv_buf b;
+	int r = 0;
 
-	if (!b)
-		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		sscanf(h + 2 * i, "%2hhx", &b[i]);
-	r = pr->data ? atv_channel_send(pr->data, b, n, err)
-		     : atv_err_set(err, ATV_E_USAGE, "data first");
-	if (r == 0)
+	atv_buf_init(&b, ATV_AP_FRAME_MAX);
+	for (size_t i = 0; r == 0 && h[i] && h[i + 1]; i += 2) {
+		uint8_t v = 0;
+
+		sscanf(h + i, "%2hhx", &v);
+		r = atv_buf_append(&b, &v, 1, err);
+	}
+	if (r == 0 && params)
+		r = send_frame(pr, 0x100000002ull, &b, false, err);
+	else if (r == 0 && !pr->data)
+		r = atv_err_set(err, ATV_E_USAGE, "data first");
+	else if (r == 0)
+		r = atv_channel_send(pr->data, b.data, b.len, err);
+	if (r == 0 && !params)
 		r = atv_channel_pump(pr->data, err);
-	free(b);
+	atv_buf_release(&b);
 	if (r == 0)
-		printf("{\"step\":\"raw\",\"ok\":true}\n");
+		printf("{\"step\":\"%s\",\"ok\":true}\n", params ? "params" : "raw");
 	return r;
 }
 
@@ -601,8 +609,8 @@ static int run(int argc, char **argv, struct probe *pr, struct atv_err *err)
 			r = step_messages(pr, s, err);
 		else if (strcmp(s, "sync") == 0 && arg && ++i)
 			r = send_frame(pr, strtoull(arg, NULL, 0), NULL, false, err);
-		else if (strcmp(s, "raw") == 0 && arg && ++i)
-			r = step_raw(pr, arg, err);
+		else if ((strcmp(s, "raw") == 0 || strcmp(s, "params") == 0) && arg && ++i)
+			r = step_raw(pr, arg, s[0] == 'p', err);
 		else if (strcmp(s, "pump") == 0 && arg && ++i)
 			r = step_pump(pr, atoi(arg), err);
 		else if (strcmp(s, "norply") == 0)
