@@ -106,7 +106,17 @@ static int fail(struct atv_watch *w, const struct atv_err *err)
 {
 	disconnect(w);
 	atv_artwork_release(&w->art);
-	connection_event(w, "closed", err->msg);
+	return atv_watch_fail(w, err);
+}
+
+int atv_watch_fail(struct atv_watch *w, const struct atv_err *err)
+{
+	json_t *extra = json_pack("{s:s}", "error", atv_err_name(err->code));
+
+	if (!w->out_failed &&
+	    atv_cli_connection_event(w->d.identifier, "closed", err->msg, extra, &w->out_err) < 0)
+		w->out_failed = true;
+	json_decref(extra);
 	return atv_cli_fail(err);
 }
 
@@ -126,11 +136,8 @@ int atv_watch_run(struct atv_watch *w)
 	int backoff = ATV_WATCH_BACKOFF_MIN, r;
 
 	r = connect_device(w, &err);
-	if (r < 0) {
-		disconnect(w);
-		atv_artwork_release(&w->art);
-		return atv_cli_fail(&err);
-	}
+	if (r < 0)
+		return fail(w, &err);
 	while (!w->out_failed) {
 		int timeout = -1;
 

@@ -20,18 +20,7 @@ ap() { jq -c '.services[] | select(.protocol == "airplay")'; }
 st() { ctl_json_is "$1" airplay-state "$2"; }
 
 # send CONFIG [OPTION...] COMMAND...: atv-send, every result ok
-send() {
-	_cfg=$1
-	shift
-	timeout $T atv-send "$@" < "$_cfg" > send.out 2> send.err || {
-		cat send.out send.err >&2
-		return 1
-	}
-	jq -e -s "map(select(has(\"ok\"))) | length > 0 and all(.ok)" send.out > /dev/null || {
-		cat send.out >&2
-		return 1
-	}
-}
+send() { send_ok "$@"; }
 
 test_expect_success 'start the fakes, scan: airplay facts in the config' '
 	start_mrp_fake lr $LR --airplay-port 0 &&
@@ -52,14 +41,14 @@ test_expect_success 'start the fakes, scan: airplay facts in the config' '
 test_expect_success 'a device that requires pairing, without credentials: exit 4' '
 	test_must_fail 4 timeout $T atv-send play_url=$URL < lr.json > out 2> err &&
 	grep -q "atv-pair -p airplay" err && test $(wc -l < err) -eq 1 &&
-	test ! -s out &&
+	test_fail_line out &&
 	st lr ".video == null or .video.url != \"$URL\""
 '
 
 test_expect_success 'pair with a wrong pin: exit 4, nothing stored' '
 	test_must_fail 4 timeout $T atv-pair -p airplay --pin 1234 < lr.json > out 2> err &&
 	grep -qi "pin" err &&
-	test ! -s out &&
+	test_fail_line out &&
 	! grep -q airplay "$ATV_CREDENTIALS" 2> /dev/null
 '
 
@@ -182,7 +171,7 @@ test_expect_success 'airplay 1 (kitchen): no pairing, plain http' '
 
 test_expect_success 'airplay 1 pairing (legacy /pair-setup-pin) is refused clearly' '
 	test_must_fail 1 timeout $T atv-pair -p airplay --pin 1111 < ki.json > out 2> err &&
-	grep -q "pair-setup-pin" err && test ! -s out
+	grep -q "pair-setup-pin" err && test_fail_line out
 '
 
 test_expect_success 'a malformed play_url: usage errors, nothing sent' '

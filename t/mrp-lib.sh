@@ -11,6 +11,7 @@
 #                            a control command's JSON reply satisfies FILTER
 #   wait_for_line FILE FILTER [COUNT [TRIES]]
 #                            until COUNT lines of FILE match the jq FILTER
+#   send_ok CONFIG ARGS...   atv-send < CONFIG, every result ok (send.out)
 #   test_jq_all FILTER FILE  every line satisfies FILTER
 #   test_jq_sel SELECT FILTER FILE
 #                            the lines matching SELECT all satisfy FILTER
@@ -68,6 +69,22 @@ ctl_json_is() {
 	jq -e "$3" "$TRASH/state.json" > /dev/null || {
 		echo "$2 does not satisfy: $3" >&2
 		jq -c . "$TRASH/state.json" >&2
+		return 1
+	}
+}
+
+# send_ok CONFIG [OPTION...] COMMAND...: atv-send with the config in file
+# CONFIG into send.out and send.err, every result ok (event lines, as
+# --wait prints, are not results)
+send_ok() {
+	_cfg=$1
+	shift
+	timeout $T atv-send "$@" < "$_cfg" > send.out 2> send.err || {
+		cat send.out send.err >&2
+		return 1
+	}
+	jq -e -s "map(select(has(\"ok\"))) | length > 0 and all(.ok)" send.out > /dev/null || {
+		cat send.out >&2
 		return 1
 	}
 }
