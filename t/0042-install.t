@@ -179,6 +179,34 @@ test_expect_success 'examples/atv-watch.service: its ExecStart logs events' '
 		state/atv/watch.log > /dev/null
 '
 
+# free_net: a 127.77.N prefix nothing listens on
+free_net() {
+	for n in $(seq $(($$ % 200 + 10)) 249); do
+		ss -Htanul | awk '{ print $5 }' | grep -q "^127\.77\.$n\." || { echo 127.77.$n; return 0; }
+	done
+	return 1
+}
+
+test_expect_success 'make demo on loopback beside a fake on its addresses' '
+	net=$(free_net) &&
+	start_mrp_fake occ $net.2 &&
+	ATV_DEMO_NETNS=no ATV_DEMO_NET=$net mk demo > demo.out 2>&1 ||
+		{ tail -20 demo.out >&2; false; }
+	! grep -q "$net\.2" demo.out &&
+	grep -q "answer DNS-SD on 127\.77\." demo.out &&
+	tail -n 1 demo.out | jq -e ".ok and .state == \"ended\""
+'
+
+if [ "$(id -u)" = 0 ] && unshare -n true 2> /dev/null; then
+	test_expect_success 'make demo as root: in a network namespace of its own' '
+		mk demo > demo.out 2>&1 || { tail -20 demo.out >&2; false; }
+		grep -q "network namespace of its own" demo.out &&
+		tail -n 1 demo.out | jq -e ".ok and .state == \"ended\""
+	'
+else
+	test_skip 'make demo as root: in a network namespace of its own' 'not root, or no unshare -n'
+fi
+
 test_expect_success 'make uninstall takes everything away' '
 	mk uninstall > uninstall.log 2>&1 || { cat uninstall.log >&2; false; }
 	test -z "$(find "$D" -type f)" || { find "$D" -type f >&2; false; }
