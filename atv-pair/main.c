@@ -18,6 +18,7 @@
 #include "forget.h"
 #include "input.h"
 #include "jsonl.h"
+#include "log.h"
 #include "output.h"
 #include "pair.h"
 #include "pin.h"
@@ -58,6 +59,7 @@ static int keep(struct pairer *pr, struct atv_device *d, const char *credentials
 	if (!e.identifier)
 		return atv_err_set(err, ATV_E_INPUT, "the device has no identifier to store under");
 	/* a writer stuck holding the lock must not keep us past -t */
+	atv_info("storing the %s credentials in %s", e.protocol, pr->tool->cred_path);
 	return atv_creds_store(pr->tool->cred_path, &e, pr->tool->t.timeout_ms, err);
 }
 

@@ -157,6 +157,7 @@ int atv_watch_run(struct atv_watch *w)
 			connection_event(w, "lost", err.msg);
 			backoff = ATV_WATCH_BACKOFF_MIN;
 			next_try = atv_cli_now_ms() + backoff;
+			atv_info("waiting %d ms before reconnecting", backoff);
 			continue;
 		}
 		if (r & ATV_CLI_WAIT_STOP)
@@ -184,7 +185,8 @@ int atv_watch_run(struct atv_watch *w)
 		if (r != -ATV_E_UNREACHABLE && r != -ATV_E_NOTFOUND)
 			return fail(w, &err);
 		backoff = backoff * 2 > ATV_WATCH_BACKOFF_MAX ? ATV_WATCH_BACKOFF_MAX : backoff * 2;
-		atv_info("%s; next try in %d ms", err.msg, backoff);
+		atv_info("%s; waiting %d ms before the next try (up to %d ms between tries)",
+			 err.msg, backoff, ATV_WATCH_BACKOFF_MAX);
 		next_try = atv_cli_now_ms() + backoff;
 	}
 	disconnect(w);

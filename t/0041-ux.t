@@ -239,4 +239,37 @@ test_expect_success 'atv-scan -v with nothing found says how it looked' '
 	test ! -s s.out
 '
 
+test_expect_success '-v: a unicast scan says whom it asks and who answered' '
+	atv-scan -v --json -s $LR,$NONE -t 0.5 > s.out 2> s.err &&
+	grep "unicast: asking $LR port 5353" s.err &&
+	grep "unicast: $LR answered" s.err &&
+	grep "unicast: no answer from $NONE within 500 ms" s.err
+'
+
+test_expect_success 'without avahi-daemon a multicast scan suggests -s HOST' '
+	test_must_fail 3 env DBUS_SYSTEM_BUS_ADDRESS=unix:path=$TRASH/no-such-bus \
+		atv-scan --json -t 0.5 > s.out 2> s.err &&
+	grep "avahi-daemon" s.err && grep -- "-s HOST" s.err &&
+	test_fail_line s.out
+'
+
+test_expect_success '-v: pairing says each step, and where it stores' '
+	atv-pair -v --pin 1357 < lr.json > /dev/null 2> p.err &&
+	grep "pairing with Living Room over mrp ($LR port" p.err &&
+	grep "the device shows a pin now" p.err &&
+	grep "mrp pairing: checking the pin" p.err &&
+	grep "mrp pairing: done" p.err &&
+	grep "storing the mrp credentials in $ATV_CREDENTIALS" p.err
+'
+
+test_expect_success '-v: play_url says what it waits for' '
+	ctl lr airplay-pin 2222 &&
+	atv-pair -p airplay --pin 2222 < lr.json > /dev/null &&
+	timeout $T atv-send -v --wait play_url=http://127.0.0.1:9/v.mp4 < lr.json > u.out 2> u.err &&
+	grep "play_url: the device is loading the video; waiting for it to play" u.err &&
+	grep "play_url: playing; following it until it ends" u.err &&
+	grep "play_url: ended" u.err &&
+	! grep -v "^atv-send: info: " u.err
+'
+
 test_done
