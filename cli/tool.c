@@ -59,6 +59,8 @@ int atv_cli_tool_start(struct atv_cli_tool *tool, struct atv_err *err)
 	int r;
 
 	atv_cli_verbose(tool->verbose);
+	if (tool->t.id && tool->t.name)
+		return atv_err_set(err, ATV_E_USAGE, "-i and -n exclude each other");
 	tool->t.creds = &tool->creds;
 	if ((r = atv_creds_path(tool->cred_opt, tool->cred_path, sizeof tool->cred_path, err)) <
 	    0)

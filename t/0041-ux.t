@@ -121,6 +121,11 @@ test_expect_success '-n NAME: two devices of that name are an error naming both'
 	test_jq ".ok == false and .error.code == \"usage\"" n.out
 '
 
+test_expect_success '-i and -n exclude each other' '
+	test_must_fail 2 atv-send -i X -n Y play 2> n.err &&
+	grep "exclude each other" n.err
+'
+
 test_expect_success '-n NAME: none of that name; the JSON line names what was found' '
 	test_must_fail 3 timeout $T atv-watch -s $LR,$KI -t 2 -n Garage > n.out 2> n.err &&
 	grep "no device named .Garage. found (found: " n.err &&
@@ -197,6 +202,21 @@ test_expect_success 'atv-watch --text: one readable line per event' '
 test_expect_success '--json after --text: JSON again' '
 	send --text --json play && test_jq ".ok" send.out
 '
+
+# util-linux script(1) gives the tools a terminal of their own
+if script -qec true /dev/null < /dev/null > /dev/null 2>&1; then
+	test_expect_success 'on a terminal: text by default, as atv-scan; --json still JSON' '
+		script -qec "atv-send pause playing < lr.json" /dev/null < /dev/null > tty.out &&
+		grep -q "^pause: ok" tty.out && grep -q "^playing: paused: " tty.out &&
+		! grep -q "{" tty.out &&
+		script -qec "atv-watch --until-eof < lr.json" /dev/null < /dev/null > tty.out &&
+		grep -qE "^[0-9:]{8} connection: connected" tty.out && ! grep -q "{" tty.out &&
+		script -qec "atv-send --json pause < lr.json" /dev/null < /dev/null > tty.out &&
+		grep -q "\"ok\":true" tty.out
+	'
+else
+	test_skip 'on a terminal: text by default, as atv-scan; --json still JSON' 'no script(1)'
+fi
 
 test_expect_success 'atv-pair --forget -n NAME: the entries of that name go' '
 	n0=$(wc -l < "$ATV_CREDENTIALS") &&
