@@ -159,15 +159,16 @@ static void run_one(struct run *r, const char *item)
 	struct atv_err e = {0}, werr = {0};
 	json_t *res = NULL;
 	long ms;
+	bool delay = is_delay(item, &ms);
 	int ret = 0;
 
-	if (is_delay(item, &ms))
+	if (delay)
 		ret = run_delay(r, ms, &e);
 	else if (!atv_conn_knows(item))
 		ret = unknown(item, &e);
 	else if (!r->c)
 		ret = atv_cli_connect(r->t, &r->d, &r->o, &r->c, &e);
-	if (ret == 0 && !is_delay(item, &ms))
+	if (ret == 0 && !delay)
 		ret = atv_conn_command(r->c, item, r->action, &res, &e);
 	if (ret == 0) {
 		ret = atv_cli_result_ok(item, res, &werr);

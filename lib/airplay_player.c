@@ -117,7 +117,8 @@ static void on_progress(void *ctx, const struct atv_airplay_playback *pb)
 		atv_info("play_url: the device is loading the video; waiting for it to play");
 	else
 		atv_info("play_url: %s%s", atv_airplay_state_name(pb->state),
-			 c->wait && pb->state != ATV_AP_ENDED ? "; following it until it ends" : "");
+			 c->wait && pb->state != ATV_AP_ENDED ? "; following it until it ends"
+							      : "");
 	if (!c->wait || !c->progress || !(ev = playback_json(pb)))
 		return;
 	if (json_object_set_new(ev, "event", json_string("playback")) == 0)

@@ -468,7 +468,8 @@ int atv_unicast_scan(const struct atv_hostport *hosts, size_t n, int timeout_ms,
 		if (h[i].pending)
 			finish_pending(&h[i], &st);
 		if (!h[i].done)
-			atv_info("unicast: no answer from %s within %d ms", h[i].hp->host, timeout_ms);
+			atv_info("unicast: no answer from %s within %d ms", h[i].hp->host,
+				 timeout_ms);
 	}
 	if (!st.any_good && st.bad) {
 		r = st.bad;
