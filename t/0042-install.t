@@ -152,7 +152,7 @@ wait_lines() {
 
 test_expect_success 'examples/title-log: one line per title' '
 	setsid "$EX/title-log" mk/tv.json titles.tsv 2> title.err &
-	tl=$! &&
+	tl=$!
 	test_atexit "kill -- -$tl 2>/dev/null" &&
 	wait_lines titles.tsv 1 &&
 	atv-send next < mk/tv.json > /dev/null &&
@@ -169,9 +169,9 @@ test_expect_success 'examples/atv-watch.service: its ExecStart logs events' '
 	cmd=$(sed -n "s/^ExecStart=//p" "$EX/atv-watch.service" |
 		sed "s|%h|$HOME|g; s|%S|$TRASH/state|g") &&
 	mkdir -p state/atv &&
-	echo "$cmd" > service.sh &&
+	echo "$cmd" > service.sh || return 1
 	setsid sh service.sh &
-	sv=$! &&
+	sv=$!
 	test_atexit "kill -- -$sv 2>/dev/null" &&
 	wait_lines state/atv/watch.log 2 &&
 	kill -- -$sv; wait $sv;
