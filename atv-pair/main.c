@@ -15,8 +15,10 @@
 #include "cli.h"
 #include "crypto.h"
 #include "device.h"
+#include "forget.h"
 #include "input.h"
 #include "jsonl.h"
+#include "log.h"
 #include "output.h"
 #include "pair.h"
 #include "pin.h"
@@ -65,8 +67,10 @@ static int keep(struct pairer *pr, struct atv_device *d, const char *credentials
 	/* a writer stuck holding the lock must not keep us past -t */
 	if (!e.identifier)
 		r = atv_err_set(err, ATV_E_INPUT, "the device has no identifier to store under");
-	else
+	else {
+		atv_info("storing the %s credentials in %s", e.protocol, pr->tool->cred_path);
 		r = atv_creds_store(pr->tool->cred_path, &e, pr->tool->t.timeout_ms, err);
+	}
 	json_decref(e.extra);
 	return r;
 }
@@ -139,7 +143,11 @@ static int pair_one(struct pairer *pr, struct atv_device *d)
 	}
 	if (r < 0 && r != -ATV_E_IO)
 		name_error(&err, d);
-	status = r < 0 ? atv_cli_fail(&err) : ATV_EXIT_OK;
+	/* a failure leaves a line on stdout too, unless stdout is what failed */
+	if (r == -ATV_E_IO)
+		status = atv_cli_fail(&err);
+	else
+		status = r < 0 ? atv_cli_fail_line(&err) : ATV_EXIT_OK;
 out:
 	json_decref(j);
 	atv_pair_free(pr->p);
@@ -164,7 +172,7 @@ static int pair_stdin(struct pairer *pr, struct atv_cli_lines *in)
 
 	while ((r = atv_cli_lines_get(in, &line, &len, &err)) != 0) {
 		if (r < 0) {
-			status = atv_cli_worst(status, atv_cli_fail(&err));
+			status = atv_cli_worst(status, atv_cli_fail_line(&err));
 			if (r != -ATV_E_INPUT)
 				break;
 			continue;
@@ -173,7 +181,7 @@ static int pair_stdin(struct pairer *pr, struct atv_cli_lines *in)
 			continue;
 		n++;
 		if (atv_cli_device_parse(&pr->tool->t, line, len, &d, &err) < 0)
-			status = atv_cli_worst(status, atv_cli_fail(&err));
+			status = atv_cli_worst(status, atv_cli_fail_line(&err));
 		else
 			status = atv_cli_worst(status, pair_one(pr, &d));
 		atv_device_release(&d);
@@ -223,8 +231,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s [-v] [-p mrp|dmap|airplay|companion] [--pin PIN | --pin-file FILE]\n"
-		"       [--name NAME] [--pairing-guid GUID] [--port PORT] [-i ID]\n"
+		"       [--name NAME] [--pairing-guid GUID] [--port PORT] [-i ID | -n NAME]\n"
 		"       [-s HOST[:PORT],...] [-t SECONDS] [-c FILE] [--with-credentials]\n"
+		"       %s --forget [-p PROTOCOL] [-i ID | -n NAME] [-c FILE]\n"
 		"Pair with Apple TVs (device configs on stdin, one per line, or -i ID); store\n"
 		"the credentials in the credentials file and print each config.\n"
 		"  -p, --protocol P         the protocol to pair: mrp (default), dmap, airplay or\n"
@@ -235,10 +244,13 @@ static void usage(FILE *f)
 		"      --pin-file FILE      read the PIN from the first line of FILE\n"
 		"      --name NAME          our name, shown on the device (default atv-tools)\n"
 		"      --remote-name NAME   the same as --name\n"
-		"      --pairing-guid GUID  dmap: our pairing GUID, 0x and 16 hex digits\n"
+		"      --pairing-guid GUID  dmap: our pairing GUID, [0x] and 1 to 16 hex digits\n"
 		"                           (default: random)\n"
 		"      --port PORT          dmap: the port the device calls (default: any)\n"
 		"  -i, --id ID              scan for this device instead of reading configs\n"
+		"  -n, --device-name NAME   scan for the device of this name\n"
+		"      --forget             remove the device's pairings (-p: of one protocol)\n"
+		"                           from the credentials file; contacts no device\n"
 		"  -s, --hosts H[:P],...    scan these hosts by unicast (default: multicast)\n"
 		"  -t, --timeout SECONDS    for scans, connecting and each step (default 5)\n"
 		"  -c, --credentials FILE   credentials file to store into\n"
@@ -246,7 +258,7 @@ static void usage(FILE *f)
 		"                           output as secret as the file: chmod 600)\n"
 		"  -v, --verbose            more messages on stderr (twice: debug)\n"
 		"  -h, --help               this help;  -V, --version  the version\n",
-		atv_progname);
+		atv_progname, atv_progname);
 }
 
 int main(int argc, char **argv)
@@ -261,22 +273,27 @@ int main(int argc, char **argv)
 	    {"remote-name", required_argument, NULL, 'N'},
 	    {"pairing-guid", required_argument, NULL, 'G'},
 	    {"port", required_argument, NULL, 'O'},
+	    {"forget", no_argument, NULL, 'X'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct atv_cli_tool tool;
 	struct pairer pr = {.tool = &tool, .protocol = "mrp", .po.name = "atv-tools"};
 	struct atv_device d;
 	struct atv_err err = {0};
+	const char *forget_protocol = NULL;
+	bool forget = false;
 	int c, status = ATV_EXIT_OK;
 
 	atv_cli_tool_init(&tool, argv[0], 5000);
+	tool.stores_creds = true;
 	while ((c = getopt_long(argc, argv, ATV_CLI_SHORTOPTS "p:", longopts, NULL)) != -1) {
 		switch (atv_cli_tool_opt(&tool, c, optarg, usage)) {
 		case ATV_CLI_OPT_DONE: continue;
 		case ATV_CLI_OPT_EXIT: return atv_cli_tool_end(&tool, tool.status);
 		}
 		switch (c) {
-		case 'p': pr.protocol = optarg; break;
+		case 'p': pr.protocol = forget_protocol = optarg; break;
+		case 'X': forget = true; break;
 		case 'P': pr.pin = optarg; break;
 		case 'F': pr.pin_file = optarg; break;
 		case 'N': pr.po.name = optarg; break;
@@ -290,6 +307,12 @@ int main(int argc, char **argv)
 	}
 	if ((status = atv_cli_tool_no_operands(argc, argv, optind, usage)) != 0)
 		return atv_cli_tool_end(&tool, status);
+	if (forget) {
+		/* nothing to pair with: no PIN, no device contacted */
+		if (atv_cli_tool_start(&tool, &err) < 0)
+			return atv_cli_tool_end(&tool, atv_cli_fail_line(&err));
+		return atv_cli_tool_end(&tool, atv_pair_forget(&tool, forget_protocol));
+	}
 	if (pr.pin && pr.pin_file) {
 		atv_cli_error("--pin and --pin-file exclude each other");
 		return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
@@ -303,10 +326,10 @@ int main(int argc, char **argv)
 	pr.po.wait_ms = tool.timeout_set ? tool.t.timeout_ms : 0;
 
 	if (atv_cli_tool_start(&tool, &err) < 0) {
-		status = atv_cli_fail(&err);
-	} else if (tool.t.id) {
+		status = atv_cli_fail_line(&err);
+	} else if (tool.t.id || tool.t.name) {
 		if (atv_cli_tool_device(&tool, &d, &err) < 0)
-			status = atv_cli_fail(&err);
+			status = atv_cli_fail_line(&err);
 		else
 			status = pair_one(&pr, &d);
 		atv_device_release(&d);

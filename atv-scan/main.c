@@ -4,6 +4,8 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -27,6 +29,9 @@ static int print_device(void *ctx, struct atv_device *d)
 	json_t *j;
 	int r;
 
+	/* -n: only the devices of that name, in any case */
+	if (o->tool->t.name && (!d->name || strcasecmp(d->name, o->tool->t.name) != 0))
+		return 0;
 	/* the summary says only whether a service is paired, never how */
 	if ((o->tool->with_credentials || o->text) && atv_creds_fill(&o->tool->creds, d) < 0) {
 		r = atv_err_set(&o->err, ATV_E_NOMEM, "out of memory");
@@ -50,14 +55,47 @@ static int print_device(void *ctx, struct atv_device *d)
 	return 0;
 }
 
+/* Without avahi-daemon a multicast scan cannot run: say what else works. */
+static struct atv_err *hint(const struct atv_scan_opts *opts, struct atv_err *err)
+{
+	char msg[ATV_ERR_MSGLEN];
+
+	if (opts->n_hosts == 0 && strstr(err->msg, "avahi-daemon")) {
+		memcpy(msg, err->msg, sizeof msg);
+		atv_err_set(err, err->code,
+			    "%s (start avahi-daemon, or scan hosts directly: -s HOST)", msg);
+	}
+	return err;
+}
+
+/* Nothing found: exit 1, and on a terminal (or with -v) say how it looked. */
+static int nothing_found(const struct atv_cli_tool *tool, const struct atv_scan_opts *opts)
+{
+	char how[64];
+
+	if (opts->n_hosts)
+		snprintf(how, sizeof how, "unicast to %zu host%s", opts->n_hosts,
+			 opts->n_hosts == 1 ? "" : "s");
+	else
+		snprintf(how, sizeof how, "multicast");
+	if (isatty(STDERR_FILENO) || tool->verbose)
+		atv_cli_error("no Apple TV found (%s%s, %g s)", how,
+			      opts->id	     ? ", by identifier"
+			      : tool->t.name ? ", by name"
+					     : "",
+			      opts->timeout_ms / 1000.0);
+	return ATV_EXIT_NEGATIVE;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [-v] [--text|--json] [-t SECONDS] [-s HOST[:PORT],...] [-i ID]\n"
-		"       [-c FILE] [--with-credentials]\n"
+		"usage: %s [-v] [--text|--json] [-t SECONDS] [-s HOST[:PORT],...]\n"
+		"       [-i ID | -n NAME] [-c FILE] [--with-credentials]\n"
 		"Find Apple TVs; print one device config (JSON) per line.\n"
 		"  -s, --hosts H[:P],...    unicast scan of these hosts (default: multicast)\n"
 		"  -i, --id ID              only this device; exit as soon as it is found\n"
+		"  -n, --device-name NAME   only the devices of this name (in any case)\n"
 		"  -t, --timeout SECONDS    scan time (default 3)\n"
 		"  -c, --credentials FILE   credentials file (for --with-credentials)\n"
 		"      --with-credentials   fill in the credentials from the file (keep such\n"
@@ -104,13 +142,14 @@ int main(int argc, char **argv)
 	opts.id = tool.t.id;
 	opts.timeout_ms = tool.t.timeout_ms;
 
+	atv_cli_output_text(o.text);
 	if (atv_cli_tool_start(&tool, &err) < 0)
-		status = atv_cli_fail(&err);
+		status = atv_cli_fail_line(&err);
 	else if (atv_scan(&opts, print_device, &o, &err) < 0)
-		status = atv_cli_fail(&err);
+		status = atv_cli_fail_line(hint(&opts, &err));
 	else if (o.failed)
 		status = atv_cli_fail(&o.err);
 	else if (o.count == 0)
-		status = ATV_EXIT_NEGATIVE; /* nothing found */
+		status = nothing_found(&tool, &opts); /* exit 1 */
 	return atv_cli_tool_end(&tool, status);
 }

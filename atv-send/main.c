@@ -2,6 +2,7 @@
  * line per command. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,102 @@ static void on_progress(void *ctx, json_t *event)
 	}
 }
 
+/* delay=MS: wait between commands (atv-send's own, not the device's). */
+#define DELAY_MAX_MS 3600000
+
+/* Whether item is delay=...; *ms its value, -1 when it is not one. */
+static bool is_delay(const char *item, long *ms)
+{
+	char *end;
+
+	if (strncmp(item, "delay=", 6) != 0)
+		return false;
+	errno = 0;
+	*ms = strtol(item + 6, &end, 10);
+	if (errno || end == item + 6 || *end || *ms < 0 || *ms > DELAY_MAX_MS)
+		*ms = -1;
+	return true;
+}
+
+/* Edit distance of a[0..la) and b (small strings), at most 9. */
+static size_t distance(const char *a, size_t la, const char *b)
+{
+	size_t lb = strlen(b), row[64], prev, tmp;
+
+	if (la > 62 || lb > 62)
+		return 9;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = prev + (a[i - 1] != b[j - 1]);
+
+			tmp = row[j];
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return row[lb] > 9 ? 9 : row[lb];
+}
+
+/* "unknown command 'X'" with the nearest known name, if one is near. */
+static int unknown(const char *item, struct atv_err *err)
+{
+	size_t n = strcspn(item, "="), best = 3;
+	const char *name, *near = NULL;
+
+	for (size_t i = 0; (name = atv_conn_command_name(i, NULL)); i++) {
+		size_t d = distance(item, n, name);
+
+		if (d < best) {
+			best = d;
+			near = name;
+		}
+	}
+	if (distance(item, n, "delay") < best)
+		near = "delay";
+	if (near)
+		return atv_err_set(err, ATV_E_USAGE, "unknown command '%.*s' (did you mean %s?)",
+				   (int)(n > 40 ? 40 : n), item, near);
+	return atv_err_set(err, ATV_E_USAGE,
+			   "unknown command '%.*s' (atv-send --list-commands lists them)",
+			   (int)(n > 40 ? 40 : n), item);
+}
+
+/* --list-commands: one per line, as completion and atv-send(1) name them. */
+static void list_commands(void)
+{
+	const char *name, *value;
+
+	for (size_t i = 0; (name = atv_conn_command_name(i, &value)); i++)
+		printf("%s%s%s\n", name, value && value[0] != '[' ? "=" : "", value ? value : "");
+	printf("delay=MS\n");
+}
+
+/* An item is a known command or delay=MS (its value checked later). */
+static bool known(const char *item)
+{
+	long ms;
+
+	return is_delay(item, &ms) || atv_conn_knows(item);
+}
+
+/* delay=MS: the connection (if any) stays serviced meanwhile. */
+static int run_delay(struct run *r, long ms, struct atv_err *e)
+{
+	if (ms < 0)
+		return atv_err_set(e, ATV_E_USAGE, "delay needs milliseconds from 0 to %d",
+				   DELAY_MAX_MS);
+	atv_info("waiting %ld ms (delay)", ms);
+	return atv_cli_wait(r->c, -1, -1, (int)ms, NULL, NULL, e) < 0 ? -e->code : 0;
+}
+
 /* Only play_url items: AirPlay is all they need. */
 static bool airplay_only(char **items, int n)
 {
@@ -61,13 +158,17 @@ static void run_one(struct run *r, const char *item)
 {
 	struct atv_err e = {0}, werr = {0};
 	json_t *res = NULL;
+	long ms;
+	bool delay = is_delay(item, &ms);
 	int ret = 0;
 
-	if (!atv_conn_knows(item))
-		ret = atv_err_set(&e, ATV_E_USAGE, "unknown command (see atv-send(1))");
+	if (delay)
+		ret = run_delay(r, ms, &e);
+	else if (!atv_conn_knows(item))
+		ret = unknown(item, &e);
 	else if (!r->c)
 		ret = atv_cli_connect(r->t, &r->d, &r->o, &r->c, &e);
-	if (ret == 0)
+	if (ret == 0 && !delay)
 		ret = atv_conn_command(r->c, item, r->action, &res, &e);
 	if (ret == 0 && json_is_array(res) && json_array_size(res) > 0) {
 		/* a list (app_list): one result line per element */
@@ -164,13 +265,15 @@ static void free_items(char **items, int n)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [-v] [-i ID] [-s HOST[:PORT],...] [-t SECONDS] [-c FILE]\n"
+		"usage: %s [-v] [-i ID | -n NAME] [-s HOST[:PORT],...] [-t SECONDS] [-c FILE]\n"
 		"       [-p mrp|dmap|airplay|companion] [--action tap|double_tap|hold] [--wait]\n"
-		"       [COMMAND...]\n"
+		"       [--text|--json] [COMMAND...]\n"
+		"       %s --list-commands\n"
 		"Send commands to an Apple TV; print one result (JSON) per command.\n"
 		"The device config is the first line of stdin unless -i is given; the commands\n"
 		"are the arguments, else the (other) lines of stdin.\n"
 		"  -i, --id ID              scan for this device instead of reading a config\n"
+		"  -n, --device-name NAME   scan for the device of this name\n"
 		"  -s, --hosts H[:P],...    scan these hosts by unicast (default: multicast)\n"
 		"  -t, --timeout SECONDS    for scans, connecting and each command (default 5)\n"
 		"  -c, --credentials FILE   credentials file\n"
@@ -180,17 +283,21 @@ static void usage(FILE *f)
 		"      --action A           how remote keys are pressed: tap, double_tap, hold\n"
 		"      --wait               play_url: follow the video until it ends, one\n"
 		"                           event line per state change\n"
+		"      --text               one readable line per result (default on a terminal)\n"
+		"      --json               JSON lines even on a terminal\n"
+		"      --list-commands      print the commands, one per line, and exit\n"
 		"  -v, --verbose            more messages on stderr (twice: debug)\n"
 		"  -h, --help               this help;  -V, --version  the version\n"
 		"Commands: up down left right select menu home home_hold top_menu suspend wakeup\n"
-		"  play pause play_pause stop next previous skip_forward skip_backward\n"
+		"  play pause play_pause stop next previous skip_forward[=SECONDS]\n"
+		"  skip_backward[=SECONDS] delay=MS (wait between commands)\n"
 		"  set_position=SECONDS set_shuffle=off|songs|albums set_repeat=off|track|all\n"
 		"  volume_up volume_down set_volume=0..100 turn_on turn_off playing\n"
 		"  play_url=URL [start=SECONDS] (AirPlay)\n"
 		"  power_state volume app_list launch_app=BUNDLE_OR_URL account_list\n"
 		"  switch_account=ID text_get text_set=TEXT text_append=TEXT text_clear\n"
 		"  channel_up channel_down guide screensaver control_center (Companion)\n",
-		atv_progname);
+		atv_progname, atv_progname);
 }
 
 int main(int argc, char **argv)
@@ -201,6 +308,9 @@ int main(int argc, char **argv)
 	    {"protocol", required_argument, NULL, 'p'},
 	    {"action", required_argument, NULL, 'A'},
 	    {"wait", no_argument, NULL, 'W'},
+	    {"text", no_argument, NULL, 'T'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"list-commands", no_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct atv_cli_tool tool;
@@ -208,6 +318,7 @@ int main(int argc, char **argv)
 	char **items = NULL;
 	int n_items = 0;
 	struct atv_err err = {0};
+	bool text = isatty(STDOUT_FILENO);
 	int c;
 
 	atv_cli_tool_init(&tool, argv[0], 5000);
@@ -220,6 +331,9 @@ int main(int argc, char **argv)
 		case 'p': r.o.protocol = optarg; break;
 		case 'A': r.action = optarg; break;
 		case 'W': r.o.wait = true; break;
+		case 'T': text = true; break;
+		case 'J': text = false; break;
+		case 'L': list_commands(); return atv_cli_tool_end(&tool, ATV_EXIT_OK);
 		default: usage(stderr); return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 		}
 	}
@@ -239,14 +353,14 @@ int main(int argc, char **argv)
 		/* checked first: the bytes of a bad one are not printed */
 		if (!atv_utf8_valid(items[i]))
 			atv_cli_error("command %d is not valid UTF-8", i + 1);
-		else if (!atv_conn_knows(items[i]))
-			atv_cli_error("unknown command '%s'", items[i]);
-		else
+		else if (known(items[i]))
 			continue;
-		usage(stderr);
+		else if (unknown(items[i], &err) < 0)
+			atv_cli_fail(&err);
 		free_items(items, n_items);
 		return atv_cli_tool_end(&tool, ATV_EXIT_USAGE);
 	}
+	atv_cli_output_text(text);
 	if (!r.o.protocol && airplay_only(items, n_items))
 		r.o.protocol = "airplay";
 	r.o.progress = on_progress;
@@ -257,7 +371,7 @@ int main(int argc, char **argv)
 
 	if (atv_cli_tool_start(&tool, &err) < 0 || atv_cli_tool_device(&tool, &r.d, &err) < 0 ||
 	    atv_cli_connect(r.t, &r.d, &r.o, &r.c, &err) < 0) {
-		r.status = atv_cli_fail(&err);
+		r.status = atv_cli_fail_line(&err);
 		goto out;
 	}
 	atv_info("connected to %s over %s", r.d.name ? r.d.name : r.d.identifier,

@@ -106,7 +106,17 @@ static int fail(struct atv_watch *w, const struct atv_err *err)
 {
 	disconnect(w);
 	atv_artwork_release(&w->art);
-	connection_event(w, "closed", err->msg);
+	return atv_watch_fail(w, err);
+}
+
+int atv_watch_fail(struct atv_watch *w, const struct atv_err *err)
+{
+	json_t *extra = json_pack("{s:s}", "error", atv_err_name(err->code));
+
+	if (!w->out_failed &&
+	    atv_cli_connection_event(w->d.identifier, "closed", err->msg, extra, &w->out_err) < 0)
+		w->out_failed = true;
+	json_decref(extra);
 	return atv_cli_fail(err);
 }
 
@@ -126,11 +136,8 @@ int atv_watch_run(struct atv_watch *w)
 	int backoff = ATV_WATCH_BACKOFF_MIN, r;
 
 	r = connect_device(w, &err);
-	if (r < 0) {
-		disconnect(w);
-		atv_artwork_release(&w->art);
-		return atv_cli_fail(&err);
-	}
+	if (r < 0)
+		return fail(w, &err);
 	while (!w->out_failed) {
 		int timeout = -1;
 
@@ -150,6 +157,7 @@ int atv_watch_run(struct atv_watch *w)
 			connection_event(w, "lost", err.msg);
 			backoff = ATV_WATCH_BACKOFF_MIN;
 			next_try = atv_cli_now_ms() + backoff;
+			atv_info("waiting %d ms before reconnecting", backoff);
 			continue;
 		}
 		if (r & ATV_CLI_WAIT_STOP)
@@ -177,7 +185,8 @@ int atv_watch_run(struct atv_watch *w)
 		if (r != -ATV_E_UNREACHABLE && r != -ATV_E_NOTFOUND)
 			return fail(w, &err);
 		backoff = backoff * 2 > ATV_WATCH_BACKOFF_MAX ? ATV_WATCH_BACKOFF_MAX : backoff * 2;
-		atv_info("%s; next try in %d ms", err.msg, backoff);
+		atv_info("%s; waiting %d ms before the next try (up to %d ms between tries)",
+			 err.msg, backoff, ATV_WATCH_BACKOFF_MAX);
 		next_try = atv_cli_now_ms() + backoff;
 	}
 	disconnect(w);

@@ -32,4 +32,9 @@ int atv_watch_signals(struct atv_err *err);
  * the connection is closed. */
 int atv_watch_run(struct atv_watch *w);
 
+/* A failure before or instead of watching (device not found, say): a
+ * "connection" event with state "closed", "error" (the code) and the
+ * message on stdout, the message on stderr; the exit status. */
+int atv_watch_fail(struct atv_watch *w, const struct atv_err *err);
+
 #endif

@@ -32,9 +32,20 @@ int atv_cli_connect(const struct atv_cli_target *t, struct atv_device *d,
 		    const struct atv_conn_opts *o, struct atv_conn **out, struct atv_err *err)
 {
 	struct open_args a = {.o = o, .out = out};
+	char msg[ATV_ERR_MSGLEN];
+	int r;
 
 	*out = NULL;
-	return atv_cli_with_rescan(t, d, open_conn, &a, err);
+	r = atv_cli_with_rescan(t, d, open_conn, &a, err);
+	/* missing or wrong credentials: say which file was read, the first
+	 * thing to check when a pairing "is not there" */
+	if (r < 0 && err && t->cred_path &&
+	    (r == -ATV_E_AUTH || strstr(err->msg, "not paired") ||
+	     strstr(err->msg, "credentials"))) {
+		memcpy(msg, err->msg, sizeof msg);
+		atv_err_set(err, -r, "%s (credentials file %s)", msg, t->cred_path);
+	}
+	return r;
 }
 
 static void drop_event(void *ctx, json_t *event)

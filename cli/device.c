@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "device.h"
@@ -65,6 +67,114 @@ static int scan_for(const char *id, const struct atv_hostport *hosts, size_t n, 
 	return 0;
 }
 
+/* Devices a scan by name found: every one (copies), bounded. */
+#define NAMED_MAX 64
+struct named {
+	struct atv_device d[NAMED_MAX];
+	size_t n;
+	int status;
+	struct atv_err err;
+};
+
+static int keep_all(void *ctx, struct atv_device *d)
+{
+	struct named *nm = ctx;
+
+	if (nm->n == NAMED_MAX)
+		return 1;
+	if ((nm->status = copy_device(d, &nm->d[nm->n], &nm->err)) < 0) {
+		atv_device_release(&nm->d[nm->n]);
+		return 1;
+	}
+	nm->n++;
+	return 0;
+}
+
+/* The devices of nm named name (same case when exact): how many, and the
+ * index of the first in *first. */
+static size_t match_name(const struct named *nm, const char *name, bool exact, size_t *first)
+{
+	size_t n = 0;
+
+	for (size_t i = nm->n; i-- > 0;) {
+		const char *dn = nm->d[i].name;
+
+		if (dn && (exact ? strcmp(dn, name) : strcasecmp(dn, name)) == 0) {
+			*first = i;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* "A (ID at ADDR), B (...)" for the devices of nm named name. */
+static void list_named(const struct named *nm, const char *name, bool exact, char *out, size_t size)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < nm->n && len < size; i++) {
+		const struct atv_device *d = &nm->d[i];
+
+		if (!name ||
+		    (d->name && (exact ? strcmp(d->name, name) : strcasecmp(d->name, name)) == 0))
+			len += (size_t)snprintf(out + len, size - len, "%s'%s' (%s at %s)",
+						len ? ", " : "", d->name ? d->name : "",
+						d->identifier ? d->identifier : "?",
+						d->address ? d->address : "?");
+	}
+}
+
+/* Scan for the device named name into d: exact match, else one that
+ * differs only in case. */
+static int scan_for_name(const struct atv_cli_target *t, struct atv_device *d, struct atv_err *err)
+{
+	struct atv_scan_opts so = {
+	    .hosts = t->hosts, .n_hosts = t->n_hosts, .timeout_ms = t->timeout_ms};
+	struct named *nm = calloc(1, sizeof *nm);
+	char list[ATV_ERR_MSGLEN];
+	size_t n, first = 0;
+	bool exact = true;
+	int r;
+
+	if (!nm)
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	atv_info("scanning for a device named '%s' (%d ms)", t->name, t->timeout_ms);
+	r = atv_scan(&so, keep_all, nm, err);
+	if (r == 0 && nm->status < 0) {
+		r = nm->status;
+		if (err)
+			*err = nm->err;
+	}
+	if (r < 0)
+		goto out;
+	n = match_name(nm, t->name, true, &first);
+	if (n == 0) {
+		exact = false;
+		n = match_name(nm, t->name, false, &first);
+	}
+	if (n == 1) {
+		r = copy_device(&nm->d[first], d, err);
+	} else if (n > 1) {
+		list_named(nm, t->name, exact, list, sizeof list);
+		r = atv_err_set(err, ATV_E_USAGE,
+				"%zu devices are named '%s': %s; pick one with -i ID", n, t->name,
+				list);
+	} else {
+		list_named(nm, NULL, true, list, sizeof list);
+		if (nm->n)
+			r = atv_err_set(err, ATV_E_NOTFOUND,
+					"no device named '%s' found (found: %s)", t->name, list);
+		else
+			r = atv_err_set(err, ATV_E_NOTFOUND, "no device named '%s' found", t->name);
+	}
+out:
+	for (size_t i = 0; i < nm->n; i++)
+		atv_device_release(&nm->d[i]);
+	free(nm);
+	return r;
+}
+
 int atv_cli_device_parse(const struct atv_cli_target *t, const char *line, size_t len,
 			 struct atv_device *d, struct atv_err *err)
 {
@@ -76,6 +186,14 @@ int atv_cli_device_parse(const struct atv_cli_target *t, const char *line, size_
 		atv_err_prefix(err, "bad device config");
 		return r;
 	}
+	/* {"identifier","protocol","credentials",...} without services: an
+	 * entry of the credentials file (atv-credentials(5)), piped by mistake */
+	if (d->n_svcs == 0 && json_object_get(d->extra, "credentials") &&
+	    json_object_get(d->extra, "protocol"))
+		return atv_err_set(
+		    err, ATV_E_INPUT,
+		    "bad device config: this is a line of the credentials file, not a "
+		    "device config (pipe one from atv-scan, or give -i ID)");
 	if (t->creds && atv_creds_fill(t->creds, d) < 0)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 	return 0;
@@ -89,8 +207,9 @@ int atv_cli_device_get(const struct atv_cli_target *t, struct atv_cli_lines *in,
 	int r;
 
 	atv_device_init(d);
-	if (t->id) {
-		r = scan_for(t->id, t->hosts, t->n_hosts, t->timeout_ms, d, err);
+	if (t->id || t->name) {
+		r = t->id ? scan_for(t->id, t->hosts, t->n_hosts, t->timeout_ms, d, err)
+			  : scan_for_name(t, d, err);
 		if (r < 0)
 			return r;
 		if (t->creds && atv_creds_fill(t->creds, d) < 0)
@@ -201,6 +320,7 @@ int atv_cli_target_opt(int c, const char *arg, struct atv_cli_target *t,
 {
 	switch (c) {
 	case 'i': t->id = arg; return 1;
+	case 'n': t->name = arg; return 1;
 	case 'c': *cred = arg; return 1;
 	case 't': return atv_cli_timeout(arg, &t->timeout_ms) < 0 ? -1 : 1;
 	case 's':

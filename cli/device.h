@@ -22,13 +22,15 @@
 /* Where to look, from the shared options. */
 struct atv_cli_target {
 	const char *id;			  /* -i: scan for this device (NULL: stdin) */
+	const char *name;		  /* -n: scan for the device of this name */
 	const struct atv_hostport *hosts; /* -s */
 	size_t n_hosts;
 	int timeout_ms;		       /* -t: each scan, each connect */
 	const struct atv_creds *creds; /* the credentials file, loaded */
+	const char *cred_path;	       /* its path, for messages */
 };
 
-/* The options every device tool shares: -i ID, -s HOSTS (appended to
+/* The options every device tool shares: -i ID, -n NAME, -s HOSTS (appended to
  * *hosts, which the caller frees; t->hosts follows it), -t SECONDS and
  * -c FILE (into *cred).  Returns 1 when c was one of them, 0 when it was
  * not, -1 for a bad value (the message is printed: exit with usage). */
@@ -36,14 +38,17 @@ int atv_cli_target_opt(int c, const char *arg, struct atv_cli_target *t,
 		       struct atv_hostport **hosts, const char **cred);
 
 /* The long options atv_cli_target_opt handles, for a struct option table
- * (the short ones are "i:s:t:c:"). */
+ * (the short ones are "i:n:s:t:c:"). */
 #define ATV_CLI_TARGET_LONGOPTS                                                                    \
-	{"id", required_argument, NULL, 'i'}, {"hosts", required_argument, NULL, 's'},            \
+	{"id", required_argument, NULL, 'i'}, {"device-name", required_argument, NULL, 'n'},      \
+	    {"hosts", required_argument, NULL, 's'},                                               \
 	    {"timeout", required_argument, NULL, 't'}, {"credentials", required_argument, NULL, 'c'}
 
 /* Fill d (initialised here; the caller releases it, even on failure) with
- * the device to work on: scanned for by t->id, or the first line of in.
- * -ATV_E_INPUT when stdin has no (valid) config, -ATV_E_NOTFOUND. */
+ * the device to work on: scanned for by t->id, or by t->name (the whole
+ * scan: the one device of that name, else the one of that name in another
+ * case; two or more are -ATV_E_USAGE naming them), or the first line of
+ * in.  -ATV_E_INPUT when stdin has no (valid) config, -ATV_E_NOTFOUND. */
 int atv_cli_device_get(const struct atv_cli_target *t, struct atv_cli_lines *in,
 		       struct atv_device *d, struct atv_err *err);
 

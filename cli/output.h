@@ -9,9 +9,15 @@
 #ifndef ATV_CLI_OUTPUT_H
 #define ATV_CLI_OUTPUT_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "err.h"
+
+/* Print the results and events below as one readable line each
+ * (textout.h) instead of JSON: --text. */
+void atv_cli_output_text(bool on);
 
 /* {"command":item,"ok":true} followed by the members of extra (may be
  * NULL; not consumed). */
@@ -20,6 +26,12 @@ int atv_cli_result_ok(const char *item, const json_t *extra, struct atv_err *err
 /* {"command":item,"ok":false,"error":{"code":…,"message":…}} for failure,
  * and "prog: item: message" on stderr. */
 int atv_cli_result_fail(const char *item, const struct atv_err *failure, struct atv_err *err);
+
+/* A failure before any result, e.g. a device not found: the message on
+ * stderr (as atv_cli_fail) and {"ok":false,"error":{"code":…,"message":…}}
+ * on stdout, so that a script that reads only stdout sees why.  Returns
+ * failure's exit status (ATV_EXIT_IO when stdout failed too). */
+int atv_cli_fail_line(const struct atv_err *failure);
 
 /* event's "event" member first, then "time" (now, ISO 8601 UTC) and
  * "device", then its other members (event is not consumed). */

@@ -1,11 +1,13 @@
 /* tool.c - one start-up and teardown for every tool. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "log.h"
 #include "tool.h"
 #include "banned.h"
 
@@ -57,10 +59,17 @@ int atv_cli_tool_start(struct atv_cli_tool *tool, struct atv_err *err)
 	int r;
 
 	atv_cli_verbose(tool->verbose);
+	if (tool->t.id && tool->t.name)
+		return atv_err_set(err, ATV_E_USAGE, "-i and -n exclude each other");
 	tool->t.creds = &tool->creds;
 	if ((r = atv_creds_path(tool->cred_opt, tool->cred_path, sizeof tool->cred_path, err)) <
 	    0)
 		return r;
+	tool->t.cred_path = tool->cred_path;
+	/* -c with a typo would read an empty set: "not paired" for no reason */
+	if (tool->cred_opt && !tool->stores_creds && access(tool->cred_path, F_OK) < 0 &&
+	    errno == ENOENT)
+		atv_warn("credentials file %s does not exist", tool->cred_path);
 	return atv_creds_load(tool->cred_path, &tool->creds, err);
 }
 

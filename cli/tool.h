@@ -36,12 +36,13 @@ struct atv_cli_tool {
 	int verbose;		     /* -v count */
 	bool with_credentials;	     /* --with-credentials (tools that print configs) */
 	bool timeout_set;	     /* -t was given */
+	bool stores_creds;	     /* the tool creates the credentials file (atv-pair) */
 	int status;		     /* for ATV_CLI_OPT_EXIT */
 };
 
 /* The shared short options, and the long ones (with --with-credentials,
  * which only the tools that print configs list in their usage). */
-#define ATV_CLI_SHORTOPTS "i:s:t:c:vhV"
+#define ATV_CLI_SHORTOPTS "i:n:s:t:c:vhV"
 #define ATV_CLI_LONGOPTS                                                                          \
 	ATV_CLI_TARGET_LONGOPTS, {"verbose", no_argument, NULL, 'v'},                              \
 	    {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}

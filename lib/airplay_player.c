@@ -15,6 +15,7 @@
 #include "backend.h"
 #include "crypto.h"
 #include "pair.h"
+#include "log.h"
 #include "banned.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -111,6 +112,13 @@ static void on_progress(void *ctx, const struct atv_airplay_playback *pb)
 	struct airplay_player *c = ctx;
 	json_t *ev;
 
+	/* -v: what the polling of /playback-info is waiting for */
+	if (pb->state == ATV_AP_LOADING)
+		atv_info("play_url: the device is loading the video; waiting for it to play");
+	else
+		atv_info("play_url: %s%s", atv_airplay_state_name(pb->state),
+			 c->wait && pb->state != ATV_AP_ENDED ? "; following it until it ends"
+							      : "");
 	if (!c->wait || !c->progress || !(ev = playback_json(pb)))
 		return;
 	if (json_object_set_new(ev, "event", json_string("playback")) == 0)

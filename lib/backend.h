@@ -89,7 +89,8 @@ struct atv_cmd {
 	const char *name;	    /* "set_volume" */
 	const char *item;	    /* as given ("set_volume=40"), for messages */
 	enum atv_key_action action; /* remote keys */
-	double number; /* set_position and play_url's start (s), set_volume (0..100) */
+	double number; /* set_position, play_url's start and skip_* (s; skip: 0 is
+			  ATV_SKIP_SECONDS), set_volume (0..100) */
 	int mode;      /* set_shuffle: off, songs, albums; set_repeat: off, track, all (0..2) */
 	const char *url; /* play_url */
 	const char *text; /* launch_app, switch_account, text_set, text_append */

@@ -36,6 +36,7 @@
 enum value {
 	V_NONE,	   /* no value; remote keys take an action */
 	V_KEY,	   /* a remote key: tap, double_tap or hold, no value */
+	V_SKIP,	   /* skip_forward[=SECONDS]: number 0 is the backend's default */
 	V_SECONDS, /* set_position=SECONDS */
 	V_SHUFFLE, /* off|songs|albums */
 	V_REPEAT,  /* off|track|all */
@@ -67,8 +68,8 @@ static const struct command {
     {"stop", ATV_CMD_STOP, V_NONE},
     {"next", ATV_CMD_NEXT, V_NONE},
     {"previous", ATV_CMD_PREVIOUS, V_NONE},
-    {"skip_forward", ATV_CMD_SKIP_FORWARD, V_NONE},
-    {"skip_backward", ATV_CMD_SKIP_BACKWARD, V_NONE},
+    {"skip_forward", ATV_CMD_SKIP_FORWARD, V_SKIP},
+    {"skip_backward", ATV_CMD_SKIP_BACKWARD, V_SKIP},
     {"set_position", ATV_CMD_SET_POSITION, V_SECONDS},
     {"set_shuffle", ATV_CMD_SET_SHUFFLE, V_SHUFFLE},
     {"set_repeat", ATV_CMD_SET_REPEAT, V_REPEAT},
@@ -138,6 +139,21 @@ static const struct command *find(const char *name, size_t len)
 		if (strlen(commands[i].name) == len && strncmp(commands[i].name, name, len) == 0)
 			return &commands[i];
 	return NULL;
+}
+
+/* Each value's syntax, for messages and atv_conn_command_name. */
+static const char *const syntax[] = {
+    [V_SKIP] = "[=SECONDS]",	  [V_SECONDS] = "SECONDS",	  [V_SHUFFLE] = "off|songs|albums",
+    [V_REPEAT] = "off|track|all", [V_PERCENT] = "0..100", [V_URL] = "URL",
+    [V_ID] = "ID",		  [V_TEXT] = "TEXT"};
+
+const char *atv_conn_command_name(size_t i, const char **value)
+{
+	if (i >= N_COMMANDS)
+		return NULL;
+	if (value)
+		*value = syntax[commands[i].value];
+	return commands[i].name;
 }
 
 bool atv_conn_knows(const char *item)
@@ -426,12 +442,12 @@ static int parse_url(const char *item, const char *val, char **url, double *star
 static int parse_value(const struct command *k, const char *item, const char *val,
 		       struct atv_cmd *cmd, char **url, struct atv_err *err)
 {
-	static const char *const syntax[] = {
-	    [V_SECONDS] = "SECONDS", [V_SHUFFLE] = "off|songs|albums",
-	    [V_REPEAT] = "off|track|all", [V_PERCENT] = "0..100", [V_URL] = "URL",
-	    [V_ID] = "ID", [V_TEXT] = "TEXT"};
 	int r;
 
+	/* skip_forward alone: the backend's interval (pyatv sends the app's
+	 * preferred one, else 15 s); with a value, that many seconds */
+	if (k->value == V_SKIP)
+		return val ? parse_number(item, val, 1, 86400, &cmd->number, err) : 0;
 	if (k->value <= V_KEY) {
 		if (val)
 			return atv_err_set(err, ATV_E_USAGE, "%s takes no value", k->name);

@@ -62,6 +62,11 @@ int atv_conn_command(struct atv_conn *c, const char *item, const char *action, j
  * command atv_conn_command knows (its value is not checked). */
 bool atv_conn_knows(const char *item);
 
+/* The i-th command of the table (from 0; NULL past the end), for lists
+ * and completion; *value (may be NULL) is set to the syntax of its value:
+ * NULL for none, "SECONDS", "0..100", ..., "[=SECONDS]" when optional. */
+const char *atv_conn_command_name(size_t i, const char **value);
+
 /* Events.  An event is an object with "event" ("playing", "power",
  * "volume", "output_devices", ...) and its fields; the tool adds "time" and
  * "device".  The callee may keep a reference (json_incref). */

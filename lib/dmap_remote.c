@@ -205,7 +205,7 @@ static bool dmap_serves(enum atv_cmd_id id)
 static int dmap_command(void *b, const struct atv_cmd *k, json_t **result, struct atv_err *err)
 {
 	struct dmap_remote *c = b;
-	long long ms;
+	long long ms, skip;
 	int r;
 
 	if (ctrl_paths[k->id])
@@ -219,8 +219,8 @@ static int dmap_command(void *b, const struct atv_cmd *k, json_t **result, struc
 		if (ms < 0)
 			return atv_err_set(err, ATV_E_REFUSED, "%s has no position to skip from",
 					   c->name);
-		ms += (long long)(k->id == ATV_CMD_SKIP_FORWARD ? ATV_SKIP_SECONDS * 1000
-								: -ATV_SKIP_SECONDS * 1000);
+		skip = (long long)((k->number > 0 ? k->number : ATV_SKIP_SECONDS) * 1000 + 0.5);
+		ms += k->id == ATV_CMD_SKIP_FORWARD ? skip : -skip;
 		return setprop(c, "dacp.playingtime", ms < 0 ? 0 : ms, err);
 	case ATV_CMD_SET_POSITION:
 		return setprop(c, "dacp.playingtime", (long long)(k->number * 1000 + 0.5), err);

@@ -15,9 +15,13 @@
 #include "backend.h"
 #include "crypto.h"
 #include "dmap_pair.h"
+#ifdef HAVE_MHD
 #include "dmap_pair_server.h"
+#endif
 #include "pair.h"
 #include "banned.h"
+
+#ifdef HAVE_MHD
 
 #define DEFAULT_WAIT_MS 60000 /* for a person to find the settings and type the PIN */
 
@@ -139,3 +143,34 @@ const struct atv_pairer atv_dmap_pairer = {
     .finish = dmap_pair_finish,
     .free = dmap_pair_free,
 };
+#else
+/* Built without libmicrohttpd (configure said so): no server to answer
+ * the device's pairing request, so -p dmap fails before anything starts. */
+static int dmap_pair_unbuilt(const struct atv_pair_opts *o, struct atv_err *err)
+{
+	(void)o;
+	return atv_err_set(err, ATV_E_UNSUPPORTED,
+			   "dmap pairing is not in this build (configure found no libmicrohttpd)");
+}
+
+static int dmap_pair_begin(const struct atv_device *d, const struct atv_service *svc,
+			   const struct atv_pair_opts *o, void **out, struct atv_err *err)
+{
+	(void)d;
+	(void)svc;
+	*out = NULL;
+	return dmap_pair_unbuilt(o, err);
+}
+
+static void dmap_pair_free(void *p)
+{
+	(void)p;
+}
+
+const struct atv_pairer atv_dmap_pairer = {
+    .name = "dmap",
+    .check = dmap_pair_unbuilt,
+    .begin = dmap_pair_begin,
+    .free = dmap_pair_free,
+};
+#endif

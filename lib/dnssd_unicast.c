@@ -228,6 +228,7 @@ static void deliver(struct uhost *h, struct scan_state *st, struct atv_dnssd_svc
 {
 	h->done = true;
 	st->any_good = true;
+	atv_info("unicast: %s answered (%zu service%s)", h->hp->host, n, n == 1 ? "" : "s");
 	if (!st->stop && st->cb && st->cb(st->ctx, h->addr, svcs, n))
 		st->stop = true;
 	atv_dnssd_svcs_free(svcs, n);
@@ -410,6 +411,8 @@ int atv_unicast_scan(const struct atv_hostport *hosts, size_t n, int timeout_ms,
 		if (r < 0)
 			goto out;
 		h[i].next_send = now_ms();
+		atv_info("unicast: asking %s port %d for Apple TV services (for %d ms at most)",
+			 h[i].hp->host, h[i].hp->port, timeout_ms);
 	}
 	for (;;) {
 		int64_t now = now_ms(), wake = deadline;
@@ -461,9 +464,13 @@ int atv_unicast_scan(const struct atv_hostport *hosts, size_t n, int timeout_ms,
 		}
 	}
 	/* at the timeout, what a host said without its SRV/TXT is still an answer */
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (h[i].pending)
 			finish_pending(&h[i], &st);
+		if (!h[i].done)
+			atv_info("unicast: no answer from %s within %d ms", h[i].hp->host,
+				 timeout_ms);
+	}
 	if (!st.any_good && st.bad) {
 		r = st.bad;
 		if (err)

@@ -519,8 +519,8 @@ static int run(struct mrp_remote *c, const struct atv_cmd *k, json_t **result,
 	case ATV_CMD_SKIP_FORWARD:
 	case ATV_CMD_SKIP_BACKWARD:
 		opts.has_skip_interval = true;
-		opts.skip_interval = (float)ATV_SKIP_SECONDS;
-		return send_command(c, k->name, cmd, &opts, err);
+		opts.skip_interval = (float)(k->number > 0 ? k->number : ATV_SKIP_SECONDS);
+		return send_command(c, k->item, cmd, &opts, err);
 	case ATV_CMD_SET_POSITION:
 		opts.has_position = true;
 		opts.position = k->number;

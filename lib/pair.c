@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "log.h"
 #include "pair.h"
 #include "banned.h"
 
@@ -71,12 +72,17 @@ int atv_pair_begin(const struct atv_device *d, const char *protocol, const struc
 	if (!(p = calloc(1, sizeof *p)))
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 	p->be = be;
+	atv_info("pairing with %s over %s (%s port %d)", name, be->name,
+		 d->address && d->address[0] ? d->address : "?", svc->port);
 	r = be->begin(d, svc, o, &p->p, err);
 	if (r < 0) {
 		free(p);
 		return r;
 	}
 	*out = p;
+	atv_info(be->pin && be->pin(p->p) ? "pairing started: the device calls back when its user "
+					    "types our pin"
+					  : "pairing started: the device shows a pin now");
 	return 0;
 }
 
@@ -87,11 +93,19 @@ const char *atv_pair_pin(const struct atv_pairing *p)
 
 int atv_pair_finish(struct atv_pairing *p, const char *pin, char **credentials, struct atv_err *err)
 {
+	int r;
+
 	*credentials = NULL;
 	if (p->used)
 		return atv_err_set(err, ATV_E_USAGE, "pairing already finished");
 	p->used = true;
-	return p->be->finish(p->p, pin, credentials, err);
+	atv_info("%s pairing: %s", p->be->name,
+		 p->be->pin && p->be->pin(p->p) ? "waiting for the device to call with the pin"
+						: "checking the pin with the device");
+	r = p->be->finish(p->p, pin, credentials, err);
+	if (r == 0)
+		atv_info("%s pairing: done", p->be->name);
+	return r;
 }
 
 json_t *atv_pair_stored(const struct atv_pairing *p)

@@ -100,7 +100,7 @@ test_expect_success '--id matches any identifier, case-insensitively' '
 
 test_expect_success 'a missing id exits 3 after the timeout' '
 	test_must_fail 3 atv-scan -t 0.3 -s $LR -i NO-SUCH-ID > out 2> err &&
-	test ! -s out &&
+	test_fail_line out &&
 	grep -q "NO-SUCH-ID not found" err
 '
 

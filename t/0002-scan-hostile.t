@@ -18,7 +18,7 @@ for mode in truncated loop pointer-past-end lying-rdlength huge-count garbage qu
 	test_expect_success "hostile answer '$mode': exit 5, one error line" "
 		start_fake $mode --device '$DEV/livingroom.json' --unicast $addr --hostile $mode &&
 		test_must_fail 5 timeout 10 atv-scan -t 1 -s $addr > out 2> err &&
-		test ! -s out &&
+		test_fail_line out &&
 		test \$(wc -l < err) -eq 1 &&
 		grep -q '^atv-scan: ' err
 	"

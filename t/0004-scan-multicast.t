@@ -91,7 +91,7 @@ test_expect_success '-i matches the AirPlay identifier too, case-insensitively' 
 
 test_expect_success '-i with an id nobody has exits 3' '
 	test_must_fail 3 netns_b timeout 30 atv-scan -t 2 -i NO-SUCH-ID > out 2> err &&
-	test ! -s out &&
+	test_fail_line out &&
 	grep -q "NO-SUCH-ID" err
 '
 
@@ -137,7 +137,7 @@ test_expect_success 'no avahi-daemon to reach: one clear error line, exit 3, at 
 	test_must_fail 3 env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$TRASH/no-such-bus" \
 		timeout 30 atv-scan -t 8 > out 2> err &&
 	test $(since $start) -lt 6 &&
-	test ! -s out &&
+	test_fail_line out &&
 	test $(wc -l < err) -eq 1 &&
 	grep -q "^atv-scan: .*avahi-daemon" err
 '

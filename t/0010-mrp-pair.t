@@ -84,7 +84,7 @@ test_expect_success '--pin-file, --with-credentials: the config printed with the
 test_expect_success 'a wrong PIN exits 4 and stores nothing' '
 	cp "$CREDS" before &&
 	test_must_fail 4 atv-pair -c "$CREDS" --pin 1111 < lr.json > out 2> err &&
-	test ! -s out &&
+	test_fail_line out &&
 	test $(wc -l < err) -eq 1 &&
 	grep -qi "pin" err &&
 	test_cmp before "$CREDS" &&
@@ -110,7 +110,7 @@ if setsid -w true < /dev/null > /dev/null 2>&1; then
 	test_expect_success 'no --pin and no terminal to ask on exits 2' '
 		test_must_fail 2 setsid -w atv-pair -c creds5 < lr.json > out 2> err &&
 		grep -q "no terminal" err &&
-		test ! -s out
+		test_fail_line out
 	'
 else
 	test_skip 'no --pin and no terminal to ask on exits 2' 'no util-linux setsid(1)'
@@ -146,7 +146,7 @@ test_expect_success 'a stale address in the config: found again through -s' '
 test_expect_success 'a device without MRP cannot be paired over MRP (exit 1)' '
 	atv-scan -s $KI > ki.json &&
 	test_must_fail 1 atv-pair -c creds10 --pin $PIN < ki.json > out 2> err &&
-	test ! -s out && test ! -s creds10 &&
+	test_fail_line out && test ! -s creds10 &&
 	grep -qi mrp err &&
 	atv-scan -s $BR > br.json &&
 	test_must_fail 1 atv-pair -c creds10 --pin $PIN < br.json 2> err &&
@@ -173,7 +173,9 @@ test_expect_success 'bad input on stdin exits 6' '
 	echo "{not json" > bad &&
 	test_must_fail 6 atv-pair -c creds13 --pin $PIN < bad &&
 	{ echo "[1]"; cat lr.json; } | test_must_fail 6 atv-pair -c creds13 --pin $PIN > out &&
-	test $(wc -l < out) -eq 1
+	test $(wc -l < out) -eq 2 &&
+	head -n 1 out > out1 && test_fail_line out1 &&
+	sed -n 2p out | jq -e .identifier
 '
 
 test_expect_success 'a credentials file others can read is refused before pairing (exit 4)' '

@@ -16,18 +16,8 @@ st() { ctl_json_is lr state "$1"; }
 # verified: how many connections the fake has verified so far (its log)
 verified() { grep -c "verified controller" "$TRASH/lr.log"; }
 
-# send [OPTION...] COMMAND...: atv-send with the living room config, every
-# result ok
-send() {
-	timeout $T atv-send "$@" < lr.json > send.out 2> send.err || {
-		cat send.out send.err >&2
-		return 1
-	}
-	jq -e -s "length > 0 and all(.ok)" send.out > /dev/null || {
-		cat send.out >&2
-		return 1
-	}
-}
+# send [OPTION...] COMMAND...: atv-send with the living room config
+send() { send_ok lr.json "$@"; }
 
 test_expect_success 'start the fake devices, scan and pair' '
 	start_mrp_fake lr $LR &&
@@ -212,8 +202,9 @@ test_expect_success 'an unknown command on the command line exits 2 before conne
 '
 
 test_expect_success 'missing credentials exit 4 with a message saying to pair' '
-	test_must_fail 4 atv-send -c nothing play < lr.json > out 2> err &&
-	test ! -s out &&
+	: > empty-creds && chmod 600 empty-creds &&
+	test_must_fail 4 atv-send -c empty-creds play < lr.json > out 2> err &&
+	test_fail_line out &&
 	test $(wc -l < err) -eq 1 &&
 	grep -q "atv-pair" err
 '
@@ -221,7 +212,7 @@ test_expect_success 'missing credentials exit 4 with a message saying to pair' '
 test_expect_success 'credentials on the config are used before the file' '
 	jq -c --arg c "$(jq -r .credentials "$ATV_CREDENTIALS")" \
 		"(.services[] | select(.protocol == \"mrp\") | .credentials) = \$c" lr.json > withcreds.json &&
-	atv-send -c nothing playing < withcreds.json > out &&
+	atv-send -c empty-creds playing < withcreds.json > out &&
 	test_jq ".ok" out
 '
 
@@ -262,7 +253,7 @@ test_expect_success 'a DMAP-only device not paired: a clear error naming what is
 	jq -c ".services |= map(if .protocol == \"dmap\" then .credentials = null else . end)" \
 		ki.json > ki-nocred.json &&
 	test_must_fail 1 atv-send play < ki-nocred.json > out 2> err &&
-	test ! -s out &&
+	test_fail_line out &&
 	grep -qi "mrp" err && grep -qi "dmap" err
 '
 
@@ -297,7 +288,7 @@ test_expect_success 'a write error on stdout exits 7' '
 test_expect_success 'revoked credentials exit 4' '
 	ctl lr revoke &&
 	test_must_fail 4 atv-send play < lr.json > out 2> err &&
-	test ! -s out &&
+	test_fail_line out &&
 	grep -qi "pair" err
 '
 

@@ -168,8 +168,9 @@ test_expect_success '--artwork with a directory that is not there exits 7' '
 '
 
 test_expect_success 'missing credentials exit 4 at once' '
-	test_must_fail 4 timeout $T atv-watch -c nothing < lr.json > out 2> err &&
-	test ! -s out &&
+	: > empty-creds && chmod 600 empty-creds &&
+	test_must_fail 4 timeout $T atv-watch -c empty-creds < lr.json > out 2> err &&
+	test_fail_line out &&
 	grep -q "atv-pair" err
 '
 

@@ -14,18 +14,8 @@ export ATV_CREDENTIALS
 # st FILTER: the fake's state must satisfy the jq FILTER
 st() { ctl_json_is ki state "$1"; }
 
-# send [OPTION...] COMMAND...: atv-send with the kitchen config, every
-# result ok
-send() {
-	timeout $T atv-send "$@" < ki.json > send.out 2> send.err || {
-		cat send.out send.err >&2
-		return 1
-	}
-	jq -e -s "length > 0 and all(.ok)" send.out > /dev/null || {
-		cat send.out >&2
-		return 1
-	}
-}
+# send [OPTION...] COMMAND...: atv-send with the kitchen config
+send() { send_ok ki.json "$@"; }
 
 # with_creds CRED: the kitchen config with its dmap credentials set
 with_creds() {
@@ -128,7 +118,7 @@ test_expect_success 'no dmap credentials and no mrp: a clear error naming both' 
 	jq -c ".services |= map(if .protocol == \"dmap\" then .credentials = null else . end)" \
 		ki.json > nocred.json &&
 	test_must_fail 1 atv-send play < nocred.json > out 2> err &&
-	test ! -s out &&
+	test_fail_line out &&
 	grep -q "mrp" err && grep -q "dmap" err
 '
 

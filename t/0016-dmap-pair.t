@@ -133,7 +133,7 @@ test_expect_success 'only wrong PINs until the timeout: exit 4, nothing stored' 
 	start_pair out5 --pin $PIN --pairing-guid $GUID -t 2 -c "$CREDS" &&
 	test "$(tv_pair 9999)" = 404 &&
 	wait_for_exit $PAIR_PID && test $rc -eq 4 &&
-	test ! -s out5 &&
+	test_fail_line out5 &&
 	grep -q "wrong pin" out5.err &&
 	test_cmp before "$CREDS"
 '
@@ -142,7 +142,7 @@ test_expect_success 'no request at all until the timeout: exit 3, nothing stored
 	start_pair out6 --pin $PIN --pairing-guid $GUID -t 0.5 -c creds6 &&
 	wait_for_exit $PAIR_PID && test $rc -eq 3 &&
 	grep -q "no pairing request" out6.err &&
-	test ! -s out6 && test ! -e creds6
+	test_fail_line out6 && test ! -e creds6
 '
 
 test_expect_success 'ten wrong PINs: no more guesses are listened to (exit 4)' '
@@ -176,7 +176,7 @@ test_expect_success '--port: listen where asked; a port in use exits 7' '
 test_expect_success 'a device without a dmap service cannot be paired over dmap (exit 1)' '
 	test_must_fail 1 atv-pair -p dmap --pin $PIN -c creds10 < lr.json > out 2> err &&
 	grep -q "no dmap service" err &&
-	test ! -s out && test ! -e creds10
+	test_fail_line out && test ! -e creds10
 '
 
 test_expect_success 'usage errors exit 2' '

@@ -38,14 +38,14 @@ test_expect_success 'start the fakes, scan: airplay facts in the config' '
 test_expect_success 'a device that requires pairing, without credentials: exit 4' '
 	test_must_fail 4 timeout $T atv-send play_url=$URL < lr.json > out 2> err &&
 	grep -q "atv-pair -p airplay" err && test $(wc -l < err) -eq 1 &&
-	test ! -s out &&
+	test_fail_line out &&
 	st lr ".video == null or .video.url != \"$URL\""
 '
 
 test_expect_success 'pair with a wrong pin: exit 4, nothing stored' '
 	test_must_fail 4 timeout $T atv-pair -p airplay --pin 1234 < lr.json > out 2> err &&
 	grep -qi "pin" err &&
-	test ! -s out &&
+	test_fail_line out &&
 	! grep -q airplay "$ATV_CREDENTIALS" 2> /dev/null
 '
 
@@ -168,7 +168,7 @@ test_expect_success 'airplay 1 (kitchen): no pairing, plain http' '
 
 test_expect_success 'airplay 1 pairing (legacy /pair-setup-pin) is refused clearly' '
 	test_must_fail 1 timeout $T atv-pair -p airplay --pin 1111 < ki.json > out 2> err &&
-	grep -q "pair-setup-pin" err && test ! -s out
+	grep -q "pair-setup-pin" err && test_fail_line out
 '
 
 test_expect_success 'a malformed play_url: usage errors, nothing sent' '

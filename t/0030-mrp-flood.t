@@ -106,11 +106,11 @@ test_expect_success 'start the flooding peers' '
 for mode in flood echo; do
 	test_expect_success "atv-send: a flood ($mode) ends at -t, exit 3" '
 		flood_run $mode atv-send play &&
-		! test -s out
+		test_fail_line out
 	'
 	test_expect_success "atv-pair: a flood ($mode) ends at -t, exit 3" '
 		flood_run $mode atv-pair --pin 1111 &&
-		! test -s out &&
+		test_fail_line out &&
 		! test -e "$ATV_CREDENTIALS"
 	'
 	test_expect_success "atv-watch: a flood ($mode) ends at -t, exit 3" '

@@ -1,8 +1,34 @@
 #!/bin/sh
 # t/demo.sh BUILDDIR SRCDIR - `make demo`: start the bundled fake Apple TVs
 # on loopback and run the tools against them in real pipelines.
+#
+# As root (where unshare works) it runs in a network namespace of its own,
+# whose loopback nothing else uses; otherwise on loopback addresses
+# 127.77.N.2-4 that nothing listens on yet (N from 0, or from
+# ATV_DEMO_NET=127.77.N), so a demo never collides with another demo or a
+# test's fake.  ATV_DEMO_NETNS=no forces the second way.
 set -eu
 B=$1 S=$2
+if [ "${ATV_DEMO_NETNS-}" != no ] && [ "${ATV_DEMO_NETNS-}" != inside ] &&
+	[ "$(id -u)" = 0 ] && command -v unshare > /dev/null 2>&1 &&
+	command -v ip > /dev/null 2>&1 && unshare -n true 2> /dev/null; then
+	echo "(in a network namespace of its own: only a loopback, no other fake can be there)"
+	exec unshare -n sh -c 'ip link set lo up && ATV_DEMO_NETNS=inside exec sh "$0" "$@"' \
+		"$0" "$@"
+fi
+# in_use PREFIX: something listens on an address PREFIX.*
+in_use() { ss -Htanul 2> /dev/null | awk '{ print $5 }' | grep -q "^$1\."; }
+NET=127.77.0
+if [ "${ATV_DEMO_NETNS-}" != inside ]; then
+	n=${ATV_DEMO_NET:-127.77.0} tries=0
+	n=${n##*.}
+	while in_use "127.77.$n"; do
+		tries=$((tries + 1))
+		[ $tries -lt 250 ] || { echo "demo: no free 127.77.N.0/24 on loopback" >&2; exit 1; }
+		n=$(((n + 1) % 250))
+	done
+	NET=127.77.$n
+fi
 PATH="$B/atv-scan:$B/atv-pair:$B/atv-send:$B/atv-watch:$B/t/fake-atv:$PATH"
 export PATH
 W=$(mktemp -d /tmp/atv-demo.XXXXXX)
@@ -16,7 +42,7 @@ trap cleanup EXIT INT TERM
 n=2
 for dev in livingroom bedroom kitchen; do
 	# the control socket lets the demo change what the living room plays
-	fake-atv --device "$S/t/fake-atv/devices/$dev.json" --unicast "127.77.0.$n" \
+	fake-atv --device "$S/t/fake-atv/devices/$dev.json" --unicast "$NET.$n" \
 		--control "$W/$dev.ctl" --ready-file "$W/$dev.ready" 2> "$W/$dev.log" &
 	pids="$pids $!"
 	n=$((n + 1))
@@ -28,13 +54,13 @@ for dev in livingroom bedroom kitchen; do
 		sleep 0.02
 	done
 done
-HOSTS=127.77.0.2,127.77.0.3,127.77.0.4
+HOSTS=$NET.2,$NET.3,$NET.4
 
 show() { printf '\n$ %s\n' "$*"; sh -c "$*"; }
 
 echo "Three fake Apple TVs answer DNS-SD on $HOSTS (loopback only)."
 show "atv-scan -s $HOSTS --json | jq -c '{name, identifier, os: .device_info.operating_system, protocols: [.services[] | .protocol + (if .enabled then \"\" else \"(off)\" end)]}'"
-ID=$(atv-scan -s 127.77.0.2 --json | jq -r .identifier)
+ID=$(atv-scan -s $NET.2 --json | jq -r .identifier)
 show "atv-scan -s $HOSTS -i $ID --text"
 show "atv-scan -s $HOSTS -i $ID --json | jq -r '.services[] | \"\\(.protocol)\\t\\(.port)\\t\\(.identifier)\"'"
 
@@ -61,7 +87,7 @@ wait_for() {
 	done
 }
 
-atv-scan -s 127.77.0.2 -i "$ID" --json > "$W/tv.json"
+atv-scan -s $NET.2 -i "$ID" --json > "$W/tv.json"
 echo
 echo "Pairing over MRP: the fake shows PIN 1111 (a real Apple TV shows it on the screen;"
 echo "without --pin, atv-pair asks for it on the terminal)."
@@ -99,8 +125,8 @@ show "jq -c '{event, time} + (if .event == \"playing\" then {title, device_state
 
 printf '\nThe Apple TV 3 in the kitchen has no MRP: atv-send uses DMAP, logging in with the\n'
 printf 'Home Sharing id its scan announced.\n'
-KID=$(atv-scan -s 127.77.0.4 --json | jq -r .identifier)
-show "atv-scan -s 127.77.0.4 -i $KID --json | atv-send play playing | jq -c '{command, ok} + (if .playing then {title: .playing.title, state: .playing.device_state} else {} end)'"
+KID=$(atv-scan -s $NET.4 --json | jq -r .identifier)
+show "atv-scan -s $NET.4 -i $KID --json | atv-send play playing | jq -c '{command, ok} + (if .playing then {title: .playing.title, state: .playing.device_state} else {} end)'"
 
 # ---- AirPlay: pair, play a video URL and follow it to its end ----
 
@@ -108,7 +134,7 @@ echo
 echo "AirPlay: the living room requires pairing (its TXT flags say so). atv-pair asks it"
 echo "to show a PIN, pairs over HTTP, and play_url then verifies, encrypts the control"
 echo "channel and plays; --wait follows the video until it ends (the fake's lasts 2 s)."
-show "atv-scan -s 127.77.0.2 -i $ID --json | jq -c '.services[] | select(.protocol == \"airplay\") | {features, airplay_version, pairing, requires_password}'"
+show "atv-scan -s $NET.2 -i $ID --json | jq -c '.services[] | select(.protocol == \"airplay\") | {features, airplay_version, pairing, requires_password}'"
 show "atv-pair -p airplay --pin 1111 < $W/tv.json > $W/tv-ap.json && jq -c '{identifier, protocol}' \"\$ATV_CREDENTIALS\""
 show "atv-send --wait play_url=http://127.0.0.1:9/big-buck-bunny.mp4 start=0.5 < $W/tv-ap.json | jq -c 'del(.time, .device)'"
 

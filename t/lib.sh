@@ -98,6 +98,15 @@ test_jq() {
 		{ echo "jq '$1' false for:" >&2; cat "$2" >&2; return 1; }
 }
 
+# test_fail_line FILE: FILE is the one line a tool leaves on stdout when it
+# fails: {"ok":false,"error":{"code":...}} (atv-watch: a "closed" event)
+test_fail_line() {
+	test "$(wc -l < "$1")" -eq 1 &&
+		jq -e '(.ok == false and (.error.code | type) == "string") or
+			(.event == "connection" and .state == "closed")' "$1" > /dev/null ||
+		{ echo "not one failure line:" >&2; cat "$1" >&2; return 1; }
+}
+
 # wait_for_file FILE [tries]: wait until FILE exists and is not empty
 wait_for_file() {
 	_n=${2:-200}

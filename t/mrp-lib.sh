@@ -11,6 +11,7 @@
 #                            a control command's JSON reply satisfies FILTER
 #   wait_for_line FILE FILTER [COUNT [TRIES]]
 #                            until COUNT lines of FILE match the jq FILTER
+#   send_ok CONFIG ARGS...   atv-send < CONFIG, every result ok (send.out)
 #   test_jq_all FILTER FILE  every line satisfies FILTER
 #   test_jq_sel SELECT FILTER FILE
 #                            the lines matching SELECT all satisfy FILTER
@@ -75,6 +76,22 @@ ctl_json_is() {
 	}
 }
 
+# send_ok CONFIG [OPTION...] COMMAND...: atv-send with the config in file
+# CONFIG into send.out and send.err, every result ok (event lines, as
+# --wait prints, are not results)
+send_ok() {
+	_cfg=$1
+	shift
+	timeout $T atv-send "$@" < "$_cfg" > send.out 2> send.err || {
+		cat send.out send.err >&2
+		return 1
+	}
+	jq -e -s "map(select(has(\"ok\"))) | length > 0 and all(.ok)" send.out > /dev/null || {
+		cat send.out >&2
+		return 1
+	}
+}
+
 # wait_for_line FILE FILTER [COUNT [TRIES]]: the last line may still be
 # being written; jq stops there, having printed the matches before it.
 wait_for_line() {
@@ -123,16 +140,5 @@ wait_for_exit() {
 # the MRP service's port from a config on stdin
 mrp_port() { jq -r '.services[] | select(.protocol == "mrp") | .port'; }
 
-# send CONFIG [OPTION...] COMMAND...: atv-send, every result ok
-send() {
-	_cfg=$1
-	shift
-	timeout $T atv-send "$@" < "$_cfg" > send.out 2> send.err || {
-		cat send.out send.err >&2
-		return 1
-	}
-	jq -e -s "map(select(has(\"ok\"))) | length > 0 and all(.ok)" send.out > /dev/null || {
-		cat send.out >&2
-		return 1
-	}
-}
+# send CONFIG [OPTION...] COMMAND...: send_ok by its shorter name
+send() { send_ok "$@"; }
