@@ -28,8 +28,8 @@ _atv_tools()
 	case $prev in
 	-p | --protocol)
 		case $cmd in
-		atv-watch) words="mrp dmap" ;;
-		*) words="mrp dmap airplay" ;;
+		atv-watch) words="mrp dmap companion" ;;
+		*) words="mrp dmap airplay companion" ;;
 		esac
 		COMPREPLY=($(compgen -W "$words" -- "$cur"))
 		return 0

@@ -26,7 +26,7 @@ test_expect_success 'start the fakes (tvOS 17, tvOS 27 with skipRecord, HomePod)
 
 test_expect_success 'tvOS 15+ without AirPlay credentials: exit 4 naming atv-pair -p airplay' '
 	test_must_fail 4 timeout $T atv-send play < dn.json > out 2> err &&
-	test ! -s out &&
+	test_fail_line out &&
 	grep -q "atv-pair -p airplay" err && test $(wc -l < err) -eq 1 &&
 	test_must_fail 4 timeout $T atv-send -p mrp play < dn.json 2> err &&
 	grep -q "atv-pair -p airplay" err
@@ -87,7 +87,7 @@ test_expect_success 'the tunnel quits cleanly: every session torn down' '
 test_expect_success 'revoked AirPlay credentials: exit 4, pair again' '
 	test "$(ctl dn airplay-revoke)" = 1 &&
 	test_must_fail 4 timeout $T atv-send play < dn.json > out 2> err &&
-	test ! -s out &&
+	test_fail_line out &&
 	grep -q "atv-pair -p airplay" err &&
 	timeout $T atv-pair -p airplay --pin 1111 < dn.json > /dev/null &&
 	send dn.json play

@@ -40,7 +40,7 @@ test_expect_success 'a wrong PIN exits 4, stores nothing' '
 	ctl lr companion-pin 2468 &&
 	test_must_fail 4 timeout $T atv-pair -p companion --pin 1111 < lr.json > out 2> err &&
 	grep -q "wrong pin" err &&
-	! test -s out &&
+	test_fail_line out &&
 	! test -s "$ATV_CREDENTIALS"
 '
 

@@ -194,14 +194,14 @@ test_expect_success 'make demo on loopback beside a fake on its addresses' '
 		{ tail -20 demo.out >&2; false; }
 	! grep -q "$net\.2" demo.out &&
 	grep -q "answer DNS-SD on 127\.77\." demo.out &&
-	tail -n 1 demo.out | jq -e ".ok and .state == \"ended\""
+	grep "^{\"command\":\"play_url=" demo.out | tail -n 1 | jq -e ".ok and .state == \"ended\""
 '
 
 if [ "$(id -u)" = 0 ] && unshare -n true 2> /dev/null; then
 	test_expect_success 'make demo as root: in a network namespace of its own' '
 		mk demo > demo.out 2>&1 || { tail -20 demo.out >&2; false; }
 		grep -q "network namespace of its own" demo.out &&
-		tail -n 1 demo.out | jq -e ".ok and .state == \"ended\""
+		grep "^{\"command\":\"play_url=" demo.out | tail -n 1 | jq -e ".ok and .state == \"ended\""
 	'
 else
 	test_skip 'make demo as root: in a network namespace of its own' 'not root, or no unshare -n'

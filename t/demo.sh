@@ -142,7 +142,7 @@ show "atv-send --wait play_url=http://127.0.0.1:9/big-buck-bunny.mp4 start=0.5 <
 
 n=5
 for dev in den homepod; do
-	fake-atv --device "$S/t/fake-atv/devices/$dev.json" --unicast "127.77.0.$n" \
+	fake-atv --device "$S/t/fake-atv/devices/$dev.json" --unicast "$NET.$n" \
 		--ready-file "$W/$dev.ready" 2> "$W/$dev.log" &
 	pids="$pids $!"
 	i=0
@@ -155,13 +155,13 @@ done
 echo
 echo "tvOS 15 and later: the den announces MRP but no longer answers on its port; MRP"
 echo "goes through AirPlay 2 instead. Without AirPlay credentials the error says what to do:"
-DID=$(atv-scan -s 127.77.0.5 --json | jq -r .identifier)
-show "atv-send -i $DID -s 127.77.0.5 play || echo \"exit status \$?\""
+DID=$(atv-scan -s $NET.5 --json | jq -r .identifier)
+show "atv-send -i $DID -s $NET.5 play || echo \"exit status \$?\""
 echo
 echo "Pair for AirPlay once; then every MRP command, playing and atv-watch go through"
 echo "the tunnel (RTSP SETUP, an event channel, a data channel, each encrypted):"
-show "atv-scan -s 127.77.0.5 -i $DID | atv-pair -p airplay --pin 1111 > /dev/null"
-show "atv-send -v -i $DID -s 127.77.0.5 play set_volume=40 playing | jq -c '{command, ok} + (if .playing then {title: .playing.title, state: .playing.device_state} else {} end)'"
+show "atv-scan -s $NET.5 -i $DID | atv-pair -p airplay --pin 1111 > /dev/null"
+show "atv-send -v -i $DID -s $NET.5 play set_volume=40 playing | jq -c '{command, ok} + (if .playing then {title: .playing.title, state: .playing.device_state} else {} end)'"
 echo
 echo "A HomePod needs no pairing: the tunnel pairs transiently (PIN 3939) each time."
-show "atv-scan -s 127.77.0.6 --json | atv-send set_volume=25 playing | jq -c '{command, ok}'"
+show "atv-scan -s $NET.6 --json | atv-send set_volume=25 playing | jq -c '{command, ok}'"
