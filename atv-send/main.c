@@ -11,6 +11,8 @@
 
 #include "cli.h"
 #include "conn.h"
+#include "atomic.h"
+#include "buf.h"
 #include "device.h"
 #include "input.h"
 #include "jsonl.h"
@@ -25,6 +27,7 @@ struct run {
 	struct atv_conn_opts o;
 	struct atv_conn *c; /* NULL after the connection dropped: reconnect */
 	const char *action;
+	const char *artwork; /* --artwork FILE */
 	int status;
 	bool stop; /* the device or stdout failed for good */
 };
@@ -153,6 +156,33 @@ static bool airplay_only(char **items, int n)
 	return n > 0;
 }
 
+/* artwork with --artwork FILE: the image written to FILE atomically, the
+ * result its path and artwork's members; exit 1 when nothing shows one
+ * (FILE is left as it was). */
+static int save_artwork(struct run *r, json_t **res, struct atv_err *e)
+{
+	struct atv_buf img;
+	struct atv_atomic a;
+	int ret;
+
+	atv_buf_init(&img, ATV_ARTWORK_MAX);
+	ret = atv_conn_artwork_now(r->c, &img, e);
+	if (ret == 0 && img.len == 0)
+		ret = atv_err_set(e, ATV_E_REFUSED, "no artwork shows now; %s left as it was",
+				  r->artwork);
+	if (ret == 0 && (ret = atv_atomic_open(&a, r->artwork, 0644, e)) == 0) {
+		if ((ret = atv_atomic_write(&a, img.data, img.len, e)) == 0)
+			ret = atv_atomic_commit(&a, e);
+		else
+			atv_atomic_abort(&a);
+	}
+	if (ret == 0 && (!(*res = atv_artwork_info(&img)) ||
+			 json_object_set_new(*res, "path", json_string(r->artwork)) < 0))
+		ret = atv_err_set(e, ATV_E_NOMEM, "out of memory");
+	atv_buf_release(&img);
+	return ret;
+}
+
 /* Run one command and print its result line. */
 static void run_one(struct run *r, const char *item)
 {
@@ -168,7 +198,9 @@ static void run_one(struct run *r, const char *item)
 		ret = unknown(item, &e);
 	else if (!r->c)
 		ret = atv_cli_connect(r->t, &r->d, &r->o, &r->c, &e);
-	if (ret == 0 && !delay)
+	if (ret == 0 && !delay && r->artwork && strcmp(item, "artwork") == 0)
+		ret = save_artwork(r, &res, &e);
+	else if (ret == 0 && !delay)
 		ret = atv_conn_command(r->c, item, r->action, &res, &e);
 	if (ret == 0 && json_is_array(res) && json_array_size(res) > 0) {
 		/* a list (app_list): one result line per element */
@@ -267,6 +299,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s [-v] [-i ID | -n NAME] [-s HOST[:PORT],...] [-t SECONDS] [-c FILE]\n"
 		"       [-p mrp|dmap|airplay|companion] [--action tap|double_tap|hold] [--wait]\n"
+		"       [--artwork FILE]\n"
 		"       [--text|--json] [COMMAND...]\n"
 		"       %s --list-commands\n"
 		"Send commands to an Apple TV; print one result (JSON) per command.\n"
@@ -281,6 +314,7 @@ static void usage(FILE *f)
 		"                           usable, else DMAP, else Companion; AirPlay when every\n"
 		"                           command is play_url; Companion for power when paired)\n"
 		"      --action A           how remote keys are pressed: tap, double_tap, hold\n"
+		"      --artwork FILE       artwork: write the image to FILE (atomically)\n"
 		"      --wait               play_url: follow the video until it ends, one\n"
 		"                           event line per state change\n"
 		"      --text               one readable line per result (default on a terminal)\n"
@@ -296,7 +330,8 @@ static void usage(FILE *f)
 		"  play_url=URL [start=SECONDS] (AirPlay)\n"
 		"  power_state volume app_list launch_app=BUNDLE_OR_URL account_list\n"
 		"  switch_account=ID text_get text_set=TEXT text_append=TEXT text_clear\n"
-		"  channel_up channel_down guide screensaver control_center (Companion)\n",
+		"  channel_up channel_down guide screensaver control_center (Companion)\n"
+		"  device_info features artwork app (read-only)\n",
 		atv_progname, atv_progname);
 }
 
@@ -308,6 +343,7 @@ int main(int argc, char **argv)
 	    {"protocol", required_argument, NULL, 'p'},
 	    {"action", required_argument, NULL, 'A'},
 	    {"wait", no_argument, NULL, 'W'},
+	    {"artwork", required_argument, NULL, 'R'},
 	    {"text", no_argument, NULL, 'T'},
 	    {"json", no_argument, NULL, 'J'},
 	    {"list-commands", no_argument, NULL, 'L'},
@@ -331,6 +367,7 @@ int main(int argc, char **argv)
 		case 'p': r.o.protocol = optarg; break;
 		case 'A': r.action = optarg; break;
 		case 'W': r.o.wait = true; break;
+		case 'R': r.artwork = optarg; break;
 		case 'T': text = true; break;
 		case 'J': text = false; break;
 		case 'L': list_commands(); return atv_cli_tool_end(&tool, ATV_EXIT_OK);

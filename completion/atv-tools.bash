@@ -20,7 +20,7 @@ _atv_tools()
 	atv-scan) opts="$shared --text --json --with-credentials" ;;
 	atv-pair) opts="$shared --protocol --pin --pin-file --name --remote-name --pairing-guid
 		--port --with-credentials --forget" ;;
-	atv-send) opts="$shared --protocol --action --wait --text --json --list-commands" ;;
+	atv-send) opts="$shared --protocol --action --wait --artwork --text --json --list-commands" ;;
 	atv-watch) opts="$shared --protocol --artwork --until-eof --text --json" ;;
 	*) return 0 ;;
 	esac
@@ -43,7 +43,9 @@ _atv_tools()
 		return 0
 		;;
 	--artwork)
-		COMPREPLY=($(compgen -d -- "$cur"))
+		# atv-watch: a directory; atv-send: a file
+		[ "$cmd" = atv-send ] && COMPREPLY=($(compgen -f -- "$cur")) ||
+			COMPREPLY=($(compgen -d -- "$cur"))
 		return 0
 		;;
 	-i | --id | -n | --device-name | -s | --hosts | -t | --timeout | --pin | --name | \

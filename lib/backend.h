@@ -74,6 +74,12 @@ enum atv_cmd_id {
 	ATV_CMD_GUIDE,
 	ATV_CMD_SCREENSAVER,
 	ATV_CMD_CONTROL_CENTER,
+	/* Read-only, answered by the facade (conn.c) from the config and
+	 * what the backends know: no backend serves them itself. */
+	ATV_CMD_DEVICE_INFO,
+	ATV_CMD_FEATURES,
+	ATV_CMD_ARTWORK,
+	ATV_CMD_APP,
 	ATV_CMD_COUNT
 };
 

@@ -653,7 +653,9 @@ static bool comp_serves(enum atv_cmd_id id)
 	case ATV_CMD_SET_VOLUME:
 	case ATV_CMD_SKIP_FORWARD:
 	case ATV_CMD_SKIP_BACKWARD: return true;
-	default: return id >= ATV_CMD_POWER_STATE || hid_keys[id] || mcc_cmds[id];
+	default:
+		return (id >= ATV_CMD_POWER_STATE && id < ATV_CMD_DEVICE_INFO) || hid_keys[id] ||
+		       mcc_cmds[id];
 	}
 }
 

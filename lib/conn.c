@@ -95,6 +95,10 @@ static const struct command {
     {"guide", ATV_CMD_GUIDE, V_KEY},
     {"screensaver", ATV_CMD_SCREENSAVER, V_KEY},
     {"control_center", ATV_CMD_CONTROL_CENTER, V_KEY},
+    {"device_info", ATV_CMD_DEVICE_INFO, V_NONE},
+    {"features", ATV_CMD_FEATURES, V_NONE},
+    {"artwork", ATV_CMD_ARTWORK, V_NONE},
+    {"app", ATV_CMD_APP, V_NONE},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -111,6 +115,7 @@ struct slot {
 
 struct atv_conn {
 	char *id, *name;
+	json_t *info; /* device_info's members, from the config */
 	struct slot main; /* MRP, DMAP, AirPlay or Companion */
 	struct slot ap;	  /* AirPlay next to MRP or DMAP (play_url), or none */
 	struct slot comp; /* Companion next to MRP or DMAP, or none */
@@ -259,6 +264,26 @@ static void on_progress(void *ctx, json_t *event)
 		c->progress(c->progress_ctx, event);
 }
 
+/* device_info's members: what the config knows (atv-scan's names); the
+ * protocol is added when the command runs. */
+static json_t *device_info(const struct atv_device *d)
+{
+	const struct atv_device_info *i = &d->info;
+	json_t *o = json_object();
+	const char *const keys[] = {"name",	"identifier", "address", "model",
+				    "operating_system", "version", "build", "mac"};
+	const char *const vals[] = {d->name,  d->identifier,	 d->address, i->model,
+				    i->operating_system, i->version, i->build, i->mac};
+
+	for (size_t k = 0; o && k < sizeof keys / sizeof keys[0]; k++)
+		if (json_object_set_new(o, keys[k], vals[k] ? json_string(vals[k]) : json_null()) <
+		    0) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
 int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, struct atv_conn **out,
 		  struct atv_err *err)
 {
@@ -286,6 +311,10 @@ int atv_conn_open(const struct atv_device *d, const struct atv_conn_opts *o, str
 	}
 	c->last_power = c->last_volume = c->last_attention = -1;
 	c->epfd = -1;
+	if (!(c->info = device_info(d))) {
+		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+		goto out;
+	}
 	bo.device = c->name;
 	bo.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	bo.updates = o->updates;
@@ -339,6 +368,7 @@ void atv_conn_close(struct atv_conn *c)
 	if (c->epfd >= 0)
 		close(c->epfd);
 	json_decref(c->last_playing);
+	json_decref(c->info);
 	free(c->id);
 	free(c->name);
 	free(c);
@@ -512,6 +542,98 @@ static struct slot *route(struct atv_conn *c, const struct command *k, struct at
 	return NULL;
 }
 
+/* The slot of c that runs id, or NULL (no message). */
+static struct slot *server(struct atv_conn *c, enum atv_cmd_id id)
+{
+	struct slot *const slots[] = {&c->main, &c->comp, &c->ap};
+
+	for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
+		if (slots[i]->be && slots[i]->be->serves(id))
+			return slots[i];
+	return NULL;
+}
+
+/* What the main backend knows now, made complete first (its watch, as a
+ * watcher's start: MRP learns the volume and the playing client there). */
+static int main_now(struct atv_conn *c, struct atv_now *now, struct atv_err *err)
+{
+	int r = 0;
+
+	now->power = now->volume = -1;
+	if (!c->main.be->now)
+		return atv_err_set(err, ATV_E_UNSUPPORTED, "%s cannot tell this over %s", c->name,
+				   c->main.be->name);
+	if (c->main.be->watch)
+		r = c->main.be->watch(c->main.b, err);
+	return r < 0 ? r : c->main.be->now(c->main.b, now, err);
+}
+
+/* features: every command of the table, "available" when a protocol of
+ * the connection serves it, "unavailable" when none does. */
+static json_t *features(struct atv_conn *c)
+{
+	json_t *f = json_object();
+
+	for (size_t i = 0; f && i < N_COMMANDS; i++) {
+		enum atv_cmd_id id = commands[i].id;
+		bool yes = id >= ATV_CMD_DEVICE_INFO ? id != ATV_CMD_ARTWORK || c->main.be->artwork
+						     : server(c, id) != NULL;
+
+		if (json_object_set_new(f, commands[i].name,
+					json_string(yes ? "available" : "unavailable")) < 0) {
+			json_decref(f);
+			return NULL;
+		}
+	}
+	return f ? json_pack("{s:o}", "features", f) : NULL;
+}
+
+/* The read-only commands the facade answers itself (and power_state and
+ * volume when no backend serves them: from the main backend's state). */
+static int answer(struct atv_conn *c, enum atv_cmd_id id, json_t **res, struct atv_err *err)
+{
+	struct atv_now now = {0};
+	struct atv_buf png;
+	int r = 0;
+
+	switch (id) {
+	case ATV_CMD_DEVICE_INFO:
+		*res = json_deep_copy(c->info);
+		if (*res && json_object_set_new(*res, "protocol", json_string(c->main.be->name)) < 0)
+			json_decref(*res), *res = NULL;
+		break;
+	case ATV_CMD_FEATURES: *res = features(c); break;
+	case ATV_CMD_ARTWORK:
+		atv_buf_init(&png, ATV_ARTWORK_MAX);
+		if ((r = atv_conn_artwork_now(c, &png, err)) == 0)
+			*res = atv_artwork_info(&png);
+		atv_buf_release(&png);
+		break;
+	default:
+		if ((r = main_now(c, &now, err)) < 0)
+			break;
+		if (id == ATV_CMD_POWER_STATE && now.power < 0)
+			r = atv_err_set(err, ATV_E_UNSUPPORTED, "%s does not tell its power state over %s",
+					c->name, c->main.be->name);
+		else if (id == ATV_CMD_POWER_STATE)
+			*res = json_pack("{s:s}", "power_state", now.power ? "on" : "off");
+		else if (id == ATV_CMD_VOLUME && now.volume < 0)
+			r = atv_err_set(err, ATV_E_UNSUPPORTED, "%s does not tell its volume over %s",
+					c->name, c->main.be->name);
+		else if (id == ATV_CMD_VOLUME)
+			*res = json_pack("{s:i}", "volume", now.volume);
+		else /* null and null when no app shows */
+			*res = json_pack("{s:s?,s:s?}", "app",
+					 json_string_value(json_object_get(now.playing, "app")),
+					 "app_id",
+					 json_string_value(json_object_get(now.playing, "app_id")));
+		json_decref(now.playing);
+	}
+	if (r == 0 && !*res)
+		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	return r;
+}
+
 int atv_conn_command(struct atv_conn *c, const char *item, const char *action, json_t **result,
 		     struct atv_err *err)
 {
@@ -540,7 +662,10 @@ int atv_conn_command(struct atv_conn *c, const char *item, const char *action, j
 		cmd.action = ATV_KEY_TAP;
 	if ((r = parse_value(k, item, eq ? eq + 1 : NULL, &cmd, &url, err)) < 0)
 		return r;
-	if (!(s = route(c, k, err)))
+	if (k->id >= ATV_CMD_DEVICE_INFO ||
+	    ((k->id == ATV_CMD_POWER_STATE || k->id == ATV_CMD_VOLUME) && !server(c, k->id)))
+		r = answer(c, k->id, &res, err);
+	else if (!(s = route(c, k, err)))
 		r = err ? -err->code : -ATV_E_UNSUPPORTED;
 	else
 		r = s->be->command(s->b, &cmd, &res, err);
@@ -726,6 +851,49 @@ int atv_conn_snapshot(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struc
 	r = emit(c, true, err);
 	c->cb = NULL;
 	return r;
+}
+
+int atv_conn_artwork_now(struct atv_conn *c, struct atv_buf *img, struct atv_err *err)
+{
+	int r = c->main.be->watch ? c->main.be->watch(c->main.b, err) : 0;
+
+	return r < 0 ? r : atv_conn_artwork(c, img, err);
+}
+
+json_t *atv_artwork_info(const struct atv_buf *img)
+{
+	const uint8_t *p = img->data;
+	size_t n = img->len;
+	long long w = -1, h = -1;
+	const char *mime = NULL;
+
+	if (n >= 24 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0 && memcmp(p + 12, "IHDR", 4) == 0) {
+		mime = "image/png";
+		w = (long long)p[16] << 24 | p[17] << 16 | p[18] << 8 | p[19];
+		h = (long long)p[20] << 24 | p[21] << 16 | p[22] << 8 | p[23];
+	} else if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff) {
+		mime = "image/jpeg";
+		/* walk the markers to the first start of frame (SOF0..SOF15
+		 * but DHT, JPG, DAC), every length bounded by n */
+		for (size_t i = 2; i + 9 <= n && p[i] == 0xff;) {
+			uint8_t m = p[i + 1];
+			size_t len = (size_t)p[i + 2] << 8 | p[i + 3];
+
+			if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc) {
+				h = p[i + 5] << 8 | p[i + 6];
+				w = p[i + 7] << 8 | p[i + 8];
+				break;
+			}
+			if (len < 2)
+				break;
+			i += 2 + len;
+		}
+	}
+	if (!n)
+		return json_pack("{s:n,s:i}", "mime", "size", 0);
+	return json_pack("{s:s?,s:o,s:o,s:I}", "mime", mime, "width",
+			 w >= 0 ? json_integer(w) : json_null(), "height",
+			 h >= 0 ? json_integer(h) : json_null(), "size", (json_int_t)n);
 }
 
 int atv_conn_artwork(struct atv_conn *c, struct atv_buf *png, struct atv_err *err)

@@ -92,4 +92,17 @@ int atv_conn_snapshot(struct atv_conn *c, atv_conn_event_cb cb, void *ctx, struc
  * -ATV_E_UNSUPPORTED when the protocol has no artwork. */
 int atv_conn_artwork(struct atv_conn *c, struct atv_buf *png, struct atv_err *err);
 
+/* The same for a one-shot command (atv-send's artwork): the main
+ * backend's state made complete first (its watch), so it knows what plays. */
+int atv_conn_artwork_now(struct atv_conn *c, struct atv_buf *img, struct atv_err *err);
+
+/* Most bytes of artwork atv-send takes (atv-watch has its own bound). */
+#define ATV_ARTWORK_MAX (16u << 20)
+
+/* artwork's result members for the image in img: "mime" (image/png,
+ * image/jpeg, null when neither), "width" and "height" from its header
+ * (null when not found), "size" in bytes; {"mime":null,"size":0} when
+ * empty.  A new object, or NULL on no memory. */
+json_t *atv_artwork_info(const struct atv_buf *img);
+
 #endif
