@@ -160,6 +160,9 @@ struct atv_backend {
 	int (*now)(void *b, struct atv_now *now, struct atv_err *err);
 	/* The artwork of what plays into png (left empty when there is none). */
 	int (*artwork)(void *b, struct atv_buf *png, struct atv_err *err);
+	/* Whether the device offers id now (MRP's supported commands): 1 yes,
+	 * 0 no, -1 not known; after watch.  NULL: whatever serves does. */
+	int (*supports)(void *b, enum atv_cmd_id id);
 
 };
 

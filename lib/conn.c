@@ -569,23 +569,33 @@ static int main_now(struct atv_conn *c, struct atv_now *now, struct atv_err *err
 }
 
 /* features: every command of the table, "available" when a protocol of
- * the connection serves it, "unavailable" when none does. */
-static json_t *features(struct atv_conn *c)
+ * the connection serves it and the device offers it now (MRP's supported
+ * commands), "unavailable" when not, "unknown" when the device has not
+ * said yet. */
+static int features(struct atv_conn *c, json_t **res, struct atv_err *err)
 {
-	json_t *f = json_object();
+	static const char *const states[] = {"unknown", "unavailable", "available"};
+	json_t *f;
+	int r = c->main.be->watch ? c->main.be->watch(c->main.b, err) : 0;
 
-	for (size_t i = 0; f && i < N_COMMANDS; i++) {
+	if (r < 0 || !(f = json_object()))
+		return r;
+	for (size_t i = 0; i < N_COMMANDS; i++) {
 		enum atv_cmd_id id = commands[i].id;
-		bool yes = id >= ATV_CMD_DEVICE_INFO ? id != ATV_CMD_ARTWORK || c->main.be->artwork
-						     : server(c, id) != NULL;
+		struct slot *s = server(c, id);
+		int v = s != NULL;
 
-		if (json_object_set_new(f, commands[i].name,
-					json_string(yes ? "available" : "unavailable")) < 0) {
+		if (id >= ATV_CMD_DEVICE_INFO)
+			v = id != ATV_CMD_ARTWORK || c->main.be->artwork;
+		else if (s && s->be->supports)
+			v = s->be->supports(s->b, id);
+		if (json_object_set_new(f, commands[i].name, json_string(states[v + 1])) < 0) {
 			json_decref(f);
-			return NULL;
+			return 0; /* answer() says out of memory */
 		}
 	}
-	return f ? json_pack("{s:o}", "features", f) : NULL;
+	*res = json_pack("{s:o}", "features", f);
+	return 0;
 }
 
 /* The read-only commands the facade answers itself (and power_state and
@@ -602,7 +612,7 @@ static int answer(struct atv_conn *c, enum atv_cmd_id id, json_t **res, struct a
 		if (*res && json_object_set_new(*res, "protocol", json_string(c->main.be->name)) < 0)
 			json_decref(*res), *res = NULL;
 		break;
-	case ATV_CMD_FEATURES: *res = features(c); break;
+	case ATV_CMD_FEATURES: r = features(c, res, err); break;
 	case ATV_CMD_ARTWORK:
 		atv_buf_init(&png, ATV_ARTWORK_MAX);
 		if ((r = atv_conn_artwork_now(c, &png, err)) == 0)

@@ -604,6 +604,16 @@ static int mrp_now(void *b, struct atv_now *now, struct atv_err *err)
 	return now->playing ? 0 : atv_err_set(err, ATV_E_NOMEM, "out of memory");
 }
 
+static int mrp_supports(void *b, enum atv_cmd_id id)
+{
+	struct mrp_remote *c = b;
+
+	/* keys are HID usages, always there; the rest as the player lists */
+	if (!mrp_cmds[id].cmd)
+		return 1;
+	return atv_mrp_state_supports(c->st, mrp_cmds[id].cmd);
+}
+
 /* Ask the device for the artwork of the item shown (PLAYBACK_QUEUE_REQUEST
  * for the queue location, answered by a SET_STATE with the same identifier
  * whose queue item carries artworkData). */
@@ -737,7 +747,7 @@ static int mrp_pair_finish(void *pp, const char *pin, char **credentials, struct
 #define MRP_BACKEND_OPS                                                                            \
 	.name = "mrp", .close = mrp_close, .serves = mrp_serves, .command = mrp_command,           \
 	.fd = mrp_fd, .timeout_ms = mrp_timeout_ms, .step = mrp_step, .watch = mrp_watch,          \
-	.now = mrp_now, .artwork = mrp_artwork
+	.now = mrp_now, .artwork = mrp_artwork, .supports = mrp_supports
 
 const struct atv_backend atv_mrp_backend = {MRP_BACKEND_OPS, .open = mrp_open};
 

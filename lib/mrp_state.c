@@ -33,6 +33,8 @@ struct meta {
 struct modes {
 	bool has_shuffle, has_repeat;
 	int shuffle, repeat;
+	bool listed;	     /* a supported command list was seen */
+	uint64_t enabled[4]; /* its enabled commands (values 0..255) */
 };
 
 struct player {
@@ -217,11 +219,14 @@ static int meta_merge(struct meta *d, const Mrp__ContentItemMetadata *m)
 static void modes_from(struct modes *d, const Mrp__SupportedCommands *sc)
 {
 	memset(d, 0, sizeof *d);
+	d->listed = sc != NULL;
 	for (size_t i = 0; sc && i < sc->n_supportedcommands; i++) {
 		const Mrp__CommandInfo *ci = sc->supportedcommands[i];
 
 		if (!ci || !ci->has_command)
 			continue;
+		if ((!ci->has_enabled || ci->enabled) && ci->command >= 0 && ci->command < 256)
+			d->enabled[ci->command / 64] |= 1ull << (ci->command % 64);
 		if (ci->command == MRP__COMMAND__CMD_CHANGE_SHUFFLE_MODE) {
 			d->has_shuffle = true;
 			d->shuffle = ci->has_shufflemode ? (int)ci->shufflemode : 0;
@@ -611,6 +616,23 @@ static const char *media_type_name(const struct player *p)
 			return "video";
 	}
 	return "unknown";
+}
+
+static int enabled_in(const struct modes *m, int cmd)
+{
+	return cmd >= 0 && cmd < 256 && (m->enabled[cmd / 64] >> (cmd % 64) & 1);
+}
+
+int atv_mrp_state_supports(const struct atv_mrp_state *s, int cmd)
+{
+	const struct player *p = playing(s);
+	const struct client *cl = p ? client_of(s, p) : s->active;
+
+	if (p && p->cmds.listed)
+		return enabled_in(&p->cmds, cmd);
+	if (cl && cl->cmds.listed)
+		return enabled_in(&cl->cmds, cmd);
+	return -1;
 }
 
 /* The mode from the player's supported commands, else its client's

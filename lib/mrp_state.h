@@ -68,6 +68,11 @@ const char *atv_mrp_state_output(const struct atv_mrp_state *s);
  * nothing is queued; for asking the device for that item's artwork. */
 int atv_mrp_state_location(const struct atv_mrp_state *s);
 
+/* Whether the playing player (else its client's defaults) lists MRP
+ * command cmd (Mrp__Command) as enabled: 1 yes, 0 no (not listed, or
+ * disabled), -1 no list seen yet. */
+int atv_mrp_state_supports(const struct atv_mrp_state *s, int cmd);
+
 /* 1 on, 0 off, -1 not known yet. */
 int atv_mrp_state_power(const struct atv_mrp_state *s);
 

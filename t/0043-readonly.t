@@ -43,6 +43,15 @@ test_expect_success 'features: every command, available over MRP, Companion ones
 	grep -v "^delay" cmds > cmds2 && test_cmp cmds2 keys
 '
 
+test_expect_success 'features: a command the player disables is unavailable' '
+	ctl lr refuse next set_shuffle &&
+	send features &&
+	res 1 ".features.next == \"unavailable\" and .features.set_shuffle == \"unavailable\"" &&
+	res 1 ".features.previous == \"available\" and .features.up == \"available\"" &&
+	ctl lr refuse &&
+	send features && res 1 ".features.next == \"available\""
+'
+
 test_expect_success 'power_state and volume over MRP alone, as the fake has them' '
 	send set_volume=30 && send power_state volume &&
 	res 1 ".power_state == \"on\"" && res 2 ".volume == 30" &&
