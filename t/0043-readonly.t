@@ -6,7 +6,7 @@
 . "$top_srcdir/t/mrp-lib.sh"
 
 NET=127.43.$(($$ % 250 + 1))
-LR=$NET.2 KI=$NET.3
+LR=$NET.2 KI=$NET.3 DN=$NET.4
 ATV_CREDENTIALS=$TRASH/cfg/credentials
 export ATV_CREDENTIALS
 
@@ -89,6 +89,18 @@ test_expect_success 'dmap: device_info and features without MRP, power_state ref
 	res 2 ".features.play == \"available\" and .features.app_list == \"unavailable\"" &&
 	test_must_fail 1 timeout $T atv-send power_state < ki.json > out 2> err &&
 	jq -e ".ok == false and .error.code == \"unsupported\"" out > /dev/null
+'
+
+test_expect_success 'tunnel (tvOS 17 den): every read-only command through it' '
+	start_mrp_fake dn $DN "$DEV/den.json" --airplay-port 0 --mrp-port 0 &&
+	atv-scan -s $DN > dn.json &&
+	timeout $T atv-pair -p airplay --pin 1111 < dn.json > /dev/null &&
+	send_ok dn.json set_volume=25 play device_info features power_state volume app artwork &&
+	res 3 ".protocol == \"mrp\" and .model == \"AppleTV6,2\"" &&
+	res 4 ".features.play == \"available\"" &&
+	res 5 ".power_state == \"on\"" && res 6 ".volume == 25" &&
+	res 7 ".app_id == \"com.apple.TVMusic\"" &&
+	res 8 ".mime == \"image/png\" and .width == 4"
 '
 
 test_done
