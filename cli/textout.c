@@ -124,6 +124,9 @@ static void put_result(FILE *f, const json_t *j)
 	else
 		fputs("ok", f);
 	put_members(f, j, skip, false);
+	/* features: its object's members, "play=available ..." */
+	if (json_is_object(json_object_get(j, "features")))
+		put_members(f, json_object_get(j, "features"), skip + 4 /* none */, false);
 }
 
 static void put_event(FILE *f, const json_t *j)

@@ -43,6 +43,12 @@ test_expect_success 'features: every command, available over MRP, Companion ones
 	grep -v "^delay" cmds > cmds2 && test_cmp cmds2 keys
 '
 
+test_expect_success 'features --text: one line, command=state' '
+	timeout $T atv-send --text features < lr.json > out &&
+	test $(wc -l < out) -eq 1 &&
+	grep -q "^features: ok .*play=available.* power_state=unavailable" out
+'
+
 test_expect_success 'features: a command the player disables is unavailable' '
 	ctl lr refuse next set_shuffle &&
 	send features &&
