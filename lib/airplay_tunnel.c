@@ -291,8 +291,7 @@ struct atv_ap_tunnel {
 	struct atv_buf inq;
 	size_t inq_off, taken;
 
-	int dead;
-	struct atv_err dead_err;
+	struct atv_err dead; /* the sticky error once the session is broken */
 };
 
 static int die(struct atv_ap_tunnel *t, struct atv_err *err, int code, const char *fmt, ...)
@@ -301,25 +300,12 @@ static int die(struct atv_ap_tunnel *t, struct atv_err *err, int code, const cha
 static int die(struct atv_ap_tunnel *t, struct atv_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	if (!t->dead) {
-		t->dead = code;
-		t->dead_err.code = code;
-		va_start(ap, fmt);
-		vsnprintf(t->dead_err.msg, sizeof t->dead_err.msg, fmt, ap);
-		va_end(ap);
-		atv_debug("tunnel: %s", t->dead_err.msg);
-	}
-	if (err)
-		*err = t->dead_err;
-	return -t->dead;
-}
-
-static int dead(const struct atv_ap_tunnel *t, struct atv_err *err)
-{
-	if (err)
-		*err = t->dead_err;
-	return -t->dead;
+	va_start(ap, fmt);
+	r = atv_err_stick(&t->dead, err, 1, "tunnel", code, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 /* Register what each channel waits for in the epoll set. */
@@ -719,8 +705,8 @@ static int service(struct atv_ap_tunnel *t, int64_t deadline, cond_fn done, stru
 	int r;
 
 	for (;;) {
-		if (t->dead)
-			return dead(t, err);
+		if (t->dead.code)
+			return atv_err_stuck(&t->dead, err);
 		if ((r = pump(t, err)) < 0 || (r = timers(t, err)) < 0)
 			return r;
 		if (done && done(t))
@@ -971,7 +957,7 @@ void atv_ap_tunnel_close(struct atv_ap_tunnel *t)
 	 * TEARDOWN for the session (pyatv just closes).  The device closes
 	 * the stream's channel as it tears it down: ours go first, so that
 	 * is no loss of the connection. */
-	if (!t->dead && t->ch[CH_DATA] && atv_plist_load(&pl, NULL) == 0) {
+	if (!t->dead.code && t->ch[CH_DATA] && atv_plist_load(&pl, NULL) == 0) {
 		plist_t d = pl->new_dict(), a = pl->new_array(), s = pl->new_dict();
 
 		/* a session that failed above us (a hostile MRP message) may
@@ -997,7 +983,7 @@ void atv_ap_tunnel_close(struct atv_ap_tunnel *t)
 		}
 		atv_buf_release(&body);
 		drop_channel(t, CH_EVENTS);
-		if (!t->dead)
+		if (!t->dead.code)
 			(void)request(t, "TEARDOWN", NULL, NULL, NULL);
 	}
 	tunnel_free(t);
@@ -1011,8 +997,8 @@ static int tr_send(void *p, const uint8_t *msg, size_t len, struct atv_err *err)
 	struct atv_err e = {0};
 	int r;
 
-	if (t->dead)
-		return dead(t, err);
+	if (t->dead.code)
+		return atv_err_stuck(&t->dead, err);
 	atv_buf_reset(&t->msg);
 	atv_buf_reset(&t->payload);
 	atv_buf_reset(&t->frame);
@@ -1077,7 +1063,7 @@ static int tr_sync(void *p, struct atv_err *err)
 	int r;
 
 	if (!t->sent_any || t->last_answered)
-		return t->dead ? dead(t, err) : 0;
+		return t->dead.code ? atv_err_stuck(&t->dead, err) : 0;
 	r = service(t, atv_deadline_ms(t->timeout_ms), last_answered, err);
 	arm(t);
 	if (r == 0)
@@ -1096,7 +1082,7 @@ static int tr_timeout_ms(const void *p)
 	const struct atv_ap_tunnel *t = p;
 	int64_t n, now;
 
-	if (t->dead || t->inq.len > t->inq_off + t->taken)
+	if (t->dead.code || t->inq.len > t->inq_off + t->taken)
 		return 0;
 	for (int i = 0; i < CH_COUNT; i++)
 		if (t->ch[i] && atv_channel_input(t->ch[i])->len)

@@ -48,8 +48,7 @@ struct atv_companion {
 	struct atv_hap_cipher cipher;
 	int64_t first_x, next_x; /* the _x values we have used: [first_x, next_x) */
 
-	int dead; /* the sticky error once the session is broken */
-	struct atv_err dead_err;
+	struct atv_err dead; /* the sticky error once the session is broken */
 };
 
 /* What a waiting call accepts. */
@@ -65,23 +64,12 @@ static int fail(struct atv_companion *s, struct atv_err *err, int code, const ch
 static int fail(struct atv_companion *s, struct atv_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	s->dead = code;
-	s->dead_err.code = code;
 	va_start(ap, fmt);
-	vsnprintf(s->dead_err.msg, sizeof s->dead_err.msg, fmt, ap);
+	r = atv_err_stick(&s->dead, err, 0, "companion", code, fmt, ap);
 	va_end(ap);
-	if (err)
-		*err = s->dead_err;
-	atv_debug("companion: %s", s->dead_err.msg);
-	return -code;
-}
-
-static int dead(const struct atv_companion *s, struct atv_err *err)
-{
-	if (err)
-		*err = s->dead_err;
-	return -s->dead;
+	return r;
 }
 
 /* Frame and send the message in s->msg. */
@@ -90,8 +78,8 @@ static int send_msg(struct atv_companion *s, uint8_t type, struct atv_err *err)
 	struct atv_err e = {0};
 	int r;
 
-	if (s->dead)
-		return dead(s, err);
+	if (s->dead.code)
+		return atv_err_stuck(&s->dead, err);
 	atv_buf_reset(&s->out);
 	r = atv_companion_frame_encode(&s->out, type, s->msg.data, s->msg.len,
 				       s->encrypted ? &s->cipher : NULL, err);
@@ -130,8 +118,8 @@ static int next_frame(struct atv_companion *s, int64_t deadline, struct atv_comp
 	int64_t now, until;
 	int r;
 
-	if (s->dead)
-		return dead(s, err);
+	if (s->dead.code)
+		return atv_err_stuck(&s->dead, err);
 	for (;;) {
 		while (s->roff < s->rlen) {
 			r = atv_companion_frame_dec_push(&s->dec, s->encrypted ? &s->cipher : NULL,
@@ -425,7 +413,7 @@ int atv_companion_pump(struct atv_companion *s, int ms, struct atv_err *err)
 
 int atv_companion_broken(const struct atv_companion *s)
 {
-	return -s->dead;
+	return -s->dead.code;
 }
 
 int atv_companion_fd(const struct atv_companion *s)
@@ -437,7 +425,7 @@ int atv_companion_timeout_ms(const struct atv_companion *s)
 {
 	int64_t t;
 
-	if (s->dead || s->roff < s->rlen)
+	if (s->dead.code || s->roff < s->rlen)
 		return 0; /* report the error / handle bytes already read */
 	if (!s->stall_deadline)
 		return -1;
@@ -450,8 +438,8 @@ int atv_companion_process(struct atv_companion *s, struct atv_err *err)
 	struct atv_companion_frame f;
 	int r;
 
-	if (s->dead)
-		return dead(s, err);
+	if (s->dead.code)
+		return atv_err_stuck(&s->dead, err);
 	for (int n = 0; n < PROCESS_MAX_FRAMES; n++) {
 		r = next_frame(s, 0, &f, err);
 		if (r > 0)

@@ -26,6 +26,7 @@
 
 #include "backend.h"
 #include "conn.h"
+#include "tcp.h"
 #include "banned.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -168,13 +169,6 @@ bool atv_conn_knows(const char *item)
 	return n && find(item, n) != NULL;
 }
 
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---- choosing the backend ---- */
 
@@ -709,7 +703,7 @@ static json_t *event(const char *name)
  * p (now->playing). */
 static int emit_playing(struct atv_conn *c, bool all, json_t *p, double rate, struct atv_err *err)
 {
-	double now = wall_now(), pos = 0;
+	double now = atv_wall_clock(), pos = 0;
 	json_t *jp, *ev, *v;
 	const char *key;
 	bool has_pos, changed;

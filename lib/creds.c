@@ -25,6 +25,7 @@
 #include "atomic.h"
 #include "creds.h"
 #include "jsonl.h"
+#include "tcp.h"
 #include "banned.h"
 
 #define LABEL "credentials file"
@@ -638,20 +639,13 @@ static int replace_file(const char *path, const struct atv_buf *b, struct atv_er
 	return atv_atomic_commit(&a, err);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Take the exclusive lock on fd, waiting at most timeout_ms (< 0: as long
  * as it takes).  flock has no timeout of its own: poll with LOCK_NB,
  * pausing 1, 2, 4 ... up to 50 ms between tries. */
 static int lock_wait(int fd, const char *lock, int timeout_ms, struct atv_err *err)
 {
-	long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
+	long long deadline = timeout_ms >= 0 ? atv_clock_ms() + timeout_ms : -1;
 	long pause_ms = 1;
 
 	for (;;) {
@@ -664,7 +658,7 @@ static int lock_wait(int fd, const char *lock, int timeout_ms, struct atv_err *e
 			continue;
 		if (errno != EWOULDBLOCK)
 			return atv_err_sys(err, ATV_E_IO, errno, "unable to lock %s", lock);
-		left = deadline - now_ms();
+		left = deadline - atv_clock_ms();
 		if (left <= 0)
 			return atv_err_set(err, ATV_E_IO,
 					   "timed out after %d ms waiting for the lock %s "

@@ -23,6 +23,7 @@
 #include "dmap_pair.h"
 #include "dmap_pair_server.h"
 #include "log.h"
+#include "tcp.h"
 #include "banned.h"
 
 #define SERVICE_TYPE	 "_touch-remote._tcp"
@@ -56,13 +57,6 @@ struct atv_dmap_pair_server {
 	char *svc_name; /* avahi_malloc'd by alternative_service_name, or NULL */
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const void *body,
 			     size_t len, const char *type)
@@ -405,7 +399,7 @@ static int round_ms(struct atv_dmap_pair_server *s, long long deadline)
 	if (MHD_get_timeout(s->mhd, &t) == MHD_YES)
 		ms = t > 60000 ? 60000 : (long long)t;
 	if (deadline >= 0) {
-		long long left = deadline - now_ms();
+		long long left = deadline - atv_clock_ms();
 
 		if (left < 0)
 			left = 0;
@@ -417,7 +411,7 @@ static int round_ms(struct atv_dmap_pair_server *s, long long deadline)
 
 int atv_dmap_pair_server_wait(struct atv_dmap_pair_server *s, int timeout_ms, struct atv_err *err)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : atv_clock_ms() + timeout_ms;
 
 	for (;;) {
 		if (s->paired)
@@ -426,7 +420,7 @@ int atv_dmap_pair_server_wait(struct atv_dmap_pair_server *s, int timeout_ms, st
 			return atv_err_set(err, ATV_E_AUTH,
 					   "wrong pin %u times: no more pairing requests accepted",
 					   s->wrong);
-		if (deadline >= 0 && now_ms() >= deadline)
+		if (deadline >= 0 && atv_clock_ms() >= deadline)
 			break;
 		s->round = round_ms(s, deadline);
 		if (s->sp) {

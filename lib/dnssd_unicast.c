@@ -27,6 +27,7 @@
 #include "log.h"
 #include "dnssd_packet.h"
 #include "dnssd_unicast.h"
+#include "tcp.h"
 #include "banned.h"
 
 #define RESEND_MS 1000
@@ -128,13 +129,6 @@ struct uhost {
 	size_t resolve_len;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int resolve(struct uhost *h, struct atv_err *err)
 {
@@ -255,7 +249,7 @@ static bool start_resolve(struct uhost *h, struct atv_dnssd_svc *svcs, size_t n)
 		return false;
 	h->resolve = malloc(ATV_MDNS_MAX_PACKET);
 	if (!h->resolve ||
-	    atv_mdns_build_resolve_query(ask, k, true, (uint16_t)(now_ms() & 0xffff), h->resolve,
+	    atv_mdns_build_resolve_query(ask, k, true, (uint16_t)(atv_clock_ms() & 0xffff), h->resolve,
 					 ATV_MDNS_MAX_PACKET, &h->resolve_len, NULL) < 0) {
 		free(h->resolve);
 		h->resolve = NULL;
@@ -264,8 +258,8 @@ static bool start_resolve(struct uhost *h, struct atv_dnssd_svc *svcs, size_t n)
 	h->pending = svcs;
 	h->n_pending = n;
 	send_query(h, h->resolve, h->resolve_len);
-	h->next_send = now_ms() + RESEND_MS;
-	h->resolve_deadline = now_ms() + RESOLVE_WAIT_MS;
+	h->next_send = atv_clock_ms() + RESEND_MS;
+	h->resolve_deadline = atv_clock_ms() + RESOLVE_WAIT_MS;
 	return true;
 }
 
@@ -401,21 +395,21 @@ int atv_unicast_scan(const struct atv_hostport *hosts, size_t n, int timeout_ms,
 			goto out;
 	}
 	r = atv_mdns_build_query(atv_mdns_service_types, ntypes, true,
-				 (uint16_t)(now_ms() & 0xffff), query, sizeof query, &qlen, err);
+				 (uint16_t)(atv_clock_ms() & 0xffff), query, sizeof query, &qlen, err);
 	if (r < 0)
 		goto out;
-	deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	deadline = atv_clock_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	for (size_t i = 0; i < n; i++) {
 		knock(&h[i]);
 		r = open_udp(&h[i], err);
 		if (r < 0)
 			goto out;
-		h[i].next_send = now_ms();
+		h[i].next_send = atv_clock_ms();
 		atv_info("unicast: asking %s port %d for Apple TV services (for %d ms at most)",
 			 h[i].hp->host, h[i].hp->port, timeout_ms);
 	}
 	for (;;) {
-		int64_t now = now_ms(), wake = deadline;
+		int64_t now = atv_clock_ms(), wake = deadline;
 		nfds_t np = 0;
 		int pr;
 

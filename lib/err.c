@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "log.h"
 #include "banned.h"
 
 static const struct {
@@ -108,4 +109,22 @@ const char *atv_err_name(int code)
 int atv_exit_status(int code)
 {
 	return codes[norm(code)].exit;
+}
+
+int atv_err_stick(struct atv_err *sticky, struct atv_err *err, int keep_first, const char *tag,
+		  int code, const char *fmt, va_list ap)
+{
+	if (!keep_first || !sticky->code) {
+		sticky->code = code;
+		vsnprintf(sticky->msg, sizeof sticky->msg, fmt, ap);
+		atv_debug("%s: %s", tag, sticky->msg);
+	}
+	return atv_err_stuck(sticky, err);
+}
+
+int atv_err_stuck(const struct atv_err *sticky, struct atv_err *err)
+{
+	if (err)
+		*err = *sticky;
+	return -sticky->code;
 }

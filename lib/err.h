@@ -7,6 +7,7 @@
 #ifndef ATV_ERR_H
 #define ATV_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum atv_errcode {
@@ -57,6 +58,16 @@ int atv_err_sys(struct atv_err *err, int code, int errnum, const char *fmt, ...)
 /* Prefix the existing message with "what: " (for adding context upward). */
 void atv_err_prefix(struct atv_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* A session's sticky error: once a session is broken, every later call
+ * fails the same way.  sticky->code 0: not broken.
+ * atv_err_stick records code and message in sticky (unless keep_first and
+ * it already holds one), logs it under tag at debug level, copies it to err
+ * (which may be NULL) and returns -code of what sticky holds;
+ * atv_err_stuck copies it and returns -sticky->code. */
+int atv_err_stick(struct atv_err *sticky, struct atv_err *err, int keep_first, const char *tag,
+		  int code, const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+int atv_err_stuck(const struct atv_err *sticky, struct atv_err *err);
 
 /* Reset err to "no error". */
 void atv_err_clear(struct atv_err *err);

@@ -20,6 +20,7 @@
 
 #include "curl_dl.h"
 #include "http.h"
+#include "tcp.h"
 #include "banned.h"
 
 /* How long one curl_multi_poll may sleep; curl shortens it to its own
@@ -537,13 +538,6 @@ int atv_http_request(struct atv_http *h, const struct atv_http_req *req, long *s
 
 /* ---- driven by the caller's poll loop ---- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* CURLMOPT_SOCKETFUNCTION: libcurl says which of its sockets to watch for
  * what; they go into (or out of) h's epoll set. */
@@ -577,7 +571,7 @@ static int on_timer(CURLM *m, long ms, void *ctx)
 	struct atv_http *h = ctx;
 
 	(void)m;
-	h->deadline = ms < 0 ? -1 : now_ms() + ms;
+	h->deadline = ms < 0 ? -1 : atv_clock_ms() + ms;
 	return 0;
 }
 
@@ -608,7 +602,7 @@ int atv_http_timeout_ms(const struct atv_http *h)
 
 	if (!h->added || h->deadline < 0)
 		return -1;
-	left = h->deadline - now_ms();
+	left = h->deadline - atv_clock_ms();
 	return left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
@@ -630,7 +624,7 @@ int atv_http_step(struct atv_http *h, long *status, struct atv_err *err)
 	for (int round = 0; round < STEP_ROUNDS; round++) {
 		int acted = 0, n;
 
-		if (h->deadline >= 0 && now_ms() >= h->deadline) {
+		if (h->deadline >= 0 && atv_clock_ms() >= h->deadline) {
 			h->deadline = -1;
 			mc = curl->multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 			acted = 1;

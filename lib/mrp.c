@@ -57,8 +57,7 @@ struct atv_mrp {
 	int64_t hb_deadline;
 	char hb_id[ATV_UUID_SIZE]; /* the heartbeat waiting for its reply, or "" */
 
-	int dead; /* the sticky error once the session is broken */
-	struct atv_err dead_err;
+	struct atv_err dead; /* the sticky error once the session is broken */
 };
 
 /* What a waiting call accepts as its reply. */
@@ -81,23 +80,12 @@ static int fail(struct atv_mrp *s, struct atv_err *err, int code, const char *fm
 static int fail(struct atv_mrp *s, struct atv_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	s->dead = code;
-	s->dead_err.code = code;
 	va_start(ap, fmt);
-	vsnprintf(s->dead_err.msg, sizeof s->dead_err.msg, fmt, ap);
+	r = atv_err_stick(&s->dead, err, 0, "mrp", code, fmt, ap);
 	va_end(ap);
-	if (err)
-		*err = s->dead_err;
-	atv_debug("mrp: %s", s->dead_err.msg);
-	return -code;
-}
-
-static int dead(const struct atv_mrp *s, struct atv_err *err)
-{
-	if (err)
-		*err = s->dead_err;
-	return -s->dead;
+	return r;
 }
 
 /* The type of a packed message, for logs: protobuf-c writes fields in
@@ -121,8 +109,8 @@ static int send_raw(struct atv_mrp *s, const uint8_t *p, size_t len, struct atv_
 	struct atv_err e = {0};
 	int r;
 
-	if (s->dead)
-		return dead(s, err);
+	if (s->dead.code)
+		return atv_err_stuck(&s->dead, err);
 	if (s->tr) {
 		atv_debug("mrp: -> %s (%zu bytes)", packed_type(p, len), len);
 		r = s->tr->send(s->tr_ctx, p, len, &e);
@@ -198,8 +186,8 @@ static int next_msg(struct atv_mrp *s, int64_t deadline, Mrp__ProtocolMessage **
 	int r;
 
 	*m = NULL;
-	if (s->dead)
-		return dead(s, err);
+	if (s->dead.code)
+		return atv_err_stuck(&s->dead, err);
 	if (s->tr) {
 		r = s->tr->recv(s->tr_ctx, deadline, &f, &flen, &e);
 		if (r < 0)
@@ -322,8 +310,8 @@ int atv_mrp_sync(struct atv_mrp *s, struct atv_err *err)
 	/* over a transport, first its own sync (the tunnel: the device took
 	 * our last frame), then the round trip: it handled it */
 	if (s->tr && s->tr->sync) {
-		if (s->dead)
-			return dead(s, err);
+		if (s->dead.code)
+			return atv_err_stuck(&s->dead, err);
 		if ((r = s->tr->sync(s->tr_ctx, &e)) < 0)
 			return fail(s, err, -r, "%s", e.msg);
 	}
@@ -357,7 +345,7 @@ int atv_mrp_pump(struct atv_mrp *s, int ms, struct atv_err *err)
 
 int atv_mrp_broken(const struct atv_mrp *s)
 {
-	return -s->dead;
+	return -s->dead.code;
 }
 
 int atv_mrp_fd(const struct atv_mrp *s)
@@ -369,7 +357,7 @@ int atv_mrp_timeout_ms(const struct atv_mrp *s)
 {
 	int64_t now = atv_clock_ms(), t = -1;
 
-	if (s->dead || s->roff < s->rlen)
+	if (s->dead.code || s->roff < s->rlen)
 		return 0; /* report the error / handle bytes already read */
 	if (s->tr)
 		return s->tr->timeout_ms(s->tr_ctx);
@@ -419,8 +407,8 @@ int atv_mrp_process(struct atv_mrp *s, struct atv_err *err)
 	Mrp__ProtocolMessage *m;
 	int r, reads = 0;
 
-	if (s->dead)
-		return dead(s, err);
+	if (s->dead.code)
+		return atv_err_stuck(&s->dead, err);
 	/* Complete frames already read first, then one read at a time. */
 	for (int n = 0; n < ATV_MRP_PROCESS_MAX_MSGS; n++) {
 		size_t before = s->rlen - s->roff;
@@ -434,8 +422,8 @@ int atv_mrp_process(struct atv_mrp *s, struct atv_err *err)
 		atv_mrp_msg_free(m);
 		if (before == 0 && ++reads >= READS_PER_PROCESS)
 			break;
-		if (s->dead)
-			return dead(s, err);
+		if (s->dead.code)
+			return atv_err_stuck(&s->dead, err);
 	}
 	return heartbeat(s, err);
 }

@@ -30,6 +30,7 @@
 #include "mrp_state.h"
 #include "pair.h"
 #include "tlv8.h"
+#include "tcp.h"
 #include "banned.h"
 
 #define DEFAULT_TIMEOUT_MS  5000
@@ -105,13 +106,6 @@ static void on_push(void *ctx, const Mrp__ProtocolMessage *m)
 	}
 }
 
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void mrp_close(void *b)
 {
@@ -493,7 +487,7 @@ static int playing(struct mrp_remote *c, json_t **result, struct atv_err *err)
 
 	if (r < 0)
 		return r;
-	p = atv_mrp_state_playing(c->st, wall_now());
+	p = atv_mrp_state_playing(c->st, atv_wall_clock());
 	if (!p || !(*result = json_object()) || json_object_set_new(*result, "playing", p)) {
 		json_decref(*result);
 		*result = NULL;
@@ -597,7 +591,7 @@ static int mrp_now(void *b, struct atv_now *now, struct atv_err *err)
 {
 	struct mrp_remote *c = b;
 
-	now->playing = atv_mrp_state_playing(c->st, wall_now());
+	now->playing = atv_mrp_state_playing(c->st, atv_wall_clock());
 	now->rate = atv_mrp_state_rate(c->st);
 	now->power = atv_mrp_state_power(c->st);
 	now->volume = atv_mrp_state_volume(c->st);

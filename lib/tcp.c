@@ -26,6 +26,14 @@ int64_t atv_clock_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+double atv_wall_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 int64_t atv_deadline_ms(int timeout_ms)
 {
 	return atv_clock_ms() + (timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS);

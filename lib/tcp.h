@@ -20,6 +20,9 @@
 /* Milliseconds on the monotonic clock. */
 int64_t atv_clock_ms(void);
 
+/* Seconds since the epoch on the wall clock (for "when" in results). */
+double atv_wall_clock(void);
+
 /* The deadline timeout_ms from now (timeout_ms <= 0: 5000). */
 int64_t atv_deadline_ms(int timeout_ms);
 
