@@ -63,6 +63,9 @@ int atv_ap_plist_bin(plist_t d, struct atv_buf *out, struct atv_err *err)
 	uint32_t len = 0;
 	int r;
 
+	/* d was made with the loaded table, so this only sets ours */
+	if ((r = atv_plist_load(&pl, err)) < 0)
+		return r;
 	pl->to_bin(d, &bin, &len);
 	pl->free(d);
 	if (!bin || !len)
@@ -131,9 +134,12 @@ int atv_ap_tunnel_stream_body(uint64_t seed, const char *channel_id, const char 
 /* An integer member of d as a port (1..65535), else -1. */
 int atv_ap_plist_port(plist_t d, const char *key)
 {
-	plist_t n = d ? pl->dict_get_item(d, key) : NULL;
+	plist_t n;
 	uint64_t v = 0;
 
+	if (!d || atv_plist_load(&pl, NULL) < 0)
+		return -1;
+	n = pl->dict_get_item(d, key);
 	if (!n || pl->get_node_type(n) != PLIST_UINT)
 		return -1;
 	pl->get_uint_val(n, &v);
