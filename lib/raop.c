@@ -982,8 +982,12 @@ static int setup_v1(struct atv_raop *s, const json_t *props, int timing_port, in
 	if (!(v = atv_httpmsg_header(&s->reply, "Transport")))
 		return die(s, err, atv_err_set(err, ATV_E_PROTO, "%s: SETUP without Transport",
 					       s->device));
-	if ((r = atv_raop_transport_parse(v, &t, err)) < 0 || (r = keep_session(s, err)) < 0)
+	if ((r = atv_raop_transport_parse(v, &t, err)) < 0) {
+		atv_err_prefix(err, "%s", s->device);
 		return die(s, err, r);
+	}
+	if ((r = keep_session(s, err)) < 0)
+		return r;
 	*data_port = t.server_port;
 	*remote_ctrl = t.control_port;
 	return 0;
