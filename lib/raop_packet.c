@@ -8,29 +8,29 @@
 
 #include "banned.h"
 
-/* Most significant bit first, as ALAC's bit stream is written. */
+/* Most significant bit first, as ALAC's bit stream is written: bits
+ * gather in acc and leave a byte at a time (a frame is packed per sample,
+ * not per bit: 125 frames a second). */
 struct bitw {
 	uint8_t *p;
-	size_t bit; /* bits written */
+	size_t len; /* bytes written */
+	uint64_t acc;
+	unsigned n; /* bits in acc, < 8 between calls */
 };
 
 static void put_bits(struct bitw *w, uint32_t v, unsigned n)
 {
-	while (n--) {
-		size_t byte = w->bit >> 3;
-		unsigned shift = 7 - (unsigned)(w->bit & 7);
-
-		if (shift == 7)
-			w->p[byte] = 0;
-		if (v >> n & 1)
-			w->p[byte] |= (uint8_t)(1u << shift);
-		w->bit++;
+	w->acc = w->acc << n | (v & (n == 32 ? 0xffffffffu : (1u << n) - 1));
+	w->n += n;
+	while (w->n >= 8) {
+		w->n -= 8;
+		w->p[w->len++] = (uint8_t)(w->acc >> w->n);
 	}
 }
 
 size_t atv_alac_frame(const int16_t *pcm, size_t frames, int channels, uint8_t *out)
 {
-	struct bitw w = {out, 0};
+	struct bitw w = {out, 0, 0, 0};
 	size_t n = frames * (size_t)channels;
 
 	put_bits(&w, channels == 2 ? 1 : 0, 3); /* ID_CPE, else ID_SCE */
@@ -44,7 +44,9 @@ size_t atv_alac_frame(const int16_t *pcm, size_t frames, int channels, uint8_t *
 	for (size_t i = 0; i < n; i++)
 		put_bits(&w, (uint16_t)pcm[i], 16);
 	put_bits(&w, 7, 3); /* ID_END */
-	return (w.bit + 7) / 8;
+	if (w.n)
+		put_bits(&w, 0, 8 - w.n); /* zero bits to the byte */
+	return w.len;
 }
 
 void atv_rtp_audio_header(uint8_t out[ATV_RTP_HEADER_LEN], bool first, uint16_t seq,
