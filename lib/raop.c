@@ -569,30 +569,28 @@ static int feedback(struct atv_raop *s, struct atv_err *err)
 
 /* ---- the loop ---- */
 
+/* The earlier of *t (-1: none yet) and d (clamped at 0: overdue). */
+static void earliest(int64_t *t, int64_t d)
+{
+	if (d < 0)
+		d = 0;
+	if (*t < 0 || d < *t)
+		*t = d;
+}
+
 int atv_raop_timeout_ms(const struct atv_raop *s)
 {
 	int64_t now = atv_clock_ms(), t = -1;
 
 	if (s->dead || s->stopped)
 		return -1;
-	if (s->q_frames >= FPP) {
-		int64_t d = due_in(s, now_ns());
-
-		t = d <= 0 ? 0 : (d + 999999) / 1000000;
-	}
-	if (s->first_sent) {
-		int64_t d = s->next_sync_ms - now;
-
-		if (t < 0 || d < t)
-			t = d;
-	}
-	if (s->feedback) {
-		int64_t d = s->next_feedback_ms - now;
-
-		if (t < 0 || d < t)
-			t = d;
-	}
-	return t < 0 ? -1 : t > INT32_MAX ? INT32_MAX : (int)(t < 0 ? 0 : t);
+	if (s->q_frames >= FPP)
+		earliest(&t, (due_in(s, now_ns()) + 999999) / 1000000);
+	if (s->first_sent)
+		earliest(&t, s->next_sync_ms - now);
+	if (s->feedback)
+		earliest(&t, s->next_feedback_ms - now);
+	return t > INT32_MAX ? INT32_MAX : (int)t;
 }
 
 int atv_raop_fd(const struct atv_raop *s)
