@@ -1032,8 +1032,11 @@ int atv_raop_open(const struct atv_device *dev, const struct atv_raop_opts *o,
 		uint16_t seq;
 	} rnd;
 	int r, timing_port = 0, ctrl_port = 0, data_port = 0, remote_ctrl = 0;
+	struct atv_err own_err;
 
 	*out = NULL;
+	if (!err)
+		err = &own_err; /* the steps below read the code back */
 	if (!o)
 		o = &defaults;
 	svc = atv_device_service(dev, "raop");
