@@ -22,6 +22,9 @@
 #include "buf.h"
 #include "bytes.h"
 #include "err.h"
+#include "airplay.h"
+#include "plist_dl.h"
+#include "raop_ap2.h"
 #include "raop_packet.h"
 #include "raop_rtsp.h"
 
@@ -283,6 +286,96 @@ static void test_volume_meta(void **state)
 	atv_buf_release(&b);
 }
 
+/* Member key of dict d, of type t. */
+static plist_t member(const struct atv_plist *pl, plist_t d, const char *key, plist_type t)
+{
+	plist_t n = pl->dict_get_item(d, key);
+
+	assert_non_null(n);
+	assert_int_equal(pl->get_node_type(n), t);
+	return n;
+}
+
+static void test_ap2_bodies(void **state)
+{
+	const struct atv_plist *pl;
+	struct atv_buf b;
+	struct atv_err err;
+	plist_t d, st, n;
+	uint8_t shk[32], bo = 0;
+	uint64_t v = 0, len = 0;
+	const char *p;
+
+	(void)state;
+	if (atv_plist_load(&pl, &err) < 0)
+		skip();
+	atv_buf_init(&b, 64 * 1024);
+	assert_int_equal(atv_raop_ap2_session_body(6002, "0F0E-UUID", "atv-tools", &b, &err), 0);
+	assert_int_equal(atv_airplay_plist_dict(b.data, b.len, &d, &err), 0);
+	pl->get_uint_val(member(pl, d, "timingPort", PLIST_UINT), &v);
+	assert_int_equal(v, 6002);
+	p = pl->get_string_ptr(member(pl, d, "timingProtocol", PLIST_STRING), &len);
+	assert_string_equal(p, "NTP");
+	p = pl->get_string_ptr(member(pl, d, "sessionUUID", PLIST_STRING), &len);
+	assert_string_equal(p, "0F0E-UUID");
+	pl->get_bool_val(member(pl, d, "isMultiSelectAirPlay", PLIST_BOOLEAN), &bo);
+	assert_true(bo);
+	pl->free(d);
+
+	for (int i = 0; i < 32; i++)
+		shk[i] = (uint8_t)(0xa0 + i);
+	assert_int_equal(atv_raop_ap2_stream_body(6001, shk, 77, &b, &err), 0);
+	assert_int_equal(atv_airplay_plist_dict(b.data, b.len, &d, &err), 0);
+	n = member(pl, d, "streams", PLIST_ARRAY);
+	assert_int_equal(pl->array_get_size(n), 1);
+	st = pl->array_get_item(n, 0);
+	pl->get_uint_val(member(pl, st, "type", PLIST_UINT), &v);
+	assert_int_equal(v, 96);
+	pl->get_uint_val(member(pl, st, "ct", PLIST_UINT), &v);
+	assert_int_equal(v, 2);
+	pl->get_uint_val(member(pl, st, "audioFormat", PLIST_UINT), &v);
+	assert_int_equal(v, 0x40000);
+	pl->get_uint_val(member(pl, st, "spf", PLIST_UINT), &v);
+	assert_int_equal(v, 352);
+	pl->get_uint_val(member(pl, st, "controlPort", PLIST_UINT), &v);
+	assert_int_equal(v, 6001);
+	pl->get_uint_val(member(pl, st, "streamConnectionID", PLIST_UINT), &v);
+	assert_int_equal(v, 77);
+	p = pl->get_data_ptr(member(pl, st, "shk", PLIST_DATA), &len);
+	assert_int_equal(len, 32);
+	assert_memory_equal(p, shk, 32);
+	pl->free(d);
+	atv_buf_release(&b);
+}
+
+static void test_ap2_reply(void **state)
+{
+	uint8_t body[256];
+	struct atv_err err;
+	const struct atv_plist *pl;
+	int dp, cp;
+	size_t n;
+
+	(void)state;
+	if (atv_plist_load(&pl, &err) < 0)
+		skip();
+	/* Python's plistlib: {streams:[{type 96, dataPort 7100, controlPort 7101}]} */
+	n = unhex("62706c6973743030d101025773747265616d73a103d30405060708095b636f6e74726f6c506f72"
+		  "745864617461506f72745474797065111bbd111bbc1060080b13151c283136393c00000000000001"
+		  "01000000000000000a0000000000000000000000000000003e",
+		  body, sizeof body);
+	assert_int_equal(atv_raop_ap2_stream_reply(body, n, &dp, &cp, &err), 0);
+	assert_int_equal(dp, 7100);
+	assert_int_equal(cp, 7101);
+	/* the same without controlPort */
+	n = unhex("62706c6973743030d101025773747265616d73a103d2040506075864617461506f72745474797065"
+		  "111bbc1060080b13151a23282b000000000000010100000000000000080000000000000000000000"
+		  "000000002d",
+		  body, sizeof body);
+	assert_int_equal(atv_raop_ap2_stream_reply(body, n, &dp, &cp, &err), -ATV_E_PROTO);
+	assert_int_equal(atv_raop_ap2_stream_reply(body, 10, &dp, &cp, &err) < 0, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +383,7 @@ int main(void)
 	    cmocka_unit_test(test_rtp_packets), cmocka_unit_test(test_seal),
 	    cmocka_unit_test(test_sdp),	       cmocka_unit_test(test_digest),
 	    cmocka_unit_test(test_transport),   cmocka_unit_test(test_volume_meta),
+	    cmocka_unit_test(test_ap2_bodies),  cmocka_unit_test(test_ap2_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
