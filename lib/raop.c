@@ -54,6 +54,9 @@
 #define BODY_MAX	  (64 * 1024)
 #define DIGEST_USER	  "iTunes"
 #define SESSION_MAX	  64
+#define DGRAMS_PER_CALL	  64		     /* datagrams read per socket and call */
+#define RESENDS_PER_CALL  256		     /* packets resent per call: a flood of
+						requests cannot starve the audio */
 
 /* Extra header lines for one request. */
 #define X1(a)	 ((const char *const[]){(a), NULL})
@@ -357,7 +360,9 @@ static void on_timing(struct atv_raop *s)
 	struct atv_err e;
 	ssize_t n;
 
-	while ((n = recvfrom(s->timing_fd, p, sizeof p, 0, (struct sockaddr *)&from, &fl)) >= 0) {
+	for (int k = 0; k < DGRAMS_PER_CALL &&
+			(n = recvfrom(s->timing_fd, p, sizeof p, 0, (struct sockaddr *)&from, &fl)) >= 0;
+	     k++) {
 		uint64_t now = ntp_now();
 
 		if (atv_rtp_timing_parse(p, (size_t)n, &t, &e) < 0) {
@@ -380,8 +385,11 @@ static void on_control(struct atv_raop *s)
 	struct atv_rtp_resend_req rr;
 	struct atv_err e;
 	ssize_t n;
+	unsigned budget = RESENDS_PER_CALL;
 
-	while ((n = recvfrom(s->ctrl_fd, p, sizeof p, 0, (struct sockaddr *)&from, &fl)) >= 0) {
+	for (int k = 0; k < DGRAMS_PER_CALL &&
+			(n = recvfrom(s->ctrl_fd, p, sizeof p, 0, (struct sockaddr *)&from, &fl)) >= 0;
+	     k++) {
 		if (atv_rtp_resend_parse(p, (size_t)n, &rr, &e) < 0) {
 			atv_debug("raop: control port: %s (ignored)", e.msg);
 			fl = sizeof from;
@@ -392,6 +400,12 @@ static void on_control(struct atv_raop *s)
 			uint16_t seq = (uint16_t)(rr.seq + i);
 			const struct slot *sl = &s->ring[seq % RING];
 
+			if (budget == 0) {
+				atv_debug("raop: resend requests over %d a call, the rest ignored",
+					  RESENDS_PER_CALL);
+				break;
+			}
+			budget--;
 			if (!sl->used || sl->seq != seq) {
 				s->st.resend_missed++;
 				continue;
