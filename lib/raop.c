@@ -562,6 +562,9 @@ static int send_due(struct atv_raop *s, bool flush, struct atv_err *err)
 			return r;
 		sent++;
 	}
+	/* here too, so a caller that only writes still sends them */
+	if (s->first_sent && atv_clock_ms() >= s->next_sync_ms)
+		send_sync(s, false);
 	return 0;
 }
 
@@ -638,8 +641,6 @@ int atv_raop_service(struct atv_raop *s, int timeout_ms, struct atv_err *err)
 	}
 	if ((r = send_due(s, false, err)) < 0)
 		return r;
-	if (s->first_sent && atv_clock_ms() >= s->next_sync_ms)
-		send_sync(s, false);
 	if (s->feedback && atv_clock_ms() >= s->next_feedback_ms)
 		return feedback(s, err);
 	return 0;
