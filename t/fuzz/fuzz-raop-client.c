@@ -1,4 +1,4 @@
-/* fuzz-raop - what an audio receiver sends the sender, by the first byte:
+/* fuzz-raop-client - what an audio receiver sends the sender, by the first byte:
  *   0  a timing request (timing port); a parsed one gets a reply built
  *   1  a resend request (control port)
  *   2  a SETUP reply's Transport header value
