@@ -55,7 +55,7 @@
 #define DEFAULT_LATENCY 11025 /* frames, Audio-Latency */
 #define PASSWORD_MAX	128
 #define HUGE_LENGTH	"1073741824"
-#define ENDLESS_BYTES	((size_t)256 << 10)
+#define ENDLESS_BYTES	((size_t)128 << 10) /* under the channel's 256 KiB */
 #define FLOOD		1000 /* hostile retransmit-flood: requests at once */
 #define FNV_OFFSET	UINT64_C(0xcbf29ce484222325)
 #define FNV_PRIME	UINT64_C(0x100000001b3)
