@@ -9,8 +9,8 @@
 . "$top_srcdir/t/mrp-lib.sh"
 
 NET=127.51.$(($$ % 250 + 1))
-AIR=$NET.2 HP=$NET.3
-AIR_ID=48:D7:05:6A:7B:8C HP_ID=D4:90:9C:1E:2F:30
+AIR=$NET.2 HP=$NET.3 PW=$NET.4
+AIR_ID=48:D7:05:6A:7B:8C HP_ID=D4:90:9C:1E:2F:30 PW_ID=48:D7:05:6A:7B:8D
 
 ast() { ctl_json_is "$1" audio-state "$2"; }
 
@@ -345,6 +345,13 @@ test_expect_success 'Digest: 401 with a nonce, then the right password, then a w
 	ctl air audio-password off
 '
 
+test_expect_success 'a device whose TXT says pw=true asks for its file'"'"'s password' '
+	start_mrp_fake pw $PW "$DEV/airport-pw.json" &&
+	test "$(probe $PW 7000 digest hunter2)" = 200 &&
+	test "$(probe $PW 7000 digest s3cret)" = 401 &&
+	ast pw ".password and .auth_ok == 1 and .auth_failed == 1"
+'
+
 test_expect_success 'hostile input to the fake: bad SDP, huge lengths, bad RTP; it lives on' '
 	test "$(probe $AIR 7000 bad-input)" = ok &&
 	ast air ".bad_packets > 20 and .packets == 0 and .state == \"teardown\"" &&
@@ -429,7 +436,9 @@ pyatv_test 'pyatv RAOP to a password: the right one plays, a wrong one fails' '
 	stream raop3 $AIR_ID $AIR --raop-password hunter2 &&
 	ast air ".pcm_frames == 45334 and .auth_ok > 5 and .auth_failed == 0" &&
 	test_must_fail stream raop4 $AIR_ID $AIR --raop-password wrong &&
-	ast air ".auth_failed >= 1" && ctl air audio-password off
+	ast air ".auth_failed >= 1" && ctl air audio-password off &&
+	stream raop5 $PW_ID $PW --raop-password hunter2 &&
+	ast pw ".pcm_frames == 45334 and .pcm_fnv1a64 == \"$(cat song.sum)\""
 '
 
 pyatv_test 'pyatv AirPlay 2 (HomePod, transient): sealed payloads, every frame, drops resent' '

@@ -1322,6 +1322,19 @@ int fake_audio_new(struct fake_loop *loop, const struct fake_device *dev, struct
 					   "\"raop\" must be {\"password\":\"PW\", "
 					   "\"latency\":FRAMES}");
 	}
+	/* a receiver that says pw=true asks for a password: the file names it */
+	for (size_t i = 0; i < dev->n_svcs; i++) {
+		char *v = strcmp(dev->svcs[i].type, "_raop._tcp") == 0
+				  ? fake_service_txt(&dev->svcs[i], "pw")
+				  : NULL;
+		bool needs = v && strcasecmp(v, "true") == 0;
+
+		free(v);
+		if (needs && !pw)
+			return atv_err_set(err, ATV_E_INPUT,
+					   "_raop._tcp says pw=true: \"raop\":{\"password\":\"PW\"} "
+					   "names the password");
+	}
 	a = calloc(1, sizeof *a);
 	if (!a || !(a->win = calloc(WINDOW, sizeof *a->win))) {
 		free(a);
