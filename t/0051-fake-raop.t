@@ -9,8 +9,8 @@
 . "$top_srcdir/t/mrp-lib.sh"
 
 NET=127.51.$(($$ % 250 + 1))
-AIR=$NET.2 HP=$NET.3 PW=$NET.4
-AIR_ID=48:D7:05:6A:7B:8C HP_ID=D4:90:9C:1E:2F:30 PW_ID=48:D7:05:6A:7B:8D
+AIR=$NET.2 HP=$NET.3 PW=$NET.4 DEN=$NET.5
+AIR_ID=48:D7:05:6A:7B:8C HP_ID=D4:90:9C:1E:2F:30 PW_ID=48:D7:05:6A:7B:8D DEN_ID=5C:0F:3E:2A:7B:19
 
 ast() { ctl_json_is "$1" audio-state "$2"; }
 
@@ -449,6 +449,18 @@ pyatv_test 'pyatv AirPlay 2 (HomePod, transient): sealed payloads, every frame, 
 		.lost == 0 and .bad_packets == 0 and .title == \"Streaming with pyatv\" and
 		.volume != null and .records == 1 and .teardown" &&
 	ctl_json_is hp tunnel-state ".teardowns >= 1"
+'
+
+pyatv_test 'pyatv AirPlay 2 (tvOS 17 Apple TV, paired): every frame, volume' '
+	start_mrp_fake den $DEN "$DEV/den.json" && ctl den airplay-pin 2718 &&
+	printf "2718\n" | timeout $T "$PYATV_REMOTE" --storage none -s $DEN -i $DEN_ID \
+		--protocol airplay pair > pair.out 2> pair.err &&
+	sed -n "s/.*these credentials: //p" pair.out > den.creds && test -s den.creds &&
+	stream ap2den $DEN_ID $DEN --airplay-credentials "$(cat den.creds)" \
+		--raop-credentials "$(cat den.creds)" set_volume=70 &&
+	ast den ".protocol == \"airplay2\" and .pcm_frames == 45334 and
+		.pcm_fnv1a64 == \"$(cat song.sum)\" and .lost == 0 and .bad_packets == 0 and
+		.volume == -9 and .teardown"
 '
 
 test_done
