@@ -447,7 +447,7 @@ pyatv_test 'pyatv AirPlay 2 (HomePod, transient): sealed payloads, every frame, 
 	ast hp ".protocol == \"airplay2\" and .codec == \"l16\" and .pcm_frames == 45334 and
 		.pcm_fnv1a64 == \"$(cat song.sum)\" and .dropped > 10 and .recovered == .dropped and
 		.lost == 0 and .bad_packets == 0 and .title == \"Streaming with pyatv\" and
-		.volume != null and .records == 1 and .teardown" &&
+		.volume != null and .records == 1 and .feedback >= 1 and .teardown" &&
 	ctl_json_is hp tunnel-state ".teardowns >= 1"
 '
 

@@ -1131,6 +1131,12 @@ void fake_audio_record(struct fake_audio *a)
 	}
 }
 
+void fake_audio_feedback(struct fake_audio *a)
+{
+	if (a->s.ap2)
+		a->s.feedback++;
+}
+
 void fake_audio_teardown(struct fake_audio *a)
 {
 	struct session *s = &a->s;
