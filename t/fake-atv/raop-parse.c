@@ -139,8 +139,8 @@ int fake_sdp_parse(const uint8_t *p, size_t len, struct fake_sdp *out, struct at
 		return atv_err_set(err, ATV_E_PROTO, "sdp: AppleLossless without fmtp");
 	if (!fmtp)
 		s.fpp = 352, s.bits = 16;
-	if (s.rate < 8000 || s.rate > 192000 || s.channels < 1 || s.channels > 2 ||
-	    s.bits != 16 || s.fpp < 1 || s.fpp > FAKE_FPP_MAX)
+	if (s.rate < 8000 || s.rate > 192000 || s.channels < 1 || s.channels > 2 || s.bits != 16 ||
+	    s.fpp < 1 || s.fpp > FAKE_FPP_MAX)
 		return atv_err_set(err, ATV_E_PROTO,
 				   "sdp: audio %u Hz, %u channels, %u bits, %u frames a packet "
 				   "not served",
@@ -215,8 +215,8 @@ enum { ALAC_SCE = 0, ALAC_CPE = 1, ALAC_END = 7 };
  * 32-bit count when partial, then the samples; END closes the frame.  Only
  * escape (uncompressed) elements are decoded: they are all a sender that
  * does not compress sends. */
-static int alac_decode(unsigned channels, unsigned bits, const uint8_t *p, size_t len,
-		       int16_t *out, size_t max_frames, size_t *frames, struct atv_err *err)
+static int alac_decode(unsigned channels, unsigned bits, const uint8_t *p, size_t len, int16_t *out,
+		       size_t max_frames, size_t *frames, struct atv_err *err)
 {
 	struct bits b = {p, len * 8, 0};
 	unsigned got_ch = 0;
@@ -236,12 +236,14 @@ static int alac_decode(unsigned channels, unsigned bits, const uint8_t *p, size_
 		if (tag != ALAC_SCE && tag != ALAC_CPE)
 			return atv_err_set(err, ATV_E_PROTO, "alac: element %u not served", tag);
 		ch = tag == ALAC_CPE ? 2 : 1;
-		if (!bits_read(&b, 4, &v) || !bits_read(&b, 12, &v) || !bits_read(&b, 1, &partial) ||
-		    !bits_read(&b, 2, &shift) || !bits_read(&b, 1, &escape))
+		if (!bits_read(&b, 4, &v) || !bits_read(&b, 12, &v) ||
+		    !bits_read(&b, 1, &partial) || !bits_read(&b, 2, &shift) ||
+		    !bits_read(&b, 1, &escape))
 			return atv_err_set(err, ATV_E_PROTO, "alac: an element header cut short");
 		if (!escape)
-			return atv_err_set(err, ATV_E_PROTO, "alac: a compressed frame (only "
-							     "uncompressed ALAC is decoded)");
+			return atv_err_set(err, ATV_E_PROTO,
+					   "alac: a compressed frame (only "
+					   "uncompressed ALAC is decoded)");
 		if (partial) {
 			if (!bits_read(&b, 32, &v))
 				return atv_err_set(err, ATV_E_PROTO, "alac: no sample count");
@@ -275,9 +277,9 @@ static int alac_decode(unsigned channels, unsigned bits, const uint8_t *p, size_
 	return 0;
 }
 
-int fake_audio_decode(enum fake_codec codec, unsigned channels, unsigned bits,
-		      const uint8_t *p, size_t len, int16_t *out, size_t max_frames,
-		      size_t *frames, struct atv_err *err)
+int fake_audio_decode(enum fake_codec codec, unsigned channels, unsigned bits, const uint8_t *p,
+		      size_t len, int16_t *out, size_t max_frames, size_t *frames,
+		      struct atv_err *err)
 {
 	size_t fsize = (size_t)channels * 2;
 
@@ -292,8 +294,8 @@ int fake_audio_decode(enum fake_codec codec, unsigned channels, unsigned bits,
 	if (len % fsize)
 		return atv_err_set(err, ATV_E_PROTO, "l16: %zu bytes, not whole frames", len);
 	if (len / fsize > max_frames)
-		return atv_err_set(err, ATV_E_PROTO, "l16: %zu frames, more than %zu",
-				   len / fsize, max_frames);
+		return atv_err_set(err, ATV_E_PROTO, "l16: %zu frames, more than %zu", len / fsize,
+				   max_frames);
 	for (size_t i = 0; i < len / 2; i++)
 		out[i] = (int16_t)(uint16_t)(p[2 * i] << 8 | p[2 * i + 1]);
 	*frames = len / fsize;
@@ -334,8 +336,8 @@ int fake_dmap_meta_parse(const uint8_t *p, size_t len, char **title, char **arti
 
 		if (end - off < 8)
 			return atv_err_set(err, ATV_E_PROTO, "dmap: an item header cut short");
-		n = (size_t)p[off + 4] << 24 | (size_t)p[off + 5] << 16 |
-		    (size_t)p[off + 6] << 8 | p[off + 7];
+		n = (size_t)p[off + 4] << 24 | (size_t)p[off + 5] << 16 | (size_t)p[off + 6] << 8 |
+		    p[off + 7];
 		if (n > end - off - 8)
 			return atv_err_set(err, ATV_E_PROTO, "dmap: an item past its container");
 		if (memcmp(p + off, "minm", 4) == 0)

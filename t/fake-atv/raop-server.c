@@ -50,20 +50,24 @@
 
 #include "banned.h"
 
-#define WINDOW		256  /* packets held to put back in order */
-#define GIVE_UP		128  /* a gap this many packets old is lost */
+#define WINDOW		256   /* packets held to put back in order */
+#define GIVE_UP		128   /* a gap this many packets old is lost */
 #define DEFAULT_LATENCY 11025 /* frames, Audio-Latency */
 #define PASSWORD_MAX	128
 #define HUGE_LENGTH	"1073741824"
 #define ENDLESS_BYTES	((size_t)128 << 10) /* under the channel's 256 KiB */
-#define FLOOD		1000 /* hostile retransmit-flood: requests at once */
+#define FLOOD		1000		    /* hostile retransmit-flood: requests at once */
 #define FNV_OFFSET	UINT64_C(0xcbf29ce484222325)
 #define FNV_PRIME	UINT64_C(0x100000001b3)
 
-static const char *const hostile_names[] = {"none",	       "rtsp-endless",
-					    "huge-length",     "garbage-setup",
-					    "retransmit-unsent", "retransmit-flood",
-					    "timing-silent",   NULL};
+static const char *const hostile_names[] = {"none",
+					    "rtsp-endless",
+					    "huge-length",
+					    "garbage-setup",
+					    "retransmit-unsent",
+					    "retransmit-flood",
+					    "timing-silent",
+					    NULL};
 enum { H_NONE, H_ENDLESS, H_HUGE, H_GARBAGE_SETUP, H_RT_UNSENT, H_RT_FLOOD, H_TIMING_SILENT };
 
 enum state { S_IDLE, S_ANNOUNCED, S_SETUP, S_RECORDING, S_FLUSHED, S_TORNDOWN };
@@ -287,8 +291,8 @@ static void deliver(struct fake_audio *a, const uint8_t *pkt, size_t len)
 		pl = plain;
 		pn = pn - 8 - 16;
 	}
-	if (fake_audio_decode(s->fmt.codec, s->fmt.channels, s->fmt.bits, pl, pn, pcm,
-			      s->fmt.fpp, &frames, &err) < 0) {
+	if (fake_audio_decode(s->fmt.codec, s->fmt.channels, s->fmt.bits, pl, pn, pcm, s->fmt.fpp,
+			      &frames, &err) < 0) {
 		note_error(s, err.msg);
 		return;
 	}
@@ -628,8 +632,7 @@ static void send_timing_request(struct fake_audio *a)
 	       sizeof s->peer_timing);
 }
 
-static int open_udp(struct fake_audio *a, int *fd, int *port, fake_fd_fn fn,
-		    struct atv_err *err)
+static int open_udp(struct fake_audio *a, int *fd, int *port, fake_fd_fn fn, struct atv_err *err)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = a->addr};
 	socklen_t slen = sizeof sa;
@@ -677,7 +680,7 @@ static void set_peer(struct sockaddr_in *sa, bool *have, struct in_addr ip, unsi
 /* ---- RTSP ---- */
 
 static void add_header(struct fake_audio_reply *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void add_header(struct fake_audio_reply *r, const char *fmt, ...)
 {
@@ -741,10 +744,10 @@ static bool digest_ok(struct fake_audio *a, const struct atv_httpmsg *rq)
 	return ok;
 }
 
-bool fake_audio_is_raop(const struct fake_audio *a, const struct atv_httpmsg *rq,
-			const char *path, bool ap2)
+bool fake_audio_is_raop(const struct fake_audio *a, const struct atv_httpmsg *rq, const char *path,
+			bool ap2)
 {
-	static const char *const methods[] = {"SETUP", "RECORD", "TEARDOWN", "FLUSH",
+	static const char *const methods[] = {"SETUP",	       "RECORD",	"TEARDOWN", "FLUSH",
 					      "SET_PARAMETER", "GET_PARAMETER", NULL};
 
 	if (strcmp(rq->method, "POST") == 0 && strcmp(path, "/auth-setup") == 0)
@@ -961,7 +964,8 @@ static bool hostile_reply(struct fake_audio *a, const struct atv_httpmsg *rq,
 
 	if (a->hostile == H_ENDLESS) {
 		/* a head whose blank line never comes */
-		snprintf(head, sizeof head, "RTSP/1.0 200 OK\r\nCSeq: %.20s\r\n", cseq ? cseq : "0");
+		snprintf(head, sizeof head, "RTSP/1.0 200 OK\r\nCSeq: %.20s\r\n",
+			 cseq ? cseq : "0");
 		atv_buf_append(&r->raw, head, strlen(head), NULL);
 		while (r->raw.len + 32 < ENDLESS_BYTES &&
 		       atv_buf_append(&r->raw, "X-Filler: aaaaaaaaaaaaaaaaaaaa\r\n", 32, NULL) == 0)
@@ -1172,10 +1176,11 @@ json_t *fake_audio_state(struct fake_audio *a)
 	json_t *o;
 
 	snprintf(sum, sizeof sum, "%016" PRIx64, s->fnv);
-	o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i}", "protocol", s->ap2 ? "airplay2" : "raop",
-		      "state", state_names[s->state], "codec",
-		      s->fmt.codec == FAKE_CODEC_ALAC ? "alac"
-		      : s->fmt.codec == FAKE_CODEC_L16 ? "l16" : "none",
+	o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i}", "protocol",
+		      s->ap2 ? "airplay2" : "raop", "state", state_names[s->state], "codec",
+		      s->fmt.codec == FAKE_CODEC_ALAC  ? "alac"
+		      : s->fmt.codec == FAKE_CODEC_L16 ? "l16"
+						       : "none",
 		      "rate", (json_int_t)s->fmt.rate, "channels", (json_int_t)s->fmt.channels,
 		      "frames_per_packet", (json_int_t)s->fmt.fpp, "sessions",
 		      (json_int_t)a->sessions);
@@ -1227,8 +1232,8 @@ json_t *fake_audio_state(struct fake_audio *a)
 	json_object_set_new(o, "teardown", json_boolean(s->teardown));
 	json_object_set_new(o, "password", json_boolean(a->password[0] != '\0'));
 	json_object_set_new(o, "hostile", json_string(hostile_names[a->hostile]));
-	json_object_set_new(o, "last_error", s->last_error[0] ? json_string(s->last_error)
-							     : json_null());
+	json_object_set_new(o, "last_error",
+			    s->last_error[0] ? json_string(s->last_error) : json_null());
 	return o;
 }
 
@@ -1321,7 +1326,8 @@ int fake_audio_new(struct fake_loop *loop, const struct fake_device *dev, struct
 		pw = json_object_get(o, "password");
 		lat = json_object_get(o, "latency");
 		if (!json_is_object(o) ||
-		    (pw && !(json_is_string(pw) && strlen(json_string_value(pw)) <= PASSWORD_MAX)) ||
+		    (pw &&
+		     !(json_is_string(pw) && strlen(json_string_value(pw)) <= PASSWORD_MAX)) ||
 		    (lat && !(json_is_integer(lat) && json_integer_value(lat) >= 0 &&
 			      json_integer_value(lat) <= 441000)))
 			return atv_err_set(err, ATV_E_INPUT,
@@ -1331,15 +1337,16 @@ int fake_audio_new(struct fake_loop *loop, const struct fake_device *dev, struct
 	/* a receiver that says pw=true asks for a password: the file names it */
 	for (size_t i = 0; i < dev->n_svcs; i++) {
 		char *v = strcmp(dev->svcs[i].type, "_raop._tcp") == 0
-				  ? fake_service_txt(&dev->svcs[i], "pw")
-				  : NULL;
+			      ? fake_service_txt(&dev->svcs[i], "pw")
+			      : NULL;
 		bool needs = v && strcasecmp(v, "true") == 0;
 
 		free(v);
 		if (needs && !pw)
-			return atv_err_set(err, ATV_E_INPUT,
-					   "_raop._tcp says pw=true: \"raop\":{\"password\":\"PW\"} "
-					   "names the password");
+			return atv_err_set(
+			    err, ATV_E_INPUT,
+			    "_raop._tcp says pw=true: \"raop\":{\"password\":\"PW\"} "
+			    "names the password");
 	}
 	a = calloc(1, sizeof *a);
 	if (!a || !(a->win = calloc(WINDOW, sizeof *a->win))) {

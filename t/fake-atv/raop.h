@@ -25,10 +25,10 @@
 
 /* ---- parsers (raop-parse.c) ---- */
 
-#define FAKE_SDP_MAX	   16384 /* an ANNOUNCE body */
-#define FAKE_SDP_LINE_MAX  1024
-#define FAKE_FPP_MAX	   4096 /* frames per packet */
-#define FAKE_RTP_MAX	   2048 /* one datagram */
+#define FAKE_SDP_MAX	  16384 /* an ANNOUNCE body */
+#define FAKE_SDP_LINE_MAX 1024
+#define FAKE_FPP_MAX	  4096 /* frames per packet */
+#define FAKE_RTP_MAX	  2048 /* one datagram */
 
 enum fake_codec { FAKE_CODEC_NONE, FAKE_CODEC_L16, FAKE_CODEC_ALAC };
 
@@ -69,9 +69,9 @@ int fake_rtp_parse(const uint8_t *p, size_t len, struct fake_rtp *out, struct at
  * what came.  -ATV_E_PROTO for what does not fit the format (a compressed
  * ALAC frame, a channel count other than the SDP's, a count past
  * max_frames, bits past the end). */
-int fake_audio_decode(enum fake_codec codec, unsigned channels, unsigned bits,
-		      const uint8_t *p, size_t len, int16_t *out, size_t max_frames,
-		      size_t *frames, struct atv_err *err);
+int fake_audio_decode(enum fake_codec codec, unsigned channels, unsigned bits, const uint8_t *p,
+		      size_t len, int16_t *out, size_t max_frames, size_t *frames,
+		      struct atv_err *err);
 
 /* A DMAP mlit container's minm/asar/asal strings (each cut at 255 bytes,
  * NUL bytes refused), set to new strings (NULL when absent); the caller
@@ -114,8 +114,8 @@ struct fake_audio_reply {
  * POST /auth-setup, and while a RAOP session is on, its methods on a
  * connection that is not an AirPlay 2 one (ap2: verified on an AirPlay 2
  * device). */
-bool fake_audio_is_raop(const struct fake_audio *a, const struct atv_httpmsg *rq,
-			const char *path, bool ap2);
+bool fake_audio_is_raop(const struct fake_audio *a, const struct atv_httpmsg *rq, const char *path,
+			bool ap2);
 
 /* Answer rq (path without the rtsp:// authority) from peer; ap2 when it
  * came on an AirPlay 2 session (no SDP, no Digest). */
