@@ -670,8 +670,9 @@ json_t *atv_mrp_state_outputs(const struct atv_mrp_state *s)
 
 	for (size_t i = 0; a && i < s->n_outs; i++) {
 		const struct outdev *d = &s->outs[i];
-		json_t *o = json_pack("{s:s,s:s?,s:o}", "identifier", d->id, "name", d->name,
-				      "volume", d->volume >= 0 ? json_integer(d->volume) : json_null());
+		json_t *o = json_pack("{s:o,s:o,s:o}", "identifier", atv_nowplaying_str(d->id),
+				      "name", atv_nowplaying_str(d->name), "volume",
+				      d->volume >= 0 ? json_integer(d->volume) : json_null());
 
 		if (json_array_append_new(a, o) < 0) {
 			json_decref(a);

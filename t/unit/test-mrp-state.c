@@ -732,7 +732,11 @@ static void test_output_devices(void **state)
 	assert_string_equal(atv_mrp_state_output_id(st, 0, &self), "HP1");
 	assert_false(self);
 	assert_null(atv_mrp_state_output_id(st, 1, NULL));
-	/* a rename is a change */
+	/* a rename is a change; bytes that are not UTF-8 become U+FFFD */
+	g[0].name = S("Kitchen \xff");
+	assert_int_equal(atv_mrp_state_update(st, &m, NULL), ATV_MRP_STATE_OUTPUTS);
+	assert_outputs(st, "[{\"identifier\":\"HP1\",\"name\":\"Kitchen \xef\xbf\xbd\","
+			   "\"volume\":40}]");
 	g[0].name = S("Kitchen 2");
 	assert_int_equal(atv_mrp_state_update(st, &m, NULL), ATV_MRP_STATE_OUTPUTS);
 	/* hostile: too many devices, or an over-long name or identifier: the
