@@ -5,12 +5,12 @@
 # values, --text, features; atv-watch's output_devices and
 # output_device_volume events on our change and on another controller's
 # (the control socket); a hostile group; the same through the AirPlay 2
-# tunnel (tvOS 17 den).
+# tunnel (tvOS 17 den) and a HomePod's transient one.
 . "$top_srcdir/t/lib.sh"
 . "$top_srcdir/t/mrp-lib.sh"
 
 NET=127.44.$(($$ % 250 + 1))
-LR=$NET.2 DN=$NET.3 KI=$NET.4
+LR=$NET.2 DN=$NET.3 KI=$NET.4 HP=$NET.5
 ATV_CREDENTIALS=$TRASH/cfg/credentials
 export ATV_CREDENTIALS
 
@@ -211,6 +211,14 @@ test_expect_success 'tunnel: an unknown identifier refused, atv-watch sees a cha
 	wait_for_line w5.out ".event == \"output_devices\" and
 		[.output_devices[].identifier] == [\"$BEDROOM\"]" &&
 	kill $wpid && wait_for_exit $wpid
+'
+
+test_expect_success 'HomePod (transient tunnel): itself, under its pairing identity' '
+	start_mrp_fake hp $HP "$DEV/homepod.json" --airplay-port 0 &&
+	atv-scan -s $HP > hp.json &&
+	send_ok hp.json output_devices &&
+	res 1 "[.output_devices[] | {identifier, name}] ==
+		[{\"identifier\":\"$KITCHEN\",\"name\":\"Kitchen HomePod\"}]"
 '
 
 test_done
