@@ -15,7 +15,7 @@ ATV_CREDENTIALS=$TRASH/cfg/credentials
 export ATV_CREDENTIALS
 
 KITCHEN=4C3B2A19-0817-4E6D-9C5B-4A3928170615
-BEDROOM=8E7D6C5B-4A39-4281-9F0E-1D2C3B4A5968
+BEDROOM=F0:B3:EC:21:7A:44
 DN_ID=$(jq -r '.services[] | select(.type == "_mediaremotetv._tcp") | .txt.UniqueIdentifier' \
 	"$DEV/den.json")
 
