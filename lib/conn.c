@@ -721,8 +721,10 @@ int atv_conn_command(struct atv_conn *c, const char *item, const char *action, j
 		return r;
 	if (k->value != V_KEY)
 		cmd.action = ATV_KEY_TAP;
-	if ((r = parse_value(k, item, eq ? eq + 1 : NULL, &cmd, &url, err)) < 0)
+	if ((r = parse_value(k, item, eq ? eq + 1 : NULL, &cmd, &url, err)) < 0) {
+		free(url); /* the identifiers' copy, made before one was refused */
 		return r;
+	}
 	if (k->id >= ATV_CMD_DEVICE_INFO ||
 	    ((k->id == ATV_CMD_POWER_STATE || k->id == ATV_CMD_VOLUME) && !server(c, k->id)))
 		r = answer(c, k->id, &res, err);
