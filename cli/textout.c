@@ -72,6 +72,32 @@ static void put_playing(FILE *f, const json_t *p)
 	}
 }
 
+/* The speaker group: "Den (5C0F...) 50, Kitchen (D4:90:...)", the level
+ * when known; "none" for an empty list. */
+static void put_outputs(FILE *f, const json_t *list)
+{
+	size_t i;
+	json_t *d;
+
+	if (!json_array_size(list))
+		fputs("none", f);
+	json_array_foreach ((json_t *)list, i, d) {
+		const char *name = str(d, "name"), *id = str(d, "identifier");
+		json_t *v = json_object_get(d, "volume");
+
+		if (i)
+			fputs(", ", f);
+		put_clean(f, name ? name : id ? id : "?");
+		if (name && id) {
+			fputs(" (", f);
+			put_clean(f, id);
+			fputc(')', f);
+		}
+		if (json_is_integer(v))
+			fprintf(f, " %lld", (long long)json_integer_value(v));
+	}
+}
+
 /* The other members, as " key=value" for scalars (the first without its
  * space when first). */
 static void put_members(FILE *f, const json_t *j, const char *const *skip, bool first)
@@ -121,6 +147,8 @@ static void put_result(FILE *f, const json_t *j)
 	}
 	if (json_is_object(p))
 		put_playing(f, p);
+	else if (json_is_array(json_object_get(j, "output_devices")))
+		put_outputs(f, json_object_get(j, "output_devices"));
 	else
 		fputs("ok", f);
 	put_members(f, j, skip, false);
@@ -148,7 +176,9 @@ static void put_event(FILE *f, const json_t *j)
 	}
 	if (state)
 		put_clean(f, state);
-	put_members(f, j, skip, !state);
+	if (json_is_array(json_object_get(j, "output_devices")))
+		put_outputs(f, json_object_get(j, "output_devices"));
+	put_members(f, j, skip, !state && !json_object_get(j, "output_devices"));
 	if (msg) {
 		fputs(state ? " (" : "(", f);
 		put_clean(f, msg);

@@ -57,6 +57,11 @@ enum atv_cmd_id {
 	ATV_CMD_TURN_OFF,
 	ATV_CMD_PLAYING,
 	ATV_CMD_PLAY_URL,
+	/* The speaker group (MRP): list, add, remove, set. */
+	ATV_CMD_OUTPUT_DEVICES,
+	ATV_CMD_ADD_OUTPUT_DEVICES,
+	ATV_CMD_REMOVE_OUTPUT_DEVICES,
+	ATV_CMD_SET_OUTPUT_DEVICES,
 	/* From here on Companion's alone (power, apps, accounts, text, keys
 	 * MRP has not): no other backend serves them. */
 	ATV_CMD_POWER_STATE,
@@ -89,6 +94,11 @@ enum atv_key_action { ATV_KEY_TAP, ATV_KEY_DOUBLE_TAP, ATV_KEY_HOLD };
 /* Seconds skip_forward/skip_backward move, as pyatv's default. */
 #define ATV_SKIP_SECONDS 15.0
 
+/* Output device identifiers one command takes at most, and the bytes of
+ * each (AirPlay device ids are UUIDs or MAC addresses). */
+#define ATV_CMD_MAX_IDS 32
+#define ATV_CMD_MAX_ID_LEN 255
+
 /* One command item, parsed and checked by the facade. */
 struct atv_cmd {
 	enum atv_cmd_id id;
@@ -100,6 +110,8 @@ struct atv_cmd {
 	int mode;      /* set_shuffle: off, songs, albums; set_repeat: off, track, all (0..2) */
 	const char *url; /* play_url */
 	const char *text; /* launch_app, switch_account, text_set, text_append */
+	const char *ids[ATV_CMD_MAX_IDS]; /* add/remove/set_output_devices: 1.. */
+	size_t n_ids;
 };
 
 /* What a backend knows of the device now, for events. */
@@ -110,6 +122,8 @@ struct atv_now {
 	int volume;	 /* 0..100, -1 unknown */
 	int attention;	 /* Companion's attention state: 1 asleep, 2 screensaver,
 			  * 3 awake, 4 idle; 0 unknown */
+	json_t *output_devices; /* [{"identifier","name","volume"}] (a new reference),
+				 * NULL: the protocol has none */
 };
 
 /* Called by step (and while a command waits) each time the state changed. */

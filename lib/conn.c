@@ -44,7 +44,8 @@ enum value {
 	V_PERCENT, /* set_volume=0..100 */
 	V_URL,	   /* play_url=URL[ start=SECONDS] */
 	V_ID,	   /* launch_app=BUNDLE_OR_URL, switch_account=ID: not empty */
-	V_TEXT	   /* text_set=TEXT, text_append=TEXT: any text */
+	V_TEXT,	   /* text_set=TEXT, text_append=TEXT: any text */
+	V_IDS	   /* add_output_devices=ID,...: 1 to ATV_CMD_MAX_IDS identifiers */
 };
 
 static const struct command {
@@ -81,6 +82,10 @@ static const struct command {
     {"turn_off", ATV_CMD_TURN_OFF, V_NONE},
     {"playing", ATV_CMD_PLAYING, V_NONE},
     {"play_url", ATV_CMD_PLAY_URL, V_URL},
+    {"output_devices", ATV_CMD_OUTPUT_DEVICES, V_NONE},
+    {"add_output_devices", ATV_CMD_ADD_OUTPUT_DEVICES, V_IDS},
+    {"remove_output_devices", ATV_CMD_REMOVE_OUTPUT_DEVICES, V_IDS},
+    {"set_output_devices", ATV_CMD_SET_OUTPUT_DEVICES, V_IDS},
     {"power_state", ATV_CMD_POWER_STATE, V_NONE},
     {"volume", ATV_CMD_VOLUME, V_NONE},
     {"app_list", ATV_CMD_APP_LIST, V_NONE},
@@ -136,6 +141,7 @@ struct atv_conn {
 	bool last_has_pos;
 	double last_pos, last_rate, last_time;
 	int last_power, last_volume, last_attention;
+	json_t *last_outputs; /* the last output_devices event's list */
 };
 
 /* The entry named name[0..len), or NULL. */
@@ -151,7 +157,7 @@ static const struct command *find(const char *name, size_t len)
 static const char *const syntax[] = {
     [V_SKIP] = "[=SECONDS]",	  [V_SECONDS] = "SECONDS",	  [V_SHUFFLE] = "off|songs|albums",
     [V_REPEAT] = "off|track|all", [V_PERCENT] = "0..100", [V_URL] = "URL",
-    [V_ID] = "ID",		  [V_TEXT] = "TEXT"};
+    [V_ID] = "ID",		  [V_TEXT] = "TEXT",	  [V_IDS] = "ID[,ID...]"};
 
 const char *atv_conn_command_name(size_t i, const char **value)
 {
@@ -362,6 +368,7 @@ void atv_conn_close(struct atv_conn *c)
 	if (c->epfd >= 0)
 		close(c->epfd);
 	json_decref(c->last_playing);
+	json_decref(c->last_outputs);
 	json_decref(c->info);
 	free(c->id);
 	free(c->name);
@@ -462,7 +469,46 @@ static int parse_url(const char *item, const char *val, char **url, double *star
 	return 0;
 }
 
-/* Check item's value against k and fill cmd; *url is set for play_url. */
+/* ID,ID,...: *copy is a new string that cmd->ids point into.  Each
+ * identifier 1 to ATV_CMD_MAX_ID_LEN bytes without control characters,
+ * at most ATV_CMD_MAX_IDS of them. */
+static int parse_ids(const char *name, const char *val, struct atv_cmd *cmd, char **copy,
+		     struct atv_err *err)
+{
+	char *p;
+
+	if (!(*copy = strdup(val)))
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	for (p = *copy;; p++) {
+		char *end = p + strcspn(p, ",");
+		bool last = !*end;
+		size_t len = (size_t)(end - p);
+
+		if (!len)
+			return atv_err_set(err, ATV_E_USAGE, "%s: an empty output device identifier",
+					   name);
+		if (len > ATV_CMD_MAX_ID_LEN)
+			return atv_err_set(err, ATV_E_USAGE,
+					   "%s: an output device identifier longer than %d bytes",
+					   name, ATV_CMD_MAX_ID_LEN);
+		if (cmd->n_ids == ATV_CMD_MAX_IDS)
+			return atv_err_set(err, ATV_E_USAGE,
+					   "%s takes at most %d output device identifiers", name,
+					   ATV_CMD_MAX_IDS);
+		for (const char *q = p; q < end; q++)
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				return atv_err_set(err, ATV_E_USAGE,
+						   "%s: a control character in an identifier", name);
+		*end = '\0';
+		cmd->ids[cmd->n_ids++] = p;
+		if (last)
+			return 0;
+		p = end;
+	}
+}
+
+/* Check item's value against k and fill cmd; *url is set for play_url
+ * (the copy the identifiers point into for V_IDS). */
 static int parse_value(const struct command *k, const char *item, const char *val,
 		       struct atv_cmd *cmd, char **url, struct atv_err *err)
 {
@@ -499,6 +545,7 @@ static int parse_value(const struct command *k, const char *item, const char *va
 		cmd->text = val;
 		return 0;
 	case V_TEXT: cmd->text = val; return 0;
+	case V_IDS: return parse_ids(k->name, val, cmd, url, err);
 	default: return 0;
 	}
 }
@@ -614,8 +661,11 @@ static int answer(struct atv_conn *c, enum atv_cmd_id id, json_t **res, struct a
 		atv_buf_release(&png);
 		break;
 	default:
-		if ((r = main_now(c, &now, err)) < 0)
+		if ((r = main_now(c, &now, err)) < 0) {
+			json_decref(now.playing);
+			json_decref(now.output_devices);
 			break;
+		}
 		if (id == ATV_CMD_POWER_STATE && now.power < 0)
 			r = atv_err_set(err, ATV_E_UNSUPPORTED, "%s does not tell its power state over %s",
 					c->name, c->main.be->name);
@@ -632,6 +682,7 @@ static int answer(struct atv_conn *c, enum atv_cmd_id id, json_t **res, struct a
 					 "app_id",
 					 json_string_value(json_object_get(now.playing, "app_id")));
 		json_decref(now.playing);
+		json_decref(now.output_devices);
 	}
 	if (r == 0 && !*res)
 		r = atv_err_set(err, ATV_E_NOMEM, "out of memory");
@@ -664,8 +715,10 @@ int atv_conn_command(struct atv_conn *c, const char *item, const char *action, j
 		return r;
 	if (k->value != V_KEY)
 		cmd.action = ATV_KEY_TAP;
-	if ((r = parse_value(k, item, eq ? eq + 1 : NULL, &cmd, &url, err)) < 0)
+	if ((r = parse_value(k, item, eq ? eq + 1 : NULL, &cmd, &url, err)) < 0) {
+		free(url); /* the identifiers' copy, made before one was refused */
 		return r;
+	}
 	if (k->id >= ATV_CMD_DEVICE_INFO ||
 	    ((k->id == ATV_CMD_POWER_STATE || k->id == ATV_CMD_VOLUME) && !server(c, k->id)))
 		r = answer(c, k->id, &res, err);
@@ -768,6 +821,67 @@ static void emit_int(struct atv_conn *c, bool all, const char *name, const char 
 	json_decref(ev);
 }
 
+/* Whether two output device lists hold the same devices under the same
+ * names, in the same order (their levels aside). */
+static bool same_outputs(json_t *a, json_t *b)
+{
+	size_t n = json_array_size(a);
+
+	if (n != json_array_size(b))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		json_t *x = json_array_get(a, i), *y = json_array_get(b, i);
+
+		if (!json_equal(json_object_get(x, "identifier"), json_object_get(y, "identifier")) ||
+		    !json_equal(json_object_get(x, "name"), json_object_get(y, "name")))
+			return false;
+	}
+	return true;
+}
+
+/* An "output_device_volume" event for each device of list whose level
+ * changed since the last list (pyatv's volume_device_update). */
+static void emit_levels(struct atv_conn *c, json_t *list)
+{
+	size_t i, j;
+	json_t *d, *o;
+
+	json_array_foreach (list, i, d) {
+		json_t *level = json_object_get(d, "volume"), *old = NULL, *ev;
+
+		json_array_foreach (c->last_outputs, j, o)
+			if (json_equal(json_object_get(o, "identifier"), json_object_get(d, "identifier")))
+				old = json_object_get(o, "volume");
+		if (!json_is_integer(level) || json_equal(level, old))
+			continue;
+		ev = event("output_device_volume");
+		if (ev && json_object_set(ev, "output_device_id", json_object_get(d, "identifier")) == 0 &&
+		    json_object_set_new(ev, "old_level", old ? json_incref(old) : json_null()) == 0 &&
+		    json_object_set(ev, "new_level", level) == 0)
+			c->cb(c->cb_ctx, ev);
+		json_decref(ev);
+	}
+}
+
+/* An "output_devices" event when the devices changed (all: when known),
+ * else level events.  Takes list (NULL: the protocol has none). */
+static void emit_outputs(struct atv_conn *c, bool all, json_t *list)
+{
+	json_t *ev;
+
+	if (!list)
+		return;
+	if (!all && c->last_outputs && same_outputs(list, c->last_outputs)) {
+		emit_levels(c, list);
+	} else if ((ev = event("output_devices"))) {
+		if (json_object_set(ev, "output_devices", list) == 0)
+			c->cb(c->cb_ctx, ev);
+		json_decref(ev);
+	}
+	json_decref(c->last_outputs);
+	c->last_outputs = list;
+}
+
 /* Companion's attention states (FetchAttentionState, SystemStatus). */
 static const char *const attention_names[] = {NULL, "asleep", "screensaver", "awake", "idle"};
 
@@ -783,17 +897,21 @@ static int emit(struct atv_conn *c, bool all, struct atv_err *err)
 		r = c->comp.be->now(c->comp.b, &cn, err);
 	if (r < 0) {
 		json_decref(now.playing);
+		json_decref(now.output_devices);
 		return r;
 	}
 	json_decref(cn.playing);
+	json_decref(cn.output_devices);
 	if (cn.power >= 0 || cn.attention) {
 		now.power = cn.power;
 		now.attention = cn.attention;
 	}
 	if (now.volume < 0)
 		now.volume = cn.volume;
-	if (now.playing && (r = emit_playing(c, all, now.playing, now.rate, err)) < 0)
+	if (now.playing && (r = emit_playing(c, all, now.playing, now.rate, err)) < 0) {
+		json_decref(now.output_devices);
 		return r;
+	}
 	emit_int(c, all, "power", "power_state",
 		 now.power >= 0 ? json_string(now.power ? "on" : "off") : NULL, now.power,
 		 &c->last_power);
@@ -804,6 +922,7 @@ static int emit(struct atv_conn *c, bool all, struct atv_err *err)
 	emit_int(c, all, "attention", "attention",
 		 now.attention > 0 ? json_string(attention_names[now.attention]) : NULL,
 		 now.attention, &c->last_attention);
+	emit_outputs(c, all, now.output_devices);
 	return 0;
 }
 

@@ -197,7 +197,11 @@ static bool dmap_serves(enum atv_cmd_id id)
 	case ATV_CMD_WAKEUP:
 	case ATV_CMD_TURN_ON:
 	case ATV_CMD_TURN_OFF:
-	case ATV_CMD_PLAY_URL: return false;
+	case ATV_CMD_PLAY_URL:
+	case ATV_CMD_OUTPUT_DEVICES: /* the speaker group is MRP's */
+	case ATV_CMD_ADD_OUTPUT_DEVICES:
+	case ATV_CMD_REMOVE_OUTPUT_DEVICES:
+	case ATV_CMD_SET_OUTPUT_DEVICES: return false;
 	default: return id < ATV_CMD_POWER_STATE; /* the rest are Companion's */
 	}
 }

@@ -324,13 +324,16 @@ int atv_mrp_sync(struct atv_mrp *s, struct atv_err *err)
 	return r;
 }
 
-int atv_mrp_pump(struct atv_mrp *s, int ms, struct atv_err *err)
+int atv_mrp_pump_until(struct atv_mrp *s, int ms, bool (*done)(void *ctx), void *ctx,
+		       struct atv_err *err)
 {
 	int64_t deadline = atv_clock_ms() + (ms > 0 ? ms : 0);
 	Mrp__ProtocolMessage *m;
 	int r;
 
 	for (;;) {
+		if (done && done(ctx))
+			return 1;
 		r = next_msg(s, deadline, &m, err);
 		if (r < 0)
 			return r;
@@ -339,8 +342,13 @@ int atv_mrp_pump(struct atv_mrp *s, int ms, struct atv_err *err)
 			atv_mrp_msg_free(m);
 		}
 		if (atv_clock_ms() >= deadline)
-			return 0;
+			return done && done(ctx) ? 1 : 0;
 	}
+}
+
+int atv_mrp_pump(struct atv_mrp *s, int ms, struct atv_err *err)
+{
+	return atv_mrp_pump_until(s, ms, NULL, NULL, err);
 }
 
 int atv_mrp_broken(const struct atv_mrp *s)

@@ -125,6 +125,11 @@ int atv_mrp_sync(struct atv_mrp *s, struct atv_err *err);
 /* Handle incoming messages for ms milliseconds (e.g. while a key is held). */
 int atv_mrp_pump(struct atv_mrp *s, int ms, struct atv_err *err);
 
+/* Handle incoming messages until done(ctx) is true (1; checked first and
+ * after each message) or ms milliseconds passed (0). */
+int atv_mrp_pump_until(struct atv_mrp *s, int ms, bool (*done)(void *ctx), void *ctx,
+		       struct atv_err *err);
+
 /* The error that broke the session (a negative ATV_E_*), or 0 while it
  * works: a failed request that left it working may be shrugged off. */
 int atv_mrp_broken(const struct atv_mrp *s);

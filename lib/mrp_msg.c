@@ -378,6 +378,36 @@ int atv_mrp_msg_get_volume(struct atv_buf *out, struct atv_mrp_ids *ids, const c
 	return finish(&m, MRP__PROTOCOL_MESSAGE__TYPE__GET_VOLUME_MESSAGE, ids, NULL, out, err);
 }
 
+int atv_mrp_msg_modify_outputs(struct atv_buf *out, struct atv_mrp_ids *ids,
+                               enum atv_mrp_outputs_op op, const char *const *uids, size_t n,
+                               struct atv_err *err)
+{
+	Mrp__ProtocolMessage m = MRP__PROTOCOL_MESSAGE__INIT;
+	Mrp__ModifyOutputContextRequestMessage mo = MRP__MODIFY_OUTPUT_CONTEXT_REQUEST_MESSAGE__INIT;
+	/* protobuf-c's repeated strings are char **: the caller's stay const */
+	char **list = (char **)(uintptr_t)uids;
+
+	mo.has_type = 1;
+	mo.type = ATV_MRP_OUTPUT_CONTEXT_SHARED_AUDIO;
+	switch (op) {
+	case ATV_MRP_OUTPUTS_ADD:
+		mo.n_addingdevices = mo.n_clusterawareaddingdevices = n;
+		mo.addingdevices = mo.clusterawareaddingdevices = list;
+		break;
+	case ATV_MRP_OUTPUTS_REMOVE:
+		mo.n_removingdevices = mo.n_clusterawareremovingdevices = n;
+		mo.removingdevices = mo.clusterawareremovingdevices = list;
+		break;
+	default:
+		mo.n_settingdevices = mo.n_clusterawaresettingdevices = n;
+		mo.settingdevices = mo.clusterawaresettingdevices = list;
+		break;
+	}
+	m.modifyoutputcontextrequestmessage = &mo;
+	return finish(&m, MRP__PROTOCOL_MESSAGE__TYPE__MODIFY_OUTPUT_CONTEXT_REQUEST_MESSAGE, ids,
+	              NULL, out, err);
+}
+
 int atv_mrp_msg_playback_queue_request(struct atv_buf *out, struct atv_mrp_ids *ids, int location,
                                        double width, double height, struct atv_err *err)
 {

@@ -140,6 +140,20 @@ int atv_mrp_msg_set_volume(struct atv_buf *out, struct atv_mrp_ids *ids, const c
 int atv_mrp_msg_get_volume(struct atv_buf *out, struct atv_mrp_ids *ids, const char *device_uid,
                            struct atv_err *err);
 
+/* How MODIFY_OUTPUT_CONTEXT_REQUEST changes the speaker group. */
+enum atv_mrp_outputs_op { ATV_MRP_OUTPUTS_ADD, ATV_MRP_OUTPUTS_REMOVE, ATV_MRP_OUTPUTS_SET };
+
+/* ModifyOutputContextRequest.type: a shared audio presentation (the only
+ * type pyatv sends). */
+#define ATV_MRP_OUTPUT_CONTEXT_SHARED_AUDIO 1
+
+/* MODIFY_OUTPUT_CONTEXT_REQUEST adding, removing or setting the n output
+ * devices uids (each in the plain and the cluster-aware list, as pyatv
+ * sends them), type shared audio presentation. */
+int atv_mrp_msg_modify_outputs(struct atv_buf *out, struct atv_mrp_ids *ids,
+                               enum atv_mrp_outputs_op op, const char *const *uids, size_t n,
+                               struct atv_err *err);
+
 /* PLAYBACK_QUEUE_REQUEST for the one item at location with artwork of the
  * given size in pixels (width < 0: any width for that height). */
 int atv_mrp_msg_playback_queue_request(struct atv_buf *out, struct atv_mrp_ids *ids, int location,

@@ -87,6 +87,10 @@ struct mrp_remote {
 	struct atv_mrp *mrp;
 	struct atv_mrp_state *st;
 	unsigned updates; /* what CLIENT_UPDATES_CONFIG asked for */
+	/* the MODIFY_OUTPUT_CONTEXT_REQUEST waited for ("" none) and the error
+	 * code of the device's answer to it (0: none, or no answer) */
+	char modify_id[ATV_UUID_SIZE];
+	int modify_err;
 	int st_err;	  /* a failure while handling a push (no memory) */
 	struct atv_err st_errmsg;
 	int timeout_ms;
@@ -99,6 +103,15 @@ static void on_push(void *ctx, const Mrp__ProtocolMessage *m)
 	struct mrp_remote *c = ctx;
 	struct atv_err e = {0};
 	int r = atv_mrp_state_update(c->st, m, &e);
+
+	/* A device may answer a change of the speaker group (the fake does,
+	 * with ERROR_OUTPUT_DEVICE_NOT_FOUND for an identifier it does not
+	 * know); pyatv waits for no answer, only for the new list. */
+	if (c->modify_id[0] && m->identifier && strcmp(m->identifier, c->modify_id) == 0) {
+		c->modify_id[0] = 0;
+		if (m->has_errorcode && m->errorcode != MRP__ERROR_CODE__ERROR_NONE)
+			c->modify_err = m->errorcode;
+	}
 
 	if (r < 0 && !c->st_err) {
 		c->st_err = -r;
@@ -457,7 +470,8 @@ static int set_volume(struct mrp_remote *c, double pct, struct atv_err *err)
 static int want_updates(struct mrp_remote *c, struct atv_err *err)
 {
 	struct atv_buf b;
-	unsigned want = ATV_MRP_UPDATES_NOW_PLAYING | ATV_MRP_UPDATES_VOLUME;
+	unsigned want = ATV_MRP_UPDATES_NOW_PLAYING | ATV_MRP_UPDATES_VOLUME |
+			ATV_MRP_UPDATES_OUTPUT_DEVICES;
 	int r;
 
 	if ((c->updates & want) == want)
@@ -494,6 +508,109 @@ static int playing(struct mrp_remote *c, json_t **result, struct atv_err *err)
 		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
 	}
 	return 0;
+}
+
+/* ---- the speaker group ---- */
+
+/* The output devices as a result: {"output_devices":[...]}. */
+static int outputs_result(struct mrp_remote *c, json_t **result, struct atv_err *err)
+{
+	json_t *list = atv_mrp_state_outputs(c->st);
+
+	if (!list || !(*result = json_pack("{s:o}", "output_devices", list)))
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	return 0;
+}
+
+static int output_devices(struct mrp_remote *c, json_t **result, struct atv_err *err)
+{
+	/* the levels come with the volume updates */
+	int r = want_updates(c, err);
+
+	return r < 0 ? r : outputs_result(c, result, err);
+}
+
+/* What a change of the group asked for, to tell when the list shows it. */
+struct modify_check {
+	const struct mrp_remote *c;
+	const struct atv_cmd *k;
+};
+
+static bool asked(const struct atv_cmd *k, const char *id)
+{
+	for (size_t i = 0; i < k->n_ids; i++)
+		if (strcmp(k->ids[i], id) == 0)
+			return true;
+	return false;
+}
+
+static bool listed(const struct mrp_remote *c, const char *id)
+{
+	const char *o;
+
+	for (size_t i = 0; (o = atv_mrp_state_output_id(c->st, i, NULL)); i++)
+		if (strcmp(o, id) == 0)
+			return true;
+	return false;
+}
+
+/* add: every identifier listed; remove: none; set: every one, and no
+ * other but the device itself (which leads the group whatever it plays). */
+static bool modify_done(void *ctx)
+{
+	const struct modify_check *m = ctx;
+	const struct atv_cmd *k = m->k;
+	const char *o;
+	bool self;
+
+	for (size_t i = 0; i < k->n_ids; i++)
+		if (listed(m->c, k->ids[i]) != (k->id != ATV_CMD_REMOVE_OUTPUT_DEVICES))
+			return false;
+	if (k->id == ATV_CMD_SET_OUTPUT_DEVICES)
+		for (size_t i = 0; (o = atv_mrp_state_output_id(m->c->st, i, &self)); i++)
+			if (!self && !asked(k, o))
+				return false;
+	return true;
+}
+
+/* MODIFY_OUTPUT_CONTEXT_REQUEST, then wait until the list the device
+ * pushes (DEVICE_INFO_UPDATE) shows the change, at most the timeout (pyatv
+ * waits 5 s).  The result is the new list. */
+static int modify_outputs(struct mrp_remote *c, const struct atv_cmd *k, json_t **result,
+			  struct atv_err *err)
+{
+	enum atv_mrp_outputs_op op = k->id == ATV_CMD_ADD_OUTPUT_DEVICES	? ATV_MRP_OUTPUTS_ADD
+				     : k->id == ATV_CMD_REMOVE_OUTPUT_DEVICES ? ATV_MRP_OUTPUTS_REMOVE
+									      : ATV_MRP_OUTPUTS_SET;
+	struct modify_check chk = {c, k};
+	struct atv_mrp_ids ids;
+	struct atv_buf b;
+	char why[64];
+	int r = want_updates(c, err);
+
+	if (r < 0)
+		return r;
+	atv_buf_init(&b, ATV_MRP_MAX_FRAME);
+	r = atv_mrp_msg_modify_outputs(&b, &ids, op, k->ids, k->n_ids, err);
+	if (r == 0) {
+		memcpy(c->modify_id, ids.identifier, sizeof c->modify_id);
+		c->modify_err = 0;
+	}
+	r = send_synced(c, &b, r, true, err);
+	if (r == 0 && c->modify_err) {
+		enum_text(&mrp__error_code__descriptor, c->modify_err, "ERROR_", why, sizeof why);
+		r = atv_err_set(err, ATV_E_REFUSED, "%s refused %s: %s", c->name, k->item, why);
+	} else if (r == 0) {
+		r = atv_mrp_pump_until(c->mrp, c->timeout_ms, modify_done, &chk, err);
+		if (r == 0)
+			r = atv_err_set(err, ATV_E_REFUSED,
+					"%s did not change its output devices as %s asked within %.1f s",
+					c->name, k->item, c->timeout_ms / 1000.0);
+	}
+	c->modify_id[0] = 0;
+	if (r > 0 && c->st_err)
+		r = atv_err_set(err, c->st_err, "%s", c->st_errmsg.msg);
+	return r > 0 ? outputs_result(c, result, err) : r;
 }
 
 static bool mrp_serves(enum atv_cmd_id id)
@@ -538,6 +655,10 @@ static int run(struct mrp_remote *c, const struct atv_cmd *k, json_t **result,
 			r = press(c, ATV_CMD_SELECT, ATV_KEY_TAP, err);
 		return r;
 	case ATV_CMD_PLAYING: return playing(c, result, err);
+	case ATV_CMD_OUTPUT_DEVICES: return output_devices(c, result, err);
+	case ATV_CMD_ADD_OUTPUT_DEVICES:
+	case ATV_CMD_REMOVE_OUTPUT_DEVICES:
+	case ATV_CMD_SET_OUTPUT_DEVICES: return modify_outputs(c, k, result, err);
 	default: break;
 	}
 	if (mrp_cmds[k->id].page)
@@ -595,7 +716,9 @@ static int mrp_now(void *b, struct atv_now *now, struct atv_err *err)
 	now->rate = atv_mrp_state_rate(c->st);
 	now->power = atv_mrp_state_power(c->st);
 	now->volume = atv_mrp_state_volume(c->st);
-	return now->playing ? 0 : atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	now->output_devices = atv_mrp_state_outputs(c->st);
+	return now->playing && now->output_devices ? 0
+						   : atv_err_set(err, ATV_E_NOMEM, "out of memory");
 }
 
 static int mrp_supports(void *b, enum atv_cmd_id id)

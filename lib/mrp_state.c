@@ -57,12 +57,21 @@ struct client {
 	struct modes cmds;     /* SET_DEFAULT_SUPPORTED_COMMANDS */
 };
 
+/* An output device of the group. */
+struct outdev {
+	char *id, *name; /* name NULL: none given */
+	int volume;	 /* 0..100, -1 unknown */
+	bool self;	 /* the device we talk to */
+};
+
 struct atv_mrp_state {
 	struct client *clients[ATV_MRP_STATE_MAX_CLIENTS];
 	size_t n;
 	struct client *active;
 	int power, volume;
 	char *output;
+	struct outdev outs[ATV_MRP_STATE_MAX_OUTPUTS];
+	size_t n_outs;
 };
 
 /* ---- the cache ---- */
@@ -137,12 +146,21 @@ struct atv_mrp_state *atv_mrp_state_new(void)
 	return s;
 }
 
+static void outs_clear(struct outdev *o, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(o[i].id);
+		free(o[i].name);
+	}
+}
+
 void atv_mrp_state_free(struct atv_mrp_state *s)
 {
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->n; i++)
 		client_free(s->clients[i]);
+	outs_clear(s->outs, s->n_outs);
 	free(s->output);
 	free(s);
 }
@@ -450,22 +468,127 @@ static int set_power(struct atv_mrp_state *s, const Mrp__DeviceInfoMessage *d)
 	return ATV_MRP_STATE_POWER;
 }
 
+/* A string of the output device list: NULL (absent) is fine, longer than
+ * the bound is not (the list is refused whole). */
+static bool out_str_ok(const char *v)
+{
+	return !v || strnlen(v, ATV_MRP_STATE_MAX_STRING + 1) <= ATV_MRP_STATE_MAX_STRING;
+}
+
+/* One entry of the new list o[*n]: copies of id and name, the level it
+ * had in the old list.  -1 when out of memory. */
+static int out_add(const struct atv_mrp_state *s, struct outdev *o, size_t *n, const char *id,
+		   const char *name, bool self)
+{
+	struct outdev *d = &o[*n];
+
+	d->id = strdup(id);
+	d->name = name ? strdup(name) : NULL;
+	d->volume = self ? s->volume : -1;
+	d->self = self;
+	if (!d->id || (name && !d->name)) {
+		free(d->id);
+		free(d->name);
+		return -1;
+	}
+	for (size_t i = 0; i < s->n_outs; i++)
+		if (strcmp(s->outs[i].id, id) == 0 && s->outs[i].volume >= 0)
+			d->volume = s->outs[i].volume;
+	(*n)++;
+	return 0;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* DEVICE_INFO (_UPDATE): the output devices as pyatv lists them.  Entries
+ * without identifier cannot be named in a command and are left out. */
+static int set_outputs(struct atv_mrp_state *s, const Mrp__DeviceInfoMessage *d,
+		       struct atv_err *err)
+{
+	struct outdev o[ATV_MRP_STATE_MAX_OUTPUTS];
+	bool self = d->has_isgroupleader && d->isgroupleader &&
+		    !(d->has_isproxygroupplayer && d->isproxygroupplayer) && d->uniqueidentifier;
+	size_t n = 0, total = d->n_groupeddevices + self;
+	bool changed, ok;
+
+	if (total > ATV_MRP_STATE_MAX_OUTPUTS)
+		return atv_err_set(err, ATV_E_LIMIT, "the device lists %zu output devices (at most %d)",
+				   total, ATV_MRP_STATE_MAX_OUTPUTS);
+	ok = out_str_ok(d->uniqueidentifier) && (!self || out_str_ok(d->name));
+	for (size_t i = 0; ok && i < d->n_groupeddevices; i++)
+		ok = out_str_ok(d->groupeddevices[i]->deviceuid) &&
+		     out_str_ok(d->groupeddevices[i]->name);
+	if (!ok)
+		return atv_err_set(err, ATV_E_LIMIT,
+				   "the device names an output device with more than %d bytes",
+				   ATV_MRP_STATE_MAX_STRING);
+	if (self && out_add(s, o, &n, d->uniqueidentifier, d->name, true) < 0)
+		goto nomem;
+	for (size_t i = 0; i < d->n_groupeddevices; i++) {
+		const Mrp__GroupedDevice *g = d->groupeddevices[i];
+
+		if (g->deviceuid && out_add(s, o, &n, g->deviceuid, g->name, false) < 0)
+			goto nomem;
+	}
+	changed = n != s->n_outs;
+	for (size_t i = 0; i < n && !changed; i++)
+		changed = strcmp(o[i].id, s->outs[i].id) != 0 || !same_str(o[i].name, s->outs[i].name);
+	outs_clear(s->outs, s->n_outs);
+	memcpy(s->outs, o, n * sizeof o[0]);
+	s->n_outs = n;
+	return changed ? ATV_MRP_STATE_OUTPUTS : 0;
+nomem:
+	outs_clear(o, n);
+	return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+}
+
+/* What DEVICE_INFO (_UPDATE) says: power, the output devices, and our
+ * output device (pyatv's device_uid) until the device names another. */
+static int device_info(struct atv_mrp_state *s, const Mrp__DeviceInfoMessage *d,
+		       struct atv_err *err)
+{
+	const char *uid;
+	int r;
+
+	if (!d)
+		return 0;
+	uid = d->clusterid ? d->clusterid : d->deviceuid;
+	if (!s->output && uid && (r = atv_mrp_state_set_output(s, uid, err)) < 0)
+		return r;
+	if ((r = set_outputs(s, d, err)) < 0)
+		return r;
+	return r | set_power(s, d);
+}
+
 static int set_volume(struct atv_mrp_state *s, const Mrp__VolumeDidChangeMessage *v)
 {
+	const char *uid;
 	double pct;
-	int vol;
+	int vol, r = 0;
+	bool mine;
 
 	if (!v || !v->has_volume || !isfinite(v->volume))
 		return 0;
-	/* Only changes of our output device (when we know it). */
-	if (s->output && v->outputdeviceuid && strcmp(v->outputdeviceuid, s->output) != 0)
-		return 0;
+	uid = v->outputdeviceuid;
 	pct = v->volume * 100.0;
 	vol = pct <= 0 ? 0 : pct >= 100 ? 100 : (int)(pct + 0.5);
-	if (vol == s->volume)
-		return 0;
+	mine = !s->output || !uid || strcmp(uid, s->output) == 0;
+	/* the level of the output device it names (ours: the device itself,
+	 * whatever identifier its entry has) */
+	for (size_t i = 0; i < s->n_outs; i++)
+		if (((uid && strcmp(s->outs[i].id, uid) == 0) || (mine && s->outs[i].self)) &&
+		    s->outs[i].volume != vol) {
+			s->outs[i].volume = vol;
+			r = ATV_MRP_STATE_OUTPUTS;
+		}
+	/* Only changes of our output device (when we know it). */
+	if (!mine || vol == s->volume)
+		return r;
 	s->volume = vol;
-	return ATV_MRP_STATE_VOLUME;
+	return r | ATV_MRP_STATE_VOLUME;
 }
 
 int atv_mrp_state_update(struct atv_mrp_state *s, const Mrp__ProtocolMessage *m,
@@ -525,7 +648,7 @@ int atv_mrp_state_update(struct atv_mrp_state *s, const Mrp__ProtocolMessage *m,
 	}
 	case MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_MESSAGE:
 	case MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_UPDATE_MESSAGE:
-		return set_power(s, m->deviceinfomessage);
+		return device_info(s, m->deviceinfomessage, err);
 	case MRP__PROTOCOL_MESSAGE__TYPE__VOLUME_DID_CHANGE_MESSAGE:
 		return set_volume(s, m->volumedidchangemessage);
 	case MRP__PROTOCOL_MESSAGE__TYPE__VOLUME_CONTROL_CAPABILITIES_DID_CHANGE_MESSAGE:
@@ -537,6 +660,35 @@ int atv_mrp_state_update(struct atv_mrp_state *s, const Mrp__ProtocolMessage *m,
 		    s, m->volumecontrolcapabilitiesdidchangemessage->outputdeviceuid, err);
 	default: return 0;
 	}
+}
+
+/* ---- the output devices ---- */
+
+json_t *atv_mrp_state_outputs(const struct atv_mrp_state *s)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < s->n_outs; i++) {
+		const struct outdev *d = &s->outs[i];
+		json_t *o = json_pack("{s:o,s:o,s:o}", "identifier", atv_nowplaying_str(d->id),
+				      "name", atv_nowplaying_str(d->name), "volume",
+				      d->volume >= 0 ? json_integer(d->volume) : json_null());
+
+		if (json_array_append_new(a, o) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+const char *atv_mrp_state_output_id(const struct atv_mrp_state *s, size_t i, bool *self)
+{
+	if (i >= s->n_outs)
+		return NULL;
+	if (self)
+		*self = s->outs[i].self;
+	return s->outs[i].id;
 }
 
 /* ---- the "playing" object ---- */

@@ -8,7 +8,11 @@
  * SET_DEFAULT_SUPPORTED_COMMANDS.  Besides that it tracks power
  * (DEVICE_INFO / DEVICE_INFO_UPDATE: logicalDeviceCount > 0 means on) and
  * volume (VOLUME_DID_CHANGE for our output device, which
- * VOLUME_CONTROL_CAPABILITIES_DID_CHANGE names).
+ * VOLUME_CONTROL_CAPABILITIES_DID_CHANGE names, else DEVICE_INFO's
+ * clusterID or deviceUID), and the output devices as pyatv's MrpAudio
+ * reads them from DEVICE_INFO and DEVICE_INFO_UPDATE: the device itself
+ * when it leads its group and is not a proxy group player, then each
+ * grouped device, with the level of each from VOLUME_DID_CHANGE naming it.
  *
  * Only what atv-tools shows is kept, and only the item the queue's
  * location points at, so memory stays bounded whatever the device sends:
@@ -16,7 +20,10 @@
  * players each (more are ignored), and strings of at most
  * ATV_MRP_STATE_MAX_STRING bytes: longer text is cut at a character
  * boundary, a message naming a client or player by a longer identifier is
- * ignored.  About 8 MB at worst, whatever the device sends. */
+ * ignored.  About 8 MB at worst, whatever the device sends.  An output
+ * device list is kept whole or not at all: more than
+ * ATV_MRP_STATE_MAX_OUTPUTS devices, or an identifier or name longer than
+ * ATV_MRP_STATE_MAX_STRING bytes, is -ATV_E_LIMIT (hostile device input). */
 #ifndef ATV_MRP_STATE_H
 #define ATV_MRP_STATE_H
 
@@ -31,6 +38,7 @@
 #define ATV_MRP_STATE_MAX_CLIENTS 32
 #define ATV_MRP_STATE_MAX_PLAYERS 16
 #define ATV_MRP_STATE_MAX_STRING  2048
+#define ATV_MRP_STATE_MAX_OUTPUTS 64
 
 /* Seconds from the Unix epoch to the Cocoa epoch (2001-01-01 00:00:00 UTC),
  * the origin of MRP timestamps. */
@@ -40,6 +48,7 @@
 #define ATV_MRP_STATE_PLAYING 0x01
 #define ATV_MRP_STATE_POWER   0x02
 #define ATV_MRP_STATE_VOLUME  0x04
+#define ATV_MRP_STATE_OUTPUTS 0x08 /* the output devices or the level of one */
 
 struct atv_mrp_state; /* opaque; atv_mrp_state_free() frees it */
 
@@ -78,6 +87,16 @@ int atv_mrp_state_power(const struct atv_mrp_state *s);
 
 /* 0..100, or -1 when not known yet. */
 int atv_mrp_state_volume(const struct atv_mrp_state *s);
+
+/* The output devices: a new array of {"identifier", "name", "volume"}
+ * (name null when the device gave none, volume 0..100 or null when not
+ * known), empty before the device described its group; NULL when out of
+ * memory. */
+json_t *atv_mrp_state_outputs(const struct atv_mrp_state *s);
+
+/* The i-th output device's identifier (NULL past the end); *self (may be
+ * NULL) says whether it is the device itself. */
+const char *atv_mrp_state_output_id(const struct atv_mrp_state *s, size_t i, bool *self);
 
 /* The "playing" object (atv_nowplaying_json) of the playing player.  now
  * is the time in seconds since the Unix epoch: position = elapsedTime +

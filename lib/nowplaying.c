@@ -45,9 +45,7 @@ void atv_nowplaying_hash(const struct atv_nowplaying *np, char out[65])
 	free(text);
 }
 
-/* A JSON string; bytes that are not UTF-8 (peers send what they like)
- * become U+FFFD so the line stays valid JSON. */
-static json_t *jstr(const char *s)
+json_t *atv_nowplaying_str(const char *s)
 {
 	json_t *j;
 	char *fixed, *o;
@@ -111,24 +109,24 @@ json_t *atv_nowplaying_json(const struct atv_nowplaying *np)
 
 	if (!o)
 		return NULL;
-	r |= put(o, "media_type", jstr(np->media_type));
-	r |= put(o, "device_state", jstr(np->device_state));
-	r |= put(o, "title", jstr(np->title));
-	r |= put(o, "artist", jstr(np->artist));
-	r |= put(o, "album", jstr(np->album));
-	r |= put(o, "genre", jstr(np->genre));
+	r |= put(o, "media_type", atv_nowplaying_str(np->media_type));
+	r |= put(o, "device_state", atv_nowplaying_str(np->device_state));
+	r |= put(o, "title", atv_nowplaying_str(np->title));
+	r |= put(o, "artist", atv_nowplaying_str(np->artist));
+	r |= put(o, "album", atv_nowplaying_str(np->album));
+	r |= put(o, "genre", atv_nowplaying_str(np->genre));
 	r |= put(o, "total_time", jint(np->total_time >= 0, np->total_time));
 	r |= put(o, "position", jint(np->position >= 0, np->position));
-	r |= put(o, "shuffle", jstr(np->shuffle));
-	r |= put(o, "repeat", jstr(np->repeat));
-	r |= put(o, "series_name", jstr(np->series_name));
+	r |= put(o, "shuffle", atv_nowplaying_str(np->shuffle));
+	r |= put(o, "repeat", atv_nowplaying_str(np->repeat));
+	r |= put(o, "series_name", atv_nowplaying_str(np->series_name));
 	r |= put(o, "season_number", jint(np->has_season, np->season));
 	r |= put(o, "episode_number", jint(np->has_episode, np->episode));
-	r |= put(o, "content_identifier", jstr(np->content_id));
-	r |= put(o, "app", jstr(np->app));
-	r |= put(o, "app_id", jstr(np->app_id));
+	r |= put(o, "content_identifier", atv_nowplaying_str(np->content_id));
+	r |= put(o, "app", atv_nowplaying_str(np->app));
+	r |= put(o, "app_id", atv_nowplaying_str(np->app_id));
 	if (np->content_id && np->content_id[0]) {
-		r |= put(o, "hash", jstr(np->content_id));
+		r |= put(o, "hash", atv_nowplaying_str(np->content_id));
 	} else {
 		atv_nowplaying_hash(np, hash);
 		r |= put(o, "hash", json_string(hash));

@@ -45,4 +45,9 @@ void atv_nowplaying_hash(const struct atv_nowplaying *np, char out[65]);
  * out of memory. */
 json_t *atv_nowplaying_json(const struct atv_nowplaying *np);
 
+/* A JSON string of text a device sent: bytes that are not UTF-8 (peers
+ * send what they like) become U+FFFD so the line stays valid JSON; JSON
+ * null for NULL.  A new reference, or NULL when out of memory. */
+json_t *atv_nowplaying_str(const char *s);
+
 #endif

@@ -14,16 +14,6 @@ export ATV_CREDENTIALS
 DN_ID=$(jq -r '.services[] | select(.type == "_mediaremotetv._tcp") | .txt.UniqueIdentifier' \
 	"$DEV/den.json")
 
-# watch NAME CONFIG ARGS...: atv-watch in the background, output in
-# NAME.out, its pid in $wpid; killed at exit
-watch() {
-	_w=$1 _c=$2
-	shift 2
-	timeout $T atv-watch "$@" < "$_c" > "$_w.out" 2> "$_w.err" &
-	wpid=$!
-	test_atexit "kill $wpid 2>/dev/null"
-}
-
 test_expect_success 'start the fakes, scan, pair the Apple TV for AirPlay' '
 	start_mrp_fake dn $DN "$DEV/den.json" --airplay-port 0 --mrp-port 0 --pairings "$TRASH/dn.pairings" &&
 	start_mrp_fake hp $HP "$DEV/homepod.json" --airplay-port 0 &&

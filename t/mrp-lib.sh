@@ -18,6 +18,8 @@
 #   send CONFIG [OPTION...] COMMAND...
 #                            atv-send on CONFIG (send.out, send.err), every
 #                            result ok
+#   watch NAME CONFIG ARGS...
+#                            atv-watch in the background (NAME.out, $wpid)
 
 command -v jq > /dev/null 2>&1 || test_skip_all "jq not found"
 command -v python3 > /dev/null 2>&1 || test_skip_all "python3 not found (control channel client)"
@@ -142,3 +144,13 @@ mrp_port() { jq -r '.services[] | select(.protocol == "mrp") | .port'; }
 
 # send CONFIG [OPTION...] COMMAND...: send_ok by its shorter name
 send() { send_ok "$@"; }
+
+# watch NAME CONFIG ARGS...: atv-watch in the background, output in
+# NAME.out, its pid in $wpid; killed at exit
+watch() {
+	_w=$1 _c=$2
+	shift 2
+	timeout $T atv-watch "$@" < "$_c" > "$_w.out" 2> "$_w.err" &
+	wpid=$!
+	test_atexit "kill $wpid 2>/dev/null"
+}

@@ -31,7 +31,7 @@
 
 static const char usage[] = "commands: state | set FIELD=VALUE... | power on|off | volume N | "
 			    "drop | mrp-port N | hostile MODE | revoke | pin DIGITS | "
-			    "refuse [COMMAND...] | "
+			    "refuse [COMMAND...] | group ID[,ID...] | output-volume ID N | "
 			    "dmap-pair PIN [HOST:PORT] [SERVICENAME] [GUID=0x...] | "
 			    "hostile-dmap MODE | dmap-drop | airplay-state | airplay-pin PIN | "
 			    "airplay-fail PATH STATUS [N] [REASON...] | airplay-fail clear | "
@@ -416,6 +416,18 @@ static void run(struct client *cl, char **w, size_t n)
 		reply(cl, "ok");
 	} else if (strcmp(w[0], "pin") == 0 && n == 2) {
 		if (fake_mrp_set_pin(ctl->mrp, w[1], &err) < 0)
+			reply(cl, "error %s", err.msg);
+		else
+			reply(cl, "ok");
+	} else if (strcmp(w[0], "group") == 0 && n == 2) {
+		if (fake_mrp_group(ctl->mrp, w[1], &err) < 0)
+			reply(cl, "error %s", err.msg);
+		else
+			reply(cl, "ok");
+	} else if (strcmp(w[0], "output-volume") == 0 && n == 3) {
+		if (parse_int(w[2], 0, 100, &v) < 0)
+			reply(cl, "error volume is 0 to 100");
+		else if (fake_mrp_output_volume(ctl->mrp, w[1], (int)v, &err) < 0)
 			reply(cl, "error %s", err.msg);
 		else
 			reply(cl, "ok");

@@ -419,6 +419,19 @@ const char *fake_mrp_hostile_names(void);
 /* Forget every paired controller (and rewrite the pairings file). */
 void fake_mrp_revoke(struct fake_mrp *m);
 
+/* The speaker group (the device file's "output_devices"; the device
+ * itself by its MRP identifier): make list (ID,ID,...) the group, as
+ * another controller would, and push it.  -ATV_E_NOTFOUND for an unknown
+ * identifier, -ATV_E_USAGE for an empty or too long list. */
+int fake_mrp_group(struct fake_mrp *m, const char *list, struct atv_err *err);
+
+/* Set another output device's level (0..100), pushed when it is grouped.
+ * -ATV_E_NOTFOUND, -ATV_E_USAGE. */
+int fake_mrp_output_volume(struct fake_mrp *m, const char *id, int volume, struct atv_err *err);
+
+/* [{identifier, name, volume, grouped}], the device first, as a new array. */
+json_t *fake_mrp_outputs(const struct fake_mrp *m);
+
 /* Change the PIN later pair-setups expect.  -ATV_E_USAGE when not valid. */
 int fake_mrp_set_pin(struct fake_mrp *m, const char *pin, struct atv_err *err);
 

@@ -72,6 +72,10 @@
 #define SKIP_DEFAULT 15.0 /* seconds: the preferred interval SET_STATE offers */
 #define DEFAULT_PLAYER_ID "MediaRemote-DefaultPlayer"
 #define ART_SIDE 4 /* the artwork PNGs are 4x4 */
+#define MAX_OUTPUTS 64   /* output devices a device file may list */
+#define OUTPUT_ID_MAX 255 /* bytes in an output device identifier */
+#define HOSTILE_OUTPUTS 1000 /* grouped devices of the many-outputs push */
+#define HOSTILE_NAME 4096    /* bytes of the long-output-name push's name */
 
 /* The player's commands (enum fake_command order) as MRP commands: what
  * SEND_COMMAND handles, and the supported-commands list of SET_STATE. */
@@ -137,6 +141,14 @@ struct conn {
 	size_t n_pressed;
 };
 
+/* An AirPlay output device the Apple TV knows (another speaker) and
+ * whether it plays in the group now. */
+struct output {
+	char *id, *name;
+	int volume; /* 0..100 */
+	bool grouped;
+};
+
 struct fake_mrp {
 	struct fake_loop *loop;
 	struct fake_device *dev;
@@ -152,6 +164,12 @@ struct fake_mrp {
 	struct fake_pairings pairings; /* ours: "protocol":"mrp" */
 
 	struct fake_player *pl; /* borrowed */
+
+	/* the speaker group: the device itself (its volume the player's),
+	 * then the others of its file's "output_devices" */
+	bool self_grouped;
+	struct output outs[MAX_OUTPUTS];
+	size_t n_outs;
 
 	struct atv_buf in, pt, ct; /* scratch: decrypted input, packed and sealed output */
 };
@@ -365,7 +383,14 @@ static void conn_flush(struct conn *c)
 
 /* ---- what the device sends ---- */
 
-static void fill_device_info(const struct fake_mrp *m, Mrp__DeviceInfoMessage *info)
+/* Room for DEVICE_INFO's grouped devices. */
+struct grouped {
+	Mrp__GroupedDevice gd[MAX_OUTPUTS];
+	Mrp__GroupedDevice *gdp[MAX_OUTPUTS];
+};
+
+static void fill_device_info(const struct fake_mrp *m, Mrp__DeviceInfoMessage *info,
+			     struct grouped *g)
 {
 	info->uniqueidentifier = m->unique_id;
 	info->name = m->dev->name;
@@ -394,10 +419,25 @@ static void fill_device_info(const struct fake_mrp *m, Mrp__DeviceInfoMessage *i
 	/* pyatv's power state: on when the device has logical devices */
 	info->has_logicaldevicecount = 1;
 	info->logicaldevicecount = m->pl->power ? 1 : 0;
-	/* an Apple TV that is not part of an AirPlay group leads its own
-	 * group of one (pyatv reads isGroupLeader) */
+	/* an Apple TV leads its AirPlay group (a group of one when it has no
+	 * other speakers); when it does not play itself it is a proxy group
+	 * player.  The other speakers are its grouped devices.  pyatv lists
+	 * the leader, unless a proxy, and then the grouped devices. */
 	info->has_isgroupleader = 1;
 	info->isgroupleader = 1;
+	info->has_isproxygroupplayer = 1;
+	info->isproxygroupplayer = !m->self_grouped;
+	info->groupeddevices = g->gdp;
+	for (size_t i = 0; i < m->n_outs; i++) {
+		Mrp__GroupedDevice *d = &g->gd[info->n_groupeddevices];
+
+		if (!m->outs[i].grouped)
+			continue;
+		*d = (Mrp__GroupedDevice)MRP__GROUPED_DEVICE__INIT;
+		d->uniqueidentifier = d->deviceuid = m->outs[i].id;
+		d->name = m->outs[i].name;
+		g->gdp[info->n_groupeddevices++] = d;
+	}
 	info->modelid = m->model;
 }
 
@@ -405,13 +445,19 @@ static void send_device_info(struct conn *c, const char *reply_to, bool update)
 {
 	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
 	Mrp__DeviceInfoMessage info = MRP__DEVICE_INFO_MESSAGE__INIT;
+	struct grouped *g = malloc(sizeof *g);
 
-	fill_device_info(c->m, &info);
+	if (!g) {
+		conn_fail(c, "out of memory");
+		return;
+	}
+	fill_device_info(c->m, &info, g);
 	msg.deviceinfomessage = &info;
 	conn_send(c, &msg,
 		  update ? MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_UPDATE_MESSAGE
 			 : MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_MESSAGE,
 		  reply_to);
+	free(g);
 }
 
 static void send_volume(struct conn *c)
@@ -422,6 +468,19 @@ static void send_volume(struct conn *c)
 	v.has_volume = 1;
 	v.volume = (float)c->m->pl->volume / 100.0f;
 	v.outputdeviceuid = c->m->unique_id;
+	msg.volumedidchangemessage = &v;
+	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__VOLUME_DID_CHANGE_MESSAGE, NULL);
+}
+
+/* The level of another output device of the group. */
+static void send_output_volume(struct conn *c, const struct output *o)
+{
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+	Mrp__VolumeDidChangeMessage v = MRP__VOLUME_DID_CHANGE_MESSAGE__INIT;
+
+	v.has_volume = 1;
+	v.volume = (float)o->volume / 100.0f;
+	v.outputdeviceuid = o->id;
 	msg.volumedidchangemessage = &v;
 	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__VOLUME_DID_CHANGE_MESSAGE, NULL);
 }
@@ -851,6 +910,9 @@ static void on_updates_config(struct conn *c, const Mrp__ProtocolMessage *req)
 	send_volume_availability(c);
 	send_volume(c);
 	send_device_info(c, NULL, true);
+	for (size_t i = 0; i < c->m->n_outs; i++)
+		if (c->m->outs[i].grouped)
+			send_output_volume(c, &c->m->outs[i]);
 	ack(c, req);
 }
 
@@ -1000,10 +1062,227 @@ static void on_set_volume(struct conn *c, const Mrp__ProtocolMessage *req)
 				      req->identifier, MRP__ERROR_CODE__ERROR_VOLUME_OUT_OF_RANGE);
 		return;
 	}
+	/* another output device of the group: its own level */
+	for (size_t i = 0; v->outputdeviceuid && i < m->n_outs; i++) {
+		if (strcmp(v->outputdeviceuid, m->outs[i].id) != 0)
+			continue;
+		fake_mrp_output_volume(m, m->outs[i].id, (int)(v->volume * 100 + 0.5f), NULL);
+		ack(c, req);
+		return;
+	}
 	snprintf(entry, sizeof entry, "set_volume=%d", (int)(v->volume * 100 + 0.5f));
 	fake_player_log(m->pl->cmds, entry);
 	fake_player_set_volume(m->pl, (int)(v->volume * 100 + 0.5f), NULL);
 	ack(c, req);
+}
+
+/* ---- the speaker group ---- */
+
+static struct output *find_output(struct fake_mrp *m, const char *id)
+{
+	for (size_t i = 0; i < m->n_outs; i++)
+		if (strcmp(m->outs[i].id, id) == 0)
+			return &m->outs[i];
+	return NULL;
+}
+
+/* DEVICE_INFO_UPDATE with the new group to every verified connection (a
+ * real device tells every controller: pyatv reads it from there). */
+static void push_group(struct fake_mrp *m, const bool *was)
+{
+	for (struct conn *c = m->conns; c; c = c->next) {
+		if (c->dead || !c->encrypted)
+			continue;
+		send_device_info(c, NULL, true);
+		/* and the level of each speaker that joined */
+		for (size_t i = 0; c->subscribed && i < m->n_outs; i++)
+			if (m->outs[i].grouped && !was[i])
+				send_output_volume(c, &m->outs[i]);
+	}
+}
+
+enum group_op { G_ADD, G_REMOVE, G_SET };
+
+/* Apply op with ids to the group: every id must be the device's own or a
+ * known output device (else ERROR_OUTPUT_DEVICE_NOT_FOUND), and the group
+ * may not end up empty (ERROR_INVALID_OUTPUT_CONTEXT).  Nothing changes on
+ * an error.  Pushed when it changed. */
+static Mrp__ErrorCode change_group(struct fake_mrp *m, enum group_op op, char *const *ids,
+				   size_t n)
+{
+	bool self = m->self_grouped, grouped[MAX_OUTPUTS], was[MAX_OUTPUTS], any;
+	size_t i;
+
+	for (i = 0; i < m->n_outs; i++)
+		grouped[i] = op == G_SET ? false : m->outs[i].grouped;
+	if (op == G_SET)
+		self = false;
+	for (size_t k = 0; k < n; k++) {
+		struct output *o = find_output(m, ids[k]);
+		bool mine = strcmp(ids[k], m->unique_id) == 0;
+
+		if (!o && !mine)
+			return MRP__ERROR_CODE__ERROR_OUTPUT_DEVICE_NOT_FOUND;
+		if (mine)
+			self = op != G_REMOVE;
+		else
+			grouped[o - m->outs] = op != G_REMOVE;
+	}
+	any = self;
+	for (i = 0; i < m->n_outs; i++)
+		any |= grouped[i];
+	if (!any)
+		return MRP__ERROR_CODE__ERROR_INVALID_OUTPUT_CONTEXT;
+	any = self != m->self_grouped;
+	m->self_grouped = self;
+	for (i = 0; i < m->n_outs; i++) {
+		any |= grouped[i] != m->outs[i].grouped;
+		was[i] = m->outs[i].grouped;
+		m->outs[i].grouped = grouped[i];
+	}
+	if (any)
+		push_group(m, was);
+	return MRP__ERROR_CODE__ERROR_NONE;
+}
+
+static void on_modify_outputs(struct conn *c, const Mrp__ProtocolMessage *req)
+{
+	static const char *const names[] = {"add_output_devices", "remove_output_devices",
+					    "set_output_devices"};
+	const Mrp__ModifyOutputContextRequestMessage *mo = req->modifyoutputcontextrequestmessage;
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+	Mrp__ErrorCode e = MRP__ERROR_CODE__ERROR_INVALID_OPERATION;
+	enum group_op op = G_ADD;
+	char *const *ids = NULL;
+	size_t n = 0;
+	char entry[512];
+	int used;
+
+	/* the plain lists, else the cluster-aware ones (pyatv fills both) */
+	if (mo && (mo->n_addingdevices || mo->n_clusterawareaddingdevices)) {
+		ids = mo->n_addingdevices ? mo->addingdevices : mo->clusterawareaddingdevices;
+		n = mo->n_addingdevices ? mo->n_addingdevices : mo->n_clusterawareaddingdevices;
+	} else if (mo && (mo->n_removingdevices || mo->n_clusterawareremovingdevices)) {
+		op = G_REMOVE;
+		ids = mo->n_removingdevices ? mo->removingdevices : mo->clusterawareremovingdevices;
+		n = mo->n_removingdevices ? mo->n_removingdevices
+					  : mo->n_clusterawareremovingdevices;
+	} else if (mo && (mo->n_settingdevices || mo->n_clusterawaresettingdevices)) {
+		op = G_SET;
+		ids = mo->n_settingdevices ? mo->settingdevices : mo->clusterawaresettingdevices;
+		n = mo->n_settingdevices ? mo->n_settingdevices : mo->n_clusterawaresettingdevices;
+	}
+	if (n)
+		e = change_group(c->m, op, ids, n);
+	used = snprintf(entry, sizeof entry, "%s", names[op]);
+	for (size_t k = 0; k < n && used > 0 && (size_t)used < sizeof entry; k++)
+		used += snprintf(entry + used, sizeof entry - (size_t)used, "%c%s", k ? ',' : '=',
+				 ids[k]);
+	if (e != MRP__ERROR_CODE__ERROR_NONE && used > 0 && (size_t)used + 8 < sizeof entry)
+		snprintf(entry + used, sizeof entry - (size_t)used, ":failed");
+	fake_player_log(c->m->pl->cmds, entry);
+	if (req->identifier)
+		conn_send_err(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__UNKNOWN_MESSAGE, req->identifier,
+			      e);
+}
+
+int fake_mrp_group(struct fake_mrp *m, const char *list, struct atv_err *err)
+{
+	char *copy, *ids[MAX_OUTPUTS + 1], *save = NULL;
+	size_t n = 0;
+	Mrp__ErrorCode e;
+
+	if (!m->unique_id)
+		return atv_err_set(err, ATV_E_UNSUPPORTED, "the device has no mrp identity");
+	if (!(copy = strdup(list)))
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	for (char *t = strtok_r(copy, ",", &save); t && n <= MAX_OUTPUTS;
+	     t = strtok_r(NULL, ",", &save))
+		ids[n++] = t;
+	e = n && n <= MAX_OUTPUTS ? change_group(m, G_SET, ids, n)
+				  : MRP__ERROR_CODE__ERROR_INVALID_OUTPUT_CONTEXT;
+	free(copy);
+	if (e == MRP__ERROR_CODE__ERROR_OUTPUT_DEVICE_NOT_FOUND)
+		return atv_err_set(err, ATV_E_NOTFOUND, "no such output device");
+	if (e != MRP__ERROR_CODE__ERROR_NONE)
+		return atv_err_set(err, ATV_E_USAGE, "a group has 1 to %d output devices",
+				   MAX_OUTPUTS);
+	return 0;
+}
+
+int fake_mrp_output_volume(struct fake_mrp *m, const char *id, int volume, struct atv_err *err)
+{
+	struct output *o = find_output(m, id);
+
+	if (!o)
+		return atv_err_set(err, ATV_E_NOTFOUND, "no such output device (the device's own "
+							"level is \"volume\")");
+	if (volume < 0 || volume > 100)
+		return atv_err_set(err, ATV_E_USAGE, "volume is 0 to 100");
+	if (o->volume == volume)
+		return 0;
+	o->volume = volume;
+	if (!o->grouped)
+		return 0;
+	for (struct conn *c = m->conns; c; c = c->next)
+		if (!c->dead && c->subscribed)
+			send_output_volume(c, o);
+	return 0;
+}
+
+json_t *fake_mrp_outputs(const struct fake_mrp *m)
+{
+	json_t *a = json_array();
+
+	if (m->unique_id && a)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:i,s:b}", "identifier", m->unique_id,
+						   "name", m->dev->name, "volume", m->pl->volume,
+						   "grouped", m->self_grouped));
+	for (size_t i = 0; a && i < m->n_outs; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s?,s:i,s:b}", "identifier",
+						   m->outs[i].id, "name", m->outs[i].name, "volume",
+						   m->outs[i].volume, "grouped", m->outs[i].grouped));
+	return a;
+}
+
+/* The device file's "output_devices": [{"identifier", "name", "volume"
+ * (0..100, default 50), "grouped" (default false)}]. */
+static int load_outputs(struct fake_mrp *m, struct atv_err *err)
+{
+	json_t *a = json_object_get(m->dev->json, "output_devices"), *o;
+	size_t i;
+
+	m->self_grouped = true;
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > MAX_OUTPUTS)
+		return atv_err_set(err, ATV_E_INPUT, "\"output_devices\" is an array of at most %d",
+				   MAX_OUTPUTS);
+	json_array_foreach (a, i, o) {
+		const char *id = json_string_value(json_object_get(o, "identifier"));
+		json_t *name = json_object_get(o, "name"), *vol = json_object_get(o, "volume");
+		json_t *gr = json_object_get(o, "grouped");
+		struct output *d = &m->outs[m->n_outs];
+
+		if (!id || !*id || strlen(id) > OUTPUT_ID_MAX || (name && !json_is_string(name)) ||
+		    (vol && (!json_is_integer(vol) || json_integer_value(vol) < 0 ||
+			     json_integer_value(vol) > 100)) ||
+		    (gr && !json_is_boolean(gr)) || (m->unique_id && !strcmp(id, m->unique_id)) ||
+		    find_output(m, id))
+			return atv_err_set(err, ATV_E_INPUT,
+					   "output_devices[%zu]: {\"identifier\":ID (unique, not "
+					   "the device's),\"name\":S,\"volume\":0..100,"
+					   "\"grouped\":BOOL}",
+					   i);
+		d->id = strdup(id);
+		d->name = name ? strdup(json_string_value(name)) : NULL;
+		d->volume = vol ? (int)json_integer_value(vol) : 50;
+		d->grouped = json_is_true(gr);
+		m->n_outs++;
+		if (!d->id || (name && !d->name))
+			return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	}
+	return 0;
 }
 
 static void on_get_volume(struct conn *c, const Mrp__ProtocolMessage *req)
@@ -1064,6 +1343,9 @@ static void dispatch(struct conn *c, const Mrp__ProtocolMessage *req, int type)
 	case MRP__PROTOCOL_MESSAGE__TYPE__WAKE_DEVICE_MESSAGE: on_wake(c, req); break;
 	case MRP__PROTOCOL_MESSAGE__TYPE__PLAYBACK_QUEUE_REQUEST_MESSAGE:
 		on_queue_request(c, req);
+		break;
+	case MRP__PROTOCOL_MESSAGE__TYPE__MODIFY_OUTPUT_CONTEXT_REQUEST_MESSAGE:
+		on_modify_outputs(c, req);
 		break;
 	case MRP__PROTOCOL_MESSAGE__TYPE__GENERIC_MESSAGE:
 		/* the heartbeat */
@@ -1364,12 +1646,48 @@ int fake_mrp_listen(struct fake_mrp *m, int port, struct atv_err *err)
 	return r;
 }
 
-static const char *const hostile_names[] = {"huge-varint", "truncated", "bad-ciphertext",
-					    "garbage-protobuf", "unknown-type", NULL};
+static const char *const hostile_names[] = {"huge-varint",	   "truncated",
+					    "bad-ciphertext",	   "garbage-protobuf",
+					    "unknown-type",	   "many-outputs",
+					    "long-output-name", NULL};
 
 const char *fake_mrp_hostile_names(void)
 {
-	return "huge-varint, truncated, bad-ciphertext, garbage-protobuf, unknown-type";
+	return "huge-varint, truncated, bad-ciphertext, garbage-protobuf, unknown-type, "
+	       "many-outputs, long-output-name";
+}
+
+/* A DEVICE_INFO_UPDATE whose group is hostile: HOSTILE_OUTPUTS grouped
+ * devices, or one whose name is HOSTILE_NAME bytes. */
+static int send_hostile_group(struct conn *c, bool many, struct atv_err *err)
+{
+	Mrp__ProtocolMessage msg = MRP__PROTOCOL_MESSAGE__INIT;
+	Mrp__DeviceInfoMessage info = MRP__DEVICE_INFO_MESSAGE__INIT;
+	size_t n = many ? HOSTILE_OUTPUTS : 1;
+	Mrp__GroupedDevice *gd = calloc(n, sizeof *gd), **gdp = calloc(n, sizeof *gdp);
+	char(*ids)[40] = calloc(n, sizeof *ids), *name = malloc(HOSTILE_NAME + 1);
+	struct grouped *g = malloc(sizeof *g);
+
+	if (!gd || !gdp || !ids || !name || !g) {
+		free(gd), free(gdp), free(ids), free(name), free(g);
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	}
+	memset(name, 'x', HOSTILE_NAME);
+	name[HOSTILE_NAME] = '\0';
+	fill_device_info(c->m, &info, g);
+	for (size_t i = 0; i < n; i++) {
+		gd[i] = (Mrp__GroupedDevice)MRP__GROUPED_DEVICE__INIT;
+		snprintf(ids[i], sizeof ids[i], "HOSTILE-%06zu", i);
+		gd[i].deviceuid = gd[i].uniqueidentifier = ids[i];
+		gd[i].name = many ? ids[i] : name;
+		gdp[i] = &gd[i];
+	}
+	info.groupeddevices = gdp;
+	info.n_groupeddevices = n;
+	msg.deviceinfomessage = &info;
+	conn_send(c, &msg, MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_UPDATE_MESSAGE, NULL);
+	free(gd), free(gdp), free(ids), free(name), free(g);
+	return c->dead ? atv_err_set(err, ATV_E_IO, "the connection is gone") : 0;
 }
 
 static int send_hostile(struct conn *c, int mode, struct atv_err *err)
@@ -1405,6 +1723,10 @@ static int send_hostile(struct conn *c, int mode, struct atv_err *err)
 		break;
 	case 3: /* garbage-protobuf: well encrypted, not a ProtocolMessage */
 		r = conn_frame(c, garbage, sizeof garbage, false, err);
+		break;
+	case 5: /* many-outputs */
+	case 6: /* long-output-name */
+		r = send_hostile_group(c, mode == 5, err);
 		break;
 	default: /* unknown-type: well formed, of a type no schema has */
 		conn_send(c, &msg, 999, NULL);
@@ -1463,6 +1785,7 @@ json_t *fake_mrp_state(const struct fake_mrp *m)
 	json_object_set_new(o, "pairings", json_integer((json_int_t)m->pairings.n));
 	json_object_set_new(o, "pairing_ids", ids);
 	json_object_set_new(o, "mrp_port", m->svc ? json_integer(m->port) : json_null());
+	json_object_set_new(o, "output_devices", fake_mrp_outputs(m));
 	return o;
 }
 
@@ -1557,7 +1880,7 @@ int fake_mrp_new(struct fake_loop *loop, struct fake_device *dev, struct fake_pl
 		fake_mrp_free(m);
 		return r;
 	}
-	if ((r = setup_service(m, o, err)) < 0) {
+	if ((r = setup_service(m, o, err)) < 0 || (r = load_outputs(m, err)) < 0) {
 		fake_mrp_free(m);
 		return r;
 	}
@@ -1582,6 +1905,10 @@ void fake_mrp_free(struct fake_mrp *m)
 	free(m->unique_id);
 	free(m->build);
 	free(m->model);
+	for (size_t i = 0; i < m->n_outs; i++) {
+		free(m->outs[i].id);
+		free(m->outs[i].name);
+	}
 	fake_pairings_release(&m->pairings);
 	atv_crypto_wipe(m, sizeof *m);
 	free(m);

@@ -2,7 +2,9 @@
  * the frame decoder fed in uneven pieces, and every whole frame unpacked as
  * a ProtocolMessage; the whole input is also unpacked as one message (so
  * the fuzzer need not find frame headers to reach protobuf-c).  Whatever
- * unpacks must pack and unpack again to the same bytes.  Built with the
+ * unpacks must pack and unpack again to the same bytes, and goes to one
+ * now-playing cache (mrp_state.c: players, volume, the output device
+ * list), whose playing object and output devices are made at the end.  Built with the
  * replay driver (t/fuzz/replay.c) for `make check`, and as a libFuzzer
  * binary with --enable-fuzz. */
 #include "config.h"
@@ -15,10 +17,11 @@
 #include "err.h"
 #include "mrp_frame.h"
 #include "mrp_msg.h"
+#include "mrp_state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check_message(const uint8_t *p, size_t len)
+static void check_message(struct atv_mrp_state *st, const uint8_t *p, size_t len)
 {
 	Mrp__ProtocolMessage *m = NULL, *m2 = NULL;
 	struct atv_buf b1, b2;
@@ -34,6 +37,9 @@ static void check_message(const uint8_t *p, size_t len)
 		goto out;
 	}
 	(void)atv_mrp_msg_type_name(m->type);
+	r = atv_mrp_state_update(st, m, &err);
+	if (r < 0 && r != -ATV_E_LIMIT && r != -ATV_E_NOMEM)
+		__builtin_trap();
 	/* Repacking can grow a message (packed repeated scalars come back
 	 * unpacked), so the cap may refuse it; anything else must hold. */
 	if (atv_mrp_msg_pack(m, &b1, &err) < 0)
@@ -54,7 +60,9 @@ out:
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct atv_mrp_frame_dec d;
+	struct atv_mrp_state *st;
 	struct atv_err err = { 0 };
+	json_t *j;
 	const uint8_t *frame;
 	size_t frame_len, used, off = 0, step;
 	int r;
@@ -65,7 +73,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * across pieces and several to a piece. */
 	step = (size_t)data[0] % 17 + 1;
 	data++, size--;
-	check_message(data, size);
+	if (!(st = atv_mrp_state_new()))
+		return 0;
+	check_message(st, data, size);
 	atv_mrp_frame_dec_init(&d, 64 << 10);
 	while (off < size) {
 		size_t piece = size - off < step ? size - off : step;
@@ -85,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (r > 0) {
 				if (!frame || frame_len > (64 << 10))
 					__builtin_trap();
-				check_message(frame, frame_len);
+				check_message(st, frame, frame_len);
 			}
 		}
 	}
@@ -95,5 +105,11 @@ out:
 	                                         &frame_len, &err) >= 0)
 		__builtin_trap();
 	atv_mrp_frame_dec_release(&d);
+	j = atv_mrp_state_outputs(st);
+	if (json_array_size(j) > ATV_MRP_STATE_MAX_OUTPUTS)
+		__builtin_trap();
+	json_decref(j);
+	json_decref(atv_mrp_state_playing(st, 1e9));
+	atv_mrp_state_free(st);
 	return 0;
 }

@@ -638,6 +638,134 @@ static void test_power_volume(void **state)
 	atv_mrp_state_free(st);
 }
 
+/* The output devices as a compact JSON string (freed by the caller). */
+static char *outputs(const struct atv_mrp_state *st)
+{
+	json_t *a = atv_mrp_state_outputs(st);
+	char *s;
+
+	assert_non_null(a);
+	s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	assert_non_null(s);
+	return s;
+}
+
+static void assert_outputs(const struct atv_mrp_state *st, const char *want)
+{
+	char *got = outputs(st);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* pyatv's list from DEVICE_INFO: the leader unless a proxy, then each
+ * grouped device by deviceUID; levels from VOLUME_DID_CHANGE. */
+static void test_output_devices(void **state)
+{
+	struct atv_mrp_state *st = atv_mrp_state_new();
+	Mrp__ProtocolMessage m = MRP__PROTOCOL_MESSAGE__INIT;
+	Mrp__ProtocolMessage vm = MRP__PROTOCOL_MESSAGE__INIT;
+	Mrp__DeviceInfoMessage di = MRP__DEVICE_INFO_MESSAGE__INIT;
+	Mrp__VolumeDidChangeMessage v = MRP__VOLUME_DID_CHANGE_MESSAGE__INIT;
+	Mrp__GroupedDevice g[ATV_MRP_STATE_MAX_OUTPUTS + 1], *gp[ATV_MRP_STATE_MAX_OUTPUTS + 1];
+	char *big = malloc(ATV_MRP_STATE_MAX_STRING + 2);
+	struct atv_err err = {0};
+	bool self = false;
+
+	(void)state;
+	assert_non_null(big);
+	for (size_t i = 0; i <= ATV_MRP_STATE_MAX_OUTPUTS; i++) {
+		g[i] = (Mrp__GroupedDevice)MRP__GROUPED_DEVICE__INIT;
+		g[i].deviceuid = S("HP");
+		gp[i] = &g[i];
+	}
+	assert_outputs(st, "[]");
+	m.has_type = 1;
+	m.type = MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_MESSAGE;
+	m.deviceinfomessage = &di;
+	/* not a group leader: no output device of its own */
+	di.uniqueidentifier = S("TV");
+	di.deviceuid = S("TV-OUT");
+	di.name = S("Den");
+	assert_int_equal(atv_mrp_state_update(st, &m, NULL), 0);
+	assert_outputs(st, "[]");
+	/* pyatv's device_uid: deviceUID, our volume's output device */
+	assert_string_equal(atv_mrp_state_output(st), "TV-OUT");
+	di.has_isgroupleader = di.isgroupleader = 1;
+	assert_int_equal(atv_mrp_state_update(st, &m, NULL), ATV_MRP_STATE_OUTPUTS);
+	assert_outputs(st, "[{\"identifier\":\"TV\",\"name\":\"Den\",\"volume\":null}]");
+	assert_int_equal(atv_mrp_state_update(st, &m, NULL), 0); /* no change */
+	/* a speaker joins: by deviceUID, not uniqueIdentifier */
+	g[0].uniqueidentifier = S("not-this");
+	g[0].deviceuid = S("HP1");
+	g[0].name = S("Kitchen");
+	di.groupeddevices = gp;
+	di.n_groupeddevices = 1;
+	m.type = MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_UPDATE_MESSAGE;
+	assert_int_equal(atv_mrp_state_update(st, &m, NULL), ATV_MRP_STATE_OUTPUTS);
+	assert_outputs(st, "[{\"identifier\":\"TV\",\"name\":\"Den\",\"volume\":null},"
+			   "{\"identifier\":\"HP1\",\"name\":\"Kitchen\",\"volume\":null}]");
+	/* the speaker's level: an output device's, not our volume */
+	vm.has_type = 1;
+	vm.type = MRP__PROTOCOL_MESSAGE__TYPE__VOLUME_DID_CHANGE_MESSAGE;
+	vm.volumedidchangemessage = &v;
+	v.has_volume = 1;
+	v.volume = 0.4f;
+	v.outputdeviceuid = S("HP1");
+	assert_int_equal(atv_mrp_state_update(st, &vm, NULL), ATV_MRP_STATE_OUTPUTS);
+	assert_int_equal(atv_mrp_state_volume(st), -1);
+	/* ours: the volume and the leader's entry (its own identifier aside) */
+	v.volume = 0.5f;
+	v.outputdeviceuid = S("TV-OUT");
+	assert_int_equal(atv_mrp_state_update(st, &vm, NULL),
+			 ATV_MRP_STATE_OUTPUTS | ATV_MRP_STATE_VOLUME);
+	assert_outputs(st, "[{\"identifier\":\"TV\",\"name\":\"Den\",\"volume\":50},"
+			   "{\"identifier\":\"HP1\",\"name\":\"Kitchen\",\"volume\":40}]");
+	/* a proxy group player does not play itself; levels are kept, a
+	 * grouped device without deviceUID is left out */
+	di.has_isproxygroupplayer = di.isproxygroupplayer = 1;
+	g[1].deviceuid = NULL;
+	di.n_groupeddevices = 2;
+	assert_int_equal(atv_mrp_state_update(st, &m, NULL), ATV_MRP_STATE_OUTPUTS);
+	assert_outputs(st, "[{\"identifier\":\"HP1\",\"name\":\"Kitchen\",\"volume\":40}]");
+	assert_string_equal(atv_mrp_state_output_id(st, 0, &self), "HP1");
+	assert_false(self);
+	assert_null(atv_mrp_state_output_id(st, 1, NULL));
+	/* a rename is a change; bytes that are not UTF-8 become U+FFFD */
+	g[0].name = S("Kitchen \xff");
+	assert_int_equal(atv_mrp_state_update(st, &m, NULL), ATV_MRP_STATE_OUTPUTS);
+	assert_outputs(st, "[{\"identifier\":\"HP1\",\"name\":\"Kitchen \xef\xbf\xbd\","
+			   "\"volume\":40}]");
+	g[0].name = S("Kitchen 2");
+	assert_int_equal(atv_mrp_state_update(st, &m, NULL), ATV_MRP_STATE_OUTPUTS);
+	/* hostile: too many devices, or an over-long name or identifier: the
+	 * whole list refused, the old one kept */
+	di.n_groupeddevices = ATV_MRP_STATE_MAX_OUTPUTS + 1;
+	g[1].deviceuid = S("HP");
+	assert_int_equal(atv_mrp_state_update(st, &m, &err), -ATV_E_LIMIT);
+	assert_non_null(strstr(err.msg, "65 output devices (at most 64)"));
+	memset(big, 'x', ATV_MRP_STATE_MAX_STRING + 1);
+	big[ATV_MRP_STATE_MAX_STRING + 1] = '\0';
+	di.n_groupeddevices = 2;
+	g[1].name = big;
+	assert_int_equal(atv_mrp_state_update(st, &m, &err), -ATV_E_LIMIT);
+	g[1].name = NULL;
+	g[1].deviceuid = big;
+	assert_int_equal(atv_mrp_state_update(st, &m, &err), -ATV_E_LIMIT);
+	assert_outputs(st, "[{\"identifier\":\"HP1\",\"name\":\"Kitchen 2\",\"volume\":40}]");
+	/* exactly at the bounds: kept */
+	big[ATV_MRP_STATE_MAX_STRING] = '\0';
+	assert_int_equal(atv_mrp_state_update(st, &m, NULL), ATV_MRP_STATE_OUTPUTS);
+	assert_string_equal(atv_mrp_state_output_id(st, 1, NULL), big);
+	di.n_groupeddevices = ATV_MRP_STATE_MAX_OUTPUTS;
+	g[1].deviceuid = S("HP");
+	assert_int_equal(atv_mrp_state_update(st, &m, NULL), ATV_MRP_STATE_OUTPUTS);
+	assert_string_equal(atv_mrp_state_output_id(st, ATV_MRP_STATE_MAX_OUTPUTS - 1, NULL), "HP");
+	free(big);
+	atv_mrp_state_free(st);
+}
+
 static void test_hostile_strings_and_caps(void **state)
 {
 	struct atv_mrp_state *st = atv_mrp_state_new();
@@ -731,6 +859,7 @@ int main(void)
 	    cmocka_unit_test(test_clients_players),
 	    cmocka_unit_test(test_paused_without_item_is_idle),
 	    cmocka_unit_test(test_power_volume),
+	    cmocka_unit_test(test_output_devices),
 	    cmocka_unit_test(test_hostile_strings_and_caps),
 	    cmocka_unit_test(test_string_caps),
 	};

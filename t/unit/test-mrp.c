@@ -453,6 +453,53 @@ static void test_wire_bytes(void **state)
 	            "D",
 	            13);
 
+	/* MODIFY_OUTPUT_CONTEXT_REQUEST (48 = 30): field 52 = a2 03 {type 08 01,
+	 * addingDevices (2) 12 01 "A", clusterAwareAddingDevices (5) 2a 01
+	 * "A"}. */
+	{
+		Mrp__ModifyOutputContextRequestMessage mo =
+		    MRP__MODIFY_OUTPUT_CONTEXT_REQUEST_MESSAGE__INIT;
+		char *ids[] = {(char *)"A"};
+
+		m = (Mrp__ProtocolMessage)MRP__PROTOCOL_MESSAGE__INIT;
+		m.has_type = 1;
+		m.type = MRP__PROTOCOL_MESSAGE__TYPE__MODIFY_OUTPUT_CONTEXT_REQUEST_MESSAGE;
+		mo.has_type = 1;
+		mo.type = 1;
+		mo.n_addingdevices = mo.n_clusterawareaddingdevices = 1;
+		mo.addingdevices = mo.clusterawareaddingdevices = ids;
+		m.modifyoutputcontextrequestmessage = &mo;
+		pack_expect(&m, "\x08\x30\xa2\x03\x08\x08\x01\x12\x01" "A" "\x2a\x01" "A", 13);
+	}
+
+	/* DEVICE_INFO (15): field 20 = a2 01 {isProxyGroupPlayer (24) c0 01 01,
+	 * groupedDevices (28) e2 01 {name 12 01 "K", deviceUID (19) 9a 01 01
+	 * "k"}, isGroupLeader (29) e8 01 01, clusterID (35) 9a 02 01 "C"}. */
+	{
+		Mrp__GroupedDevice g = MRP__GROUPED_DEVICE__INIT, *gp[] = {&g};
+
+		m = (Mrp__ProtocolMessage)MRP__PROTOCOL_MESSAGE__INIT;
+		d = (Mrp__DeviceInfoMessage)MRP__DEVICE_INFO_MESSAGE__INIT;
+		m.has_type = 1;
+		m.type = MRP__PROTOCOL_MESSAGE__TYPE__DEVICE_INFO_MESSAGE;
+		d.has_isproxygroupplayer = d.isproxygroupplayer = 1;
+		g.name = (char *)"K";
+		g.deviceuid = (char *)"k";
+		d.n_groupeddevices = 1;
+		d.groupeddevices = gp;
+		d.has_isgroupleader = d.isgroupleader = 1;
+		d.clusterid = (char *)"C";
+		m.deviceinfomessage = &d;
+		pack_expect(&m,
+			    "\x08\x0f\xa2\x01\x14\xc0\x01\x01\xe2\x01\x07\x12\x01"
+			    "K"
+			    "\x9a\x01\x01"
+			    "k"
+			    "\xe8\x01\x01\x9a\x02\x01"
+			    "C",
+			    25);
+	}
+
 	/* WAKE_DEVICE (41 = 29) with its empty payload: field 45 = ea 02 00. */
 	m = (Mrp__ProtocolMessage)MRP__PROTOCOL_MESSAGE__INIT;
 	m.has_type = 1;
@@ -775,6 +822,54 @@ static void test_builders(void **state)
 	assert_string_equal(atv_mrp_msg_type_name(-1), "UNKNOWN");
 }
 
+/* The speaker group's builder: each operation fills its plain and its
+ * cluster-aware list and nothing else; with the envelope's stamps taken
+ * out it is the message pyatv sends. */
+static void test_modify_outputs(void **state)
+{
+	static const char *const ids[] = {"A", "B"};
+	static const enum atv_mrp_outputs_op ops[] = {ATV_MRP_OUTPUTS_ADD, ATV_MRP_OUTPUTS_REMOVE,
+						      ATV_MRP_OUTPUTS_SET};
+	struct atv_mrp_ids mid;
+	struct atv_err err;
+
+	(void)state;
+	for (size_t k = 0; k < 3; k++) {
+		struct atv_buf b, b2;
+		Mrp__ProtocolMessage *u;
+		const Mrp__ModifyOutputContextRequestMessage *mo;
+		char *id, *uid;
+		/* the lists: field 2/5 add, 3/6 remove, 4/7 set */
+		uint8_t want[] = {0x08, 0x30, 0xa2, 0x03, 0x0e, 0x08, 0x01,
+				  0, 1, 'A', 0, 1, 'B', 0, 1, 'A', 0, 1, 'B'};
+
+		want[7] = want[10] = (uint8_t)((2 + k) << 3 | 2);
+		want[13] = want[16] = (uint8_t)((5 + k) << 3 | 2);
+		atv_buf_init(&b, 1024);
+		assert_int_equal(atv_mrp_msg_modify_outputs(&b, &mid, ops[k], ids, 2, &err), 0);
+		assert_uuid(mid.identifier);
+		assert_int_equal(atv_mrp_msg_unpack(b.data, b.len, &u, &err), 0);
+		assert_string_equal(u->identifier, mid.identifier);
+		mo = u->modifyoutputcontextrequestmessage;
+		assert_non_null(mo);
+		assert_true(mo->has_type && mo->type == ATV_MRP_OUTPUT_CONTEXT_SHARED_AUDIO);
+		id = u->identifier;
+		uid = u->uniqueidentifier;
+		u->identifier = u->uniqueidentifier = NULL;
+		u->has_errorcode = 0;
+		atv_buf_init(&b2, 1024);
+		assert_int_equal(atv_mrp_msg_pack(u, &b2, &err), 0);
+		assert_int_equal(b2.len, sizeof want);
+		assert_memory_equal(b2.data, want, sizeof want);
+		/* back, so that the message frees what it allocated */
+		u->identifier = id;
+		u->uniqueidentifier = uid;
+		atv_mrp_msg_free(u);
+		atv_buf_release(&b);
+		atv_buf_release(&b2);
+	}
+}
+
 static void test_stamp_reply(void **state)
 {
 	Mrp__ProtocolMessage m = MRP__PROTOCOL_MESSAGE__INIT;
@@ -892,6 +987,7 @@ int main(void)
 		cmocka_unit_test(test_unpack_hostile),
 		cmocka_unit_test(test_hid),
 		cmocka_unit_test(test_builders),
+		cmocka_unit_test(test_modify_outputs),
 		cmocka_unit_test(test_stamp_reply),
 		cmocka_unit_test(test_schema_acyclic),
 		cmocka_unit_test(test_frame_and_message),
