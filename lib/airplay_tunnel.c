@@ -57,13 +57,15 @@ void atv_ap_tunnel_data_salt(uint64_t seed, char out[ATV_AP_DATA_SALT_LEN])
 	snprintf(out, ATV_AP_DATA_SALT_LEN, "%s%" PRIu64, ATV_AP_DATA_SALT, seed);
 }
 
-/* d as a binary plist appended to out (reset first); consumes d. */
-static int plist_out(plist_t d, struct atv_buf *out, struct atv_err *err)
+int atv_ap_plist_bin(plist_t d, struct atv_buf *out, struct atv_err *err)
 {
 	char *bin = NULL;
 	uint32_t len = 0;
 	int r;
 
+	/* d was made with the loaded table, so this only sets ours */
+	if ((r = atv_plist_load(&pl, err)) < 0)
+		return r;
 	pl->to_bin(d, &bin, &len);
 	pl->free(d);
 	if (!bin || !len)
@@ -95,7 +97,7 @@ int atv_ap_tunnel_session_body(const struct atv_ap_tunnel_ident *id, struct atv_
 	pl->dict_set_item(d, "isRemoteControlOnly", pl->new_bool(1));
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		pl->dict_set_item(d, keys[i], pl->new_string(vals[i] ? vals[i] : ""));
-	return plist_out(d, out, err);
+	return atv_ap_plist_bin(d, out, err);
 }
 
 int atv_ap_tunnel_stream_body(uint64_t seed, const char *channel_id, const char *client_uuid,
@@ -126,15 +128,18 @@ int atv_ap_tunnel_stream_body(uint64_t seed, const char *channel_id, const char 
 	pl->dict_set_item(s, "clientTypeUUID", pl->new_string(ATV_AP_CLIENT_TYPE_UUID));
 	pl->array_append_item(a, s);
 	pl->dict_set_item(d, "streams", a);
-	return plist_out(d, out, err);
+	return atv_ap_plist_bin(d, out, err);
 }
 
 /* An integer member of d as a port (1..65535), else -1. */
-static int port_of(plist_t d, const char *key)
+int atv_ap_plist_port(plist_t d, const char *key)
 {
-	plist_t n = d ? pl->dict_get_item(d, key) : NULL;
+	plist_t n;
 	uint64_t v = 0;
 
+	if (!d || atv_plist_load(&pl, NULL) < 0)
+		return -1;
+	n = pl->dict_get_item(d, key);
 	if (!n || pl->get_node_type(n) != PLIST_UINT)
 		return -1;
 	pl->get_uint_val(n, &v);
@@ -154,7 +159,7 @@ int atv_ap_tunnel_session_reply(const uint8_t *body, size_t len, int *event_port
 		atv_err_prefix(err, "SETUP reply");
 		return r;
 	}
-	*event_port = port_of(d, "eventPort");
+	*event_port = atv_ap_plist_port(d, "eventPort");
 	n = pl->dict_get_item(d, "skipRecord");
 	if (n && pl->get_node_type(n) == PLIST_BOOLEAN) {
 		pl->get_bool_val(n, &b);
@@ -183,7 +188,7 @@ int atv_ap_tunnel_stream_reply(const uint8_t *body, size_t len, int *data_port,
 	if (a && pl->get_node_type(a) == PLIST_ARRAY && pl->array_get_size(a) > 0)
 		s = pl->array_get_item(a, 0);
 	if (s && pl->get_node_type(s) == PLIST_DICT) {
-		*data_port = port_of(s, "dataPort");
+		*data_port = atv_ap_plist_port(s, "dataPort");
 		n = pl->dict_get_item(s, "streamID");
 		if (n && pl->get_node_type(n) == PLIST_UINT) {
 			pl->get_uint_val(n, &v);
@@ -801,8 +806,7 @@ static int dial(struct atv_ap_tunnel *t, enum chan i, int port, const char *salt
 	return r;
 }
 
-/* Our address on the control connection, for the RTSP URI. */
-static void own_address(int fd, char *out, size_t size)
+void atv_ap_own_address(int fd, char *out, size_t size)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
@@ -839,7 +843,7 @@ static int bring_up(struct atv_ap_tunnel *t, const char *name, struct atv_err *e
 		r = atv_uuid(client, err);
 	if (r < 0)
 		goto out;
-	own_address(atv_channel_tcp_fd(t->ch[CH_CONTROL]), addr, sizeof addr);
+	atv_ap_own_address(atv_channel_tcp_fd(t->ch[CH_CONTROL]), addr, sizeof addr);
 	atv_ap_rtsp_init(&t->rtsp, addr, rnd.dacp, rnd.active, rnd.uri);
 	/* pyatv: a seqno in [2^32, 2^33); ours then counts up */
 	t->seq_next = ((uint64_t)1 << 32) | (rnd.seq & 0x7fffffffULL);
@@ -988,7 +992,7 @@ void atv_ap_tunnel_close(struct atv_ap_tunnel *t)
 			pl->dict_set_item(s, "type", pl->new_uint(ATV_AP_STREAM_TYPE_MRP));
 			pl->array_append_item(a, s);
 			pl->dict_set_item(d, "streams", a);
-			if (plist_out(d, &body, NULL) == 0)
+			if (atv_ap_plist_bin(d, &body, NULL) == 0)
 				(void)request(t, "TEARDOWN", NULL, &body, NULL);
 		} else {
 			pl->free(d);

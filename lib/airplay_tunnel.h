@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <plist/plist.h>
+
 #include "airplay_info.h"
 #include "buf.h"
 #include "err.h"
@@ -101,6 +103,18 @@ struct atv_ap_rtsp {
 	char instance[48];	/* "Client-Instance: <the DACP-ID>" */
 	unsigned cseq;		/* the next request's, from 0 */
 };
+
+/* d as a binary plist into out (reset first); consumes d.  libplist must
+ * be loaded (atv_plist_load). */
+int atv_ap_plist_bin(plist_t d, struct atv_buf *out, struct atv_err *err);
+
+/* The integer under key in dict d (NULL is fine) when it is a port
+ * (1..65535), else -1. */
+int atv_ap_plist_port(plist_t d, const char *key);
+
+/* Our address on the connected socket fd as an IP literal (RTSP URIs,
+ * SDP), "127.0.0.1" when it cannot be had. */
+void atv_ap_own_address(int fd, char *out, size_t size);
 
 /* Fill r for our address (an IP literal) with these ids. */
 void atv_ap_rtsp_init(struct atv_ap_rtsp *r, const char *own_ip, uint64_t dacp_id,

@@ -46,6 +46,7 @@
 #include "httpmsg.h"
 #include "jsonl.h"
 #include "log.h"
+#include "raop.h"
 #include "tlv8.h"
 
 #define AIRPLAY		   "_airplay._tcp"
@@ -158,6 +159,8 @@ struct fake_airplay {
 	/* the MRP tunnel's device-wide part */
 	struct fake_tunnels *tunnels;
 	struct fake_mrp *mrp;
+	/* the audio receiver: RAOP and AirPlay 2 audio (raop-server.c) */
+	struct fake_audio *audio;
 };
 
 const char *fake_airplay_hostile_names(void)
@@ -1121,11 +1124,111 @@ static bool is_tunnel_request(const struct conn *c)
 	return strcmp(c->rq.method, "POST") == 0 && strcmp(c->path, "/feedback") == 0;
 }
 
+static struct in_addr conn_peer(const struct conn *c)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t len = sizeof sa;
+
+	if (getpeername(c->fd, (struct sockaddr *)&sa, &len) < 0)
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sa.sin_addr;
+}
+
+/* An audio request (RAOP, or the audio part of an AirPlay 2 session):
+ * raop-server.c's answer. */
+static void do_audio(struct fake_airplay *ap, struct conn *c, bool ap2)
+{
+	struct fake_audio_reply r = {0};
+	const char *h[8];
+	size_t n = 0;
+
+	atv_buf_init(&r.body, REPLY_MAX);
+	atv_buf_init(&r.raw, REPLY_MAX);
+	fake_audio_request(ap->audio, &c->rq, c->path, conn_peer(c), ap2, &r);
+	if (r.raw.len) {
+		conn_send(c, r.raw.data, r.raw.len);
+	} else {
+		char ct[128], cseq[48];
+		const char *cs = atv_httpmsg_header(&c->rq, "CSeq");
+
+		h[n++] = "Server: " SERVER;
+		/* pyatv matches answers by CSeq, HTTP ones (/auth-setup) too */
+		if (cs && strcmp(c->rq.proto, "RTSP/1.0") != 0 && strlen(cs) < 20) {
+			snprintf(cseq, sizeof cseq, "CSeq: %s", cs);
+			h[n++] = cseq;
+		}
+		if (r.type) {
+			snprintf(ct, sizeof ct, "Content-Type: %s", r.type);
+			h[n++] = ct;
+		}
+		for (size_t i = 0; i < r.n_headers && n < 7; i++)
+			h[n++] = r.headers[i];
+		h[n] = NULL;
+		atv_buf_reset(&ap->reply);
+		if (atv_httpmsg_build_reply(&c->rq, (int)r.status, reason_of(r.status), h,
+					    r.body.data ? r.body.data : (const uint8_t *)"",
+					    r.body.len, &ap->reply, NULL) < 0)
+			c->closing = true;
+		else
+			conn_send(c, ap->reply.data, ap->reply.len);
+	}
+	atv_buf_release(&r.body);
+	atv_buf_release(&r.raw);
+	if (r.close)
+		c->closing = true;
+}
+
+/* The type of a SETUP or TEARDOWN body's first stream, or -1. */
+static long long stream_type(const struct conn *c)
+{
+	plist_t p = NULL, s, t;
+	uint64_t v = 0;
+	long long r = -1;
+
+	if (c->rq.body.len == 0 || c->rq.body.len > BODY_MAX)
+		return -1;
+	plist_from_memory((const char *)c->rq.body.data, (uint32_t)c->rq.body.len, &p);
+	if (p && plist_get_node_type(p) == PLIST_DICT &&
+	    (s = plist_dict_get_item(p, "streams")) && plist_get_node_type(s) == PLIST_ARRAY &&
+	    plist_array_get_size(s) > 0 && plist_get_node_type(s = plist_array_get_item(s, 0)) ==
+					       PLIST_DICT &&
+	    (t = plist_dict_get_item(s, "type")) && plist_get_node_type(t) == PLIST_UINT) {
+		plist_get_uint_val(t, &v);
+		r = (long long)(v & 0xffffffffu);
+	}
+	plist_free(p);
+	return r;
+}
+
+/* SETUP of an audio stream (type 96) in an AirPlay 2 session. */
+static void do_audio_setup(struct fake_airplay *ap, struct conn *c)
+{
+	plist_t p = NULL, d, a, s, out;
+	unsigned status;
+
+	plist_from_memory((const char *)c->rq.body.data, (uint32_t)c->rq.body.len, &p);
+	s = plist_array_get_item(plist_dict_get_item(p, "streams"), 0);
+	out = plist_new_dict();
+	status = fake_audio_setup_ap2(ap->audio, s, conn_peer(c), out);
+	plist_free(p);
+	if (status != 200) {
+		plist_free(out);
+		respond_status(c, status);
+		return;
+	}
+	d = plist_new_dict();
+	a = plist_new_array();
+	plist_array_append_item(a, out);
+	dict_set(d, "streams", a);
+	respond_plist(c, d);
+}
+
 /* RTSP on a verified AirPlay 2 connection: the tunnel's session. */
 static void do_rtsp(struct fake_airplay *ap, struct conn *c)
 {
 	struct atv_err err = {0, ""};
 	struct fake_tunnel_reply tr = {0};
+	const char *m = c->rq.method;
 	int status;
 
 	if (!c->verified || !ap->ap2) {
@@ -1138,6 +1241,28 @@ static void do_rtsp(struct fake_airplay *ap, struct conn *c)
 		if (!c->tun) {
 			atv_info("airplay %s: %s", c->name, err.msg);
 			respond_status(c, 500);
+			return;
+		}
+	}
+	/* the audio stream's part of the session */
+	if (ap->audio && (strcmp(m, "SET_PARAMETER") == 0 || strcmp(m, "GET_PARAMETER") == 0 ||
+			  strcmp(m, "FLUSH") == 0)) {
+		do_audio(ap, c, true);
+		return;
+	}
+	if (ap->audio && strcmp(m, "SETUP") == 0 && stream_type(c) == 96) {
+		do_audio_setup(ap, c);
+		return;
+	}
+	if (ap->audio && strcmp(m, "RECORD") == 0)
+		fake_audio_record(ap->audio);
+	if (ap->audio && strcmp(m, "TEARDOWN") == 0) {
+		long long t = stream_type(c);
+
+		if (t == 96 || t < 0)
+			fake_audio_teardown(ap->audio);
+		if (t == 96) {
+			respond_status(c, 200);
 			return;
 		}
 	}
@@ -1174,7 +1299,9 @@ static void dispatch(struct fake_airplay *ap, struct conn *c)
 		respond(c, 470, "", 0, NULL);
 		return;
 	}
-	if (is_tunnel_request(c))
+	if (ap->audio && fake_audio_is_raop(ap->audio, &c->rq, url, c->verified && ap->ap2))
+		do_audio(ap, c, false);
+	else if (is_tunnel_request(c))
 		do_rtsp(ap, c);
 	else if (strcmp(url, "/info") == 0 && get)
 		do_info(ap, c);
@@ -1365,6 +1492,11 @@ int fake_airplay_tunnel_drop(struct fake_airplay *ap, const char *which, size_t 
 int fake_airplay_tunnel_hostile(struct fake_airplay *ap, const char *mode, struct atv_err *err)
 {
 	return fake_tunnels_hostile(ap->tunnels, mode, err);
+}
+
+struct fake_audio *fake_airplay_audio(struct fake_airplay *ap)
+{
+	return ap ? ap->audio : NULL;
 }
 
 json_t *fake_airplay_tunnel_state(struct fake_airplay *ap)
@@ -1581,6 +1713,8 @@ int fake_airplay_new(struct fake_loop *loop, struct fake_device *dev,
 		return r;
 	if ((r = fake_tunnels_new(loop, dev, ap->addr, &ap->tunnels, err)) < 0)
 		return r;
+	if ((r = fake_audio_new(loop, dev, ap->addr, &ap->audio, err)) < 0)
+		return r;
 	ap->serving = true;
 	/* mDNS announces the port really listened on (RAOP shares it) */
 	if (raop && raop->port == ap->svc->port) {
@@ -1605,6 +1739,7 @@ void fake_airplay_free(struct fake_airplay *ap)
 		close(ap->lfd);
 	}
 	fake_tunnels_free(ap->tunnels);
+	fake_audio_free(ap->audio);
 	json_decref(ap->log);
 	atv_buf_release(&ap->reply);
 	video_free(ap->video);

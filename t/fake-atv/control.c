@@ -21,6 +21,7 @@
 #include "bytes.h"
 #include "buf.h"
 #include "fake.h"
+#include "raop.h"
 #include "log.h"
 
 #define MAX_CLIENTS 32
@@ -434,8 +435,15 @@ static void run(struct client *cl, char **w, size_t n)
 		else
 			reply(cl, "error out of memory");
 		free(s);
+	} else if (strncmp(w[0], "audio-", 6) == 0) {
+		s = fake_audio_control(fake_airplay_audio(ctl->airplay), w, n);
+		if (s)
+			reply(cl, "%s", s);
+		else
+			reply(cl, "error out of memory");
+		free(s);
 	} else if (strcmp(w[0], "help") == 0 && n == 1) {
-		reply(cl, "ok %s | %s", usage, fake_companion_usage());
+		reply(cl, "ok %s | %s | %s", usage, fake_companion_usage(), fake_audio_usage());
 	} else {
 		reply(cl, "error unknown command \"%.64s\" or wrong arguments; %s", w[0], usage);
 	}

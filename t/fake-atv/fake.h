@@ -669,6 +669,10 @@ void fake_airplay_set_mrp(struct fake_airplay *ap, struct fake_mrp *mrp);
 int fake_airplay_tunnel_drop(struct fake_airplay *ap, const char *which, size_t *n,
 			     struct atv_err *err);
 
+/* The audio receiver (raop.h), or NULL without an AirPlay service. */
+struct fake_audio;
+struct fake_audio *fake_airplay_audio(struct fake_airplay *ap);
+
 /* The tunnels' hostile mode (fake_tunnels_hostile) and state
  * (fake_tunnels_state with the MRP server's tunnel_peers). */
 int fake_airplay_tunnel_hostile(struct fake_airplay *ap, const char *mode, struct atv_err *err);
