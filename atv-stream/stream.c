@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -224,8 +225,12 @@ static int result(struct session *ss, const struct atv_err *failure, int status)
 	json_t *j;
 	int r;
 
-	if (ss->s)
+	if (ss->s) {
 		atv_raop_stats(ss->s, &st);
+		atv_info("%" PRIu64 " frames sent in %" PRIu64 " packets, %" PRIu64
+			 " resent, %" PRIu64 " timing replies",
+			 st.frames_sent, st.packets_sent, st.retransmits, st.timing_replies);
+	}
 	j = json_pack("{s:s, s:b, s:s, s:s?, s:i, s:i, s:b, s:I, s:f, s:s?, s:s?, s:I}", "command",
 		      "stream", "ok", !failure, "input", ss->o->input, "format", ss->in.format,
 		      "rate", ss->in.rate, "channels", ss->in.channels, "resampled",
