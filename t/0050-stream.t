@@ -233,6 +233,33 @@ test_expect_success 'SIGTERM: exit 143' '
 	audio ap ".teardown == true"
 '
 
+test_expect_success 'a FLAC cut short: what is there plays, then exit 6, torn down' '
+	gen-wav -f flac -n 44100 whole.flac &&
+	head -c $(($(wc -c < whole.flac) * 2 / 3)) whole.flac > cut.flac &&
+	test_must_fail 6 timeout $T atv-stream --json cut.flac < ap.json > out 2> err &&
+	test $(wc -l < out) -eq 1 && grep -E -q "truncated|unable to decode" err &&
+	test_jq ".ok == false and .error.code == \"bad_input\" and .frames > 0" out &&
+	audio ap ".teardown == true and .frames > 0"
+'
+
+test_expect_success 'a 2 GB WAV (sparse) streams in bounded memory (peak < 10 MB)' '
+	python3 -c "
+import struct
+n = 0x7ffff000
+h = b\"RIFF\" + struct.pack(\"<I\", n + 36) + b\"WAVEfmt \" + struct.pack(\"<IHHIIHH\",
+    16, 1, 2, 44100, 176400, 4, 16) + b\"data\" + struct.pack(\"<I\", n)
+f = open(\"huge.wav\", \"wb\"); f.write(h); f.truncate(n + 44); f.close()
+" &&
+	{ atv-stream --json huge.wav < ap.json > huge.out 2> huge.err & } &&
+	pid=$! && test_atexit "kill $pid 2>/dev/null" && n=300 &&
+	until ctl ap audio-state | jq -e ".state == \"recording\" and .packets > 60" > /dev/null; do
+		n=$((n - 1)) && test $n -gt 0 && sleep 0.02 || return 1
+	done &&
+	hwm=$(awk "/^VmHWM:/ { print \$2 }" /proc/$pid/status) &&
+	kill -INT $pid && { wait $pid; st=$?; } && test $st -eq 130 &&
+	say "peak RSS $hwm kB" && test "$hwm" -lt 10240
+'
+
 test_expect_success 'unreachable receiver: exit 3 with a failure line' '
 	test_must_fail 3 timeout $T atv-stream --json -t 1 tone.wav < none.json > out 2> err &&
 	test_fail_line out && test_jq ".error.code == \"unreachable\"" out
