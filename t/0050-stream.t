@@ -9,7 +9,9 @@
 . "$top_srcdir/t/mrp-lib.sh"
 
 NET=127.50.$(($$ % 250 + 1))
-AP=$NET.2 HP=$NET.3 NONE=$NET.9
+AP=$NET.2 HP=$NET.3 DN=$NET.4 NONE=$NET.9
+ATV_CREDENTIALS=$TRASH/cfg/credentials
+export ATV_CREDENTIALS
 
 # A device config whose RAOP port has no listener (nothing answers there).
 cat > none.json << EOF
@@ -270,6 +272,17 @@ test_expect_success 'HomePod: AirPlay 2 (transient pairing), every frame' '
 	test_jq ".protocol == \"airplay2\" and .auth == \"transient\"" st.out &&
 	same_audio hp tone.sum &&
 	audio hp ".protocol == \"airplay2\" and .volume == -12 and .title == \"Gen Title\""
+'
+
+test_expect_success 'tvOS Apple TV: exit 4 naming atv-pair -p airplay; paired: AirPlay 2' '
+	start_mrp_fake dn $DN "$DEV/den.json" &&
+	atv-scan -s $DN > dn.json &&
+	test_must_fail 4 timeout $T atv-stream --json tone.wav < dn.json > out 2> err &&
+	test_fail_line out && grep -q "atv-pair -p airplay" err &&
+	atv-pair -p airplay --pin 1111 < dn.json > /dev/null &&
+	stream dn.json tone.wav &&
+	test_jq ".protocol == \"airplay2\" and .auth == \"hap\"" st.out &&
+	same_audio dn tone.sum
 '
 
 # (every 8th dropped: not the last of 63 packets, which a receiver cannot
