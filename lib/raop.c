@@ -4,10 +4,12 @@
  *
  * Pacing: the packet that starts at frame pos (counted from the first one)
  * is due at t0 + pos / rate; it is sent once due, never earlier, so the
- * receiver's buffer holds its latency and no more.  A caller that falls
- * behind (a slow pipe) gets at most MAX_BEHIND packets sent at once; past
- * that the clock is moved (t0 later) instead of bursting, and the sync
- * packets tell the receiver the new mapping of RTP time to wall time.
+ * receiver's buffer holds its latency and no more.  Packets that are late
+ * (the process was not scheduled for a while) are caught up, MAX_BEHIND a
+ * call, while the receiver's latency still covers them, so the stream does
+ * not drift; later than that (a slow pipe starved us) the clock is moved
+ * (t0 later) instead of a burst, and the sync packets tell the receiver
+ * the new mapping of RTP time to wall time.
  *
  * RTSP requests wait for their reply (atv_httpmsg_exchange, within the
  * timeout); they are few (set-up, volume, metadata, /feedback every 2 s)
@@ -46,7 +48,7 @@
 #define FPP		  ATV_RAOP_FRAMES_PER_PACKET
 #define RING		  512		     /* packets kept for resends: 4 s */
 #define QUEUE_FRAMES	  (FPP * 12)	     /* PCM waiting for its time: 96 ms */
-#define MAX_BEHIND	  3		     /* packets sent at once to catch up */
+#define MAX_BEHIND	  3		     /* packets a call while catching up */
 #define SYNC_MS		  1000
 #define FEEDBACK_MS	  2000
 #define DEFAULT_LATENCY	  (22050 + 44100)    /* pyatv's StreamContext */
@@ -541,21 +543,26 @@ static int64_t due_in(const struct atv_raop *s, int64_t now)
 	return s->t0_ns + (int64_t)(s->pos * 1000000000u / ATV_RAOP_SAMPLE_RATE) - now;
 }
 
-/* Send every packet that is due; with flush, a last partial one too. */
+/* Send every packet that is due; with flush, a last partial one too.
+ * Behind time (the process was not scheduled, the input was late), the
+ * missed packets go out MAX_BEHIND a call (the caller comes back at once:
+ * the timeout is 0) as long as the receiver's latency still covers them;
+ * past that its buffer ran dry anyway, and the clock moves instead of a
+ * burst the receiver could not hold. */
 static int send_due(struct atv_raop *s, bool flush, struct atv_err *err)
 {
 	int64_t now = now_ns(), d;
+	int64_t slack = (int64_t)s->latency * 1000000000 / ATV_RAOP_SAMPLE_RATE;
 	int sent = 0, r;
 
-	while (s->q_frames >= FPP || (flush && s->q_frames > 0)) {
+	while ((s->q_frames >= FPP || (flush && s->q_frames > 0)) && sent < MAX_BEHIND) {
 		d = due_in(s, now);
 		if (d > 0)
 			break;
-		if (sent == MAX_BEHIND) {
-			/* behind: move the clock rather than burst */
+		if (-d > slack) {
 			s->t0_ns -= d;
-			atv_debug("raop: %" PRId64 " ms behind, clock moved", -d / 1000000);
-			break;
+			atv_debug("raop: %" PRId64 " ms behind, over the latency: clock moved",
+				  -d / 1000000);
 		}
 		r = send_packet(s, s->q_frames >= FPP ? FPP : s->q_frames, err);
 		if (r < 0)

@@ -6,7 +6,7 @@
  * and resamples to it) and the session does the rest:
  *
  *   RAOP (AirPlay 1)  RTSP on the raop service's TCP port (plain, or after
- *                     pair-verify when there are HAP credentials): OPTIONS,
+ *                     pair-verify when there are HAP credentials):
  *                     ANNOUNCE (SDP, uncompressed ALAC), SETUP (our control
  *                     and timing UDP ports), RECORD, SET_PARAMETER (volume,
  *                     metadata, artwork, progress), FLUSH, TEARDOWN; HTTP
@@ -165,9 +165,11 @@ int atv_raop_timeout_ms(const struct atv_raop *s);
  * requests, read RTSP/event traffic, send /feedback. */
 int atv_raop_service(struct atv_raop *s, int timeout_ms, struct atv_err *err);
 
-/* Send the rest (the last partial packet padded with silence) and return
- * once the receiver has played it out (the last frame's time plus the
- * latency), still answering its requests meanwhile. */
+/* Send the rest and return once the receiver has played it out (the last
+ * frame's time plus the latency), still answering its requests meanwhile.
+ * The last packet holds just the frames that are left (an ALAC partial
+ * frame carries its count), so the receiver gets exactly the frames
+ * written, no padding. */
 int atv_raop_drain(struct atv_raop *s, struct atv_err *err);
 
 /* Stop now: drop the queue, FLUSH and TEARDOWN (each waited for within the

@@ -1256,6 +1256,8 @@ static void do_rtsp(struct fake_airplay *ap, struct conn *c)
 	}
 	if (ap->audio && strcmp(m, "RECORD") == 0)
 		fake_audio_record(ap->audio);
+	if (ap->audio && strcmp(m, "POST") == 0 && strcmp(c->path, "/feedback") == 0)
+		fake_audio_feedback(ap->audio);
 	if (ap->audio && strcmp(m, "TEARDOWN") == 0) {
 		long long t = stream_type(c);
 

@@ -55,7 +55,7 @@
 #define DEFAULT_LATENCY 11025 /* frames, Audio-Latency */
 #define PASSWORD_MAX	128
 #define HUGE_LENGTH	"1073741824"
-#define ENDLESS_BYTES	((size_t)256 << 10)
+#define ENDLESS_BYTES	((size_t)128 << 10) /* under the channel's 256 KiB */
 #define FLOOD		1000 /* hostile retransmit-flood: requests at once */
 #define FNV_OFFSET	UINT64_C(0xcbf29ce484222325)
 #define FNV_PRIME	UINT64_C(0x100000001b3)
@@ -1131,6 +1131,12 @@ void fake_audio_record(struct fake_audio *a)
 	}
 }
 
+void fake_audio_feedback(struct fake_audio *a)
+{
+	if (a->s.ap2)
+		a->s.feedback++;
+}
+
 void fake_audio_teardown(struct fake_audio *a)
 {
 	struct session *s = &a->s;
@@ -1321,6 +1327,19 @@ int fake_audio_new(struct fake_loop *loop, const struct fake_device *dev, struct
 			return atv_err_set(err, ATV_E_INPUT,
 					   "\"raop\" must be {\"password\":\"PW\", "
 					   "\"latency\":FRAMES}");
+	}
+	/* a receiver that says pw=true asks for a password: the file names it */
+	for (size_t i = 0; i < dev->n_svcs; i++) {
+		char *v = strcmp(dev->svcs[i].type, "_raop._tcp") == 0
+				  ? fake_service_txt(&dev->svcs[i], "pw")
+				  : NULL;
+		bool needs = v && strcasecmp(v, "true") == 0;
+
+		free(v);
+		if (needs && !pw)
+			return atv_err_set(err, ATV_E_INPUT,
+					   "_raop._tcp says pw=true: \"raop\":{\"password\":\"PW\"} "
+					   "names the password");
 	}
 	a = calloc(1, sizeof *a);
 	if (!a || !(a->win = calloc(WINDOW, sizeof *a->win))) {

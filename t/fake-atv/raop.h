@@ -128,8 +128,10 @@ void fake_audio_request(struct fake_audio *a, const struct atv_httpmsg *rq, cons
 unsigned fake_audio_setup_ap2(struct fake_audio *a, void *stream, struct in_addr peer,
 			      void *reply_stream);
 
-/* The AirPlay 2 session's RECORD and TEARDOWN, seen by the tunnel. */
+/* The AirPlay 2 session's RECORD, POST /feedback and TEARDOWN, seen by
+ * the tunnel. */
 void fake_audio_record(struct fake_audio *a);
+void fake_audio_feedback(struct fake_audio *a);
 void fake_audio_teardown(struct fake_audio *a);
 
 /* audio-state's object (see fake-atv --help), new. */

@@ -1,125 +1,80 @@
-/* fuzz-raop - what an audio receiver sends the sender, by the first byte:
- *   0  a timing request (timing port); a parsed one gets a reply built
- *   1  a resend request (control port)
- *   2  a SETUP reply's Transport header value
- *   3  a WWW-Authenticate Digest challenge (a parsed one signs a request)
- *   4  an Audio-Latency value
- *   5  an AirPlay 2 audio stream SETUP reply (binary plist)
- * Every input parses or is refused with -ATV_E_PROTO/-ATV_E_LIMIT (or
- * -ATV_E_UNSUPPORTED without libplist), never anything else; parsed
- * values are in their documented ranges. */
+/* fuzz-raop - the fake's audio receiver's parsers on what a sender sends
+ * (t/fake-atv/raop-parse.c): the first byte picks one.  0: an ANNOUNCE's
+ * SDP; 1 and 2: an RTP packet, its payload decoded as L16 or uncompressed
+ * ALAC (stereo, 352 frames at most); 3: a DMAP mlit of metadata; 4: a
+ * Digest header's parameters.  A parser must refuse or give values within
+ * the bounds it promises. */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "raop_ap2.h"
-#include "raop_packet.h"
-#include "raop_rtsp.h"
+#include "../fake-atv/raop.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void refused(int r)
+static void sdp(const uint8_t *p, size_t n)
 {
-	if (r != -ATV_E_PROTO && r != -ATV_E_LIMIT && r != -ATV_E_UNSUPPORTED && r != -ATV_E_NOMEM)
+	struct fake_sdp s;
+
+	if (fake_sdp_parse(p, n, &s, NULL) == 0 &&
+	    (s.rate < 8000 || s.rate > 192000 || s.channels < 1 || s.channels > 2 || s.bits != 16 ||
+	     s.fpp < 1 || s.fpp > FAKE_FPP_MAX || s.codec == FAKE_CODEC_NONE))
 		abort();
 }
 
-static int port_ok(int p, int allow_zero)
+static void rtp(const uint8_t *p, size_t n, enum fake_codec codec)
 {
-	return (p >= 1 && p <= 65535) || (allow_zero && p == 0);
+	static int16_t pcm[352 * 2];
+	struct fake_rtp r;
+	size_t frames;
+
+	if (fake_rtp_parse(p, n, &r, NULL) < 0)
+		return;
+	if (r.payload < p || r.payload + r.len > p + n)
+		abort();
+	if (fake_audio_decode(codec, 2, 16, r.payload, r.len, pcm, 352, &frames, NULL) == 0 &&
+	    frames > 352)
+		abort();
+}
+
+static void meta(const uint8_t *p, size_t n)
+{
+	char *t, *ar, *al;
+
+	if (fake_dmap_meta_parse(p, n, &t, &ar, &al, NULL) == 0 &&
+	    ((t && strlen(t) > 255) || (ar && strlen(ar) > 255) || (al && strlen(al) > 255)))
+		abort();
+	free(t);
+	free(ar);
+	free(al);
+}
+
+static void digest(const uint8_t *p, size_t n)
+{
+	char *h = malloc(n + 1), out[64];
+
+	if (!h)
+		return;
+	memcpy(h, p, n);
+	h[n] = '\0';
+	if (fake_digest_param(h, "nonce", out, sizeof out) && strlen(out) >= sizeof out)
+		abort();
+	fake_digest_param(h, "response", out, sizeof out);
+	free(h);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct atv_err err;
-	char *text;
-	int r;
-
 	if (size == 0)
 		return 0;
-	/* the text parsers get a C string, as httpmsg hands out header values */
-	text = malloc(size);
-	if (!text)
-		return 0;
-	memcpy(text, data + 1, size - 1);
-	text[size - 1] = '\0';
-	switch (data[0] % 6) {
-	case 0: {
-		struct atv_rtp_timing t;
-		uint8_t out[ATV_RTP_TIMING_LEN];
-
-		r = atv_rtp_timing_parse(data + 1, size - 1, &t, &err);
-		if (r == 0) {
-			atv_rtp_timing_reply(&t, 1, 2, out);
-			if (out[1] != 0xd3 || out[0] != data[1])
-				abort();
-		} else {
-			refused(r);
-		}
-		break;
+	switch (data[0] % 5) {
+	case 0: sdp(data + 1, size - 1); break;
+	case 1: rtp(data + 1, size - 1, FAKE_CODEC_L16); break;
+	case 2: rtp(data + 1, size - 1, FAKE_CODEC_ALAC); break;
+	case 3: meta(data + 1, size - 1); break;
+	default: digest(data + 1, size - 1); break;
 	}
-	case 1: {
-		struct atv_rtp_resend_req rr;
-
-		r = atv_rtp_resend_parse(data + 1, size - 1, &rr, &err);
-		if (r == 0 && rr.count == 0)
-			abort();
-		if (r < 0)
-			refused(r);
-		break;
-	}
-	case 2: {
-		struct atv_raop_transport t;
-
-		r = atv_raop_transport_parse(text, &t, &err);
-		if (r == 0 && (!port_ok(t.server_port, 0) || !port_ok(t.control_port, 0) ||
-			       !port_ok(t.timing_port, 1)))
-			abort();
-		if (r < 0)
-			refused(r);
-		break;
-	}
-	case 3: {
-		struct atv_raop_digest d;
-		char line[1024];
-
-		r = atv_raop_digest_parse(text, &d, &err);
-		if (r == 0) {
-			if (strlen(d.realm) >= sizeof d.realm || strlen(d.nonce) >= sizeof d.nonce)
-				abort();
-			r = atv_raop_digest_header("u", &d, "p", "ANNOUNCE", "rtsp://x/1", line,
-						   sizeof line, &err);
-			if (r < 0)
-				abort();
-		} else {
-			refused(r);
-		}
-		break;
-	}
-	case 4: {
-		uint32_t f;
-
-		r = atv_raop_latency_parse(text, &f, &err);
-		if (r == 0 && f > ATV_RAOP_LATENCY_MAX)
-			abort();
-		if (r < 0)
-			refused(r);
-		break;
-	}
-	default: {
-		int dp, cp;
-
-		r = atv_raop_ap2_stream_reply(data + 1, size - 1, &dp, &cp, &err);
-		if (r == 0 && (!port_ok(dp, 0) || !port_ok(cp, 0)))
-			abort();
-		if (r < 0)
-			refused(r);
-		break;
-	}
-	}
-	free(text);
 	return 0;
 }
