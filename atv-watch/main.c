@@ -14,6 +14,7 @@
 #include "device.h"
 #include "input.h"
 #include "output.h"
+#include "stop.h"
 #include "tool.h"
 #include "watch.h"
 #include "banned.h"
@@ -102,7 +103,7 @@ int main(int argc, char **argv)
 	w.in = until_eof ? &tool.in : NULL;
 	atv_device_init(&w.d);
 
-	if (atv_watch_signals(&err) < 0 || atv_cli_tool_start(&tool, &err) < 0 ||
+	if (atv_cli_stop_signals(&err) < 0 || atv_cli_tool_start(&tool, &err) < 0 ||
 	    atv_cli_tool_device(&tool, &w.d, &err) < 0)
 		status = atv_watch_fail(&w, &err);
 	else

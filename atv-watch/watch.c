@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,44 +12,9 @@
 #include "cli.h"
 #include "log.h"
 #include "output.h"
+#include "stop.h"
 #include "watch.h"
 #include "banned.h"
-
-static int sig_pipe[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-	char c = (char)sig;
-
-	/* the loop sees the byte; a full pipe already says "stop" */
-	if (write(sig_pipe[1], &c, 1) < 0)
-		errno = saved;
-	errno = saved;
-}
-
-int atv_watch_signals(struct atv_err *err)
-{
-	struct sigaction sa;
-
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		return atv_err_sys(err, ATV_E_IO, errno, "pipe");
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	/* no SA_RESTART: a blocking wait returns at once and looks at the pipe */
-	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
-		return atv_err_sys(err, ATV_E_IO, errno, "sigaction");
-	return 0;
-}
-
-/* Did SIGINT or SIGTERM arrive (its byte is in the pipe)? */
-static bool signalled(void)
-{
-	char c;
-
-	return read(sig_pipe[0], &c, 1) == 1;
-}
 
 static void on_event(void *ctx, json_t *event)
 {
@@ -145,7 +109,7 @@ int atv_watch_run(struct atv_watch *w)
 			long long left = next_try - atv_cli_now_ms();
 			timeout = left > 0 ? (int)left : 0;
 		}
-		r = atv_cli_wait(w->c, w->in ? w->in->fd : -1, sig_pipe[0], timeout, on_event, w,
+		r = atv_cli_wait(w->c, w->in ? w->in->fd : -1, atv_cli_stop_fd(), timeout, on_event, w,
 				 &err);
 		if (w->out_failed)
 			break;
@@ -191,7 +155,7 @@ int atv_watch_run(struct atv_watch *w)
 	}
 	disconnect(w);
 	atv_artwork_release(&w->art);
-	if (signalled()) {
+	if (atv_cli_stop_signal()) {
 		/* SIGINT/SIGTERM broke a write blocked on a full pipe: the stop
 		 * asked for (status 0), without the "closed" line nobody reads */
 		atv_cli_output_discard();

@@ -24,9 +24,6 @@ struct atv_watch {
 	struct atv_err out_err;
 };
 
-/* Route SIGINT and SIGTERM to a pipe the loop watches.  0 or -ATV_E_IO. */
-int atv_watch_signals(struct atv_err *err);
-
 /* Connect (w->d is set), print the events until a signal, the end of
  * w->in or an error reconnecting cannot fix.  Returns the exit status;
  * the connection is closed. */

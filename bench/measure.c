@@ -1,4 +1,4 @@
-/* measure.c - run a command a number of times and report its wall time and
+/* measure.c - run a command a number of times and report its wall time, CPU time and
  * peak memory as one JSON line (for `make bench`).
  *
  *   measure [-n RUNS] [-w WARMUP] [--name NAME] [--keep-stdout] [--input FILE]
@@ -36,6 +36,7 @@
 
 struct run {
 	double ms;
+	double cpu_ms; /* user + system CPU time */
 	long rss_kb;
 };
 
@@ -142,6 +143,8 @@ static void one_run(const struct opts *o, const char *kind, long idx, struct run
 		     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	r->ms = elapsed_ms(&t0, &t1);
 	r->rss_kb = ru.ru_maxrss; /* kilobytes on Linux */
+	r->cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+		    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -198,19 +201,21 @@ static void put_json_string(FILE *f, const char *s)
 
 static void report(const struct opts *o, const struct run *runs, size_t n)
 {
-	double *ms = calloc(n, sizeof *ms);
+	double *ms = calloc(n, sizeof *ms), *cpu = calloc(n, sizeof *cpu);
 	long *rss = calloc(n, sizeof *rss);
 	double med, p90;
 	long rss_med;
 	size_t i;
 
-	if (!ms || !rss)
+	if (!ms || !rss || !cpu)
 		fail("out of memory");
 	for (i = 0; i < n; i++) {
 		ms[i] = runs[i].ms;
+		cpu[i] = runs[i].cpu_ms;
 		rss[i] = runs[i].rss_kb;
 	}
 	qsort(ms, n, sizeof *ms, cmp_double);
+	qsort(cpu, n, sizeof *cpu, cmp_double);
 	qsort(rss, n, sizeof *rss, cmp_long);
 	med = median_d(ms, n);
 	p90 = percentile(ms, n, 90);
@@ -219,13 +224,14 @@ static void report(const struct opts *o, const struct run *runs, size_t n)
 	fputs("{\"name\":", stdout);
 	put_json_string(stdout, o->name);
 	printf(",\"runs\":%zu,\"median_ms\":%.3f,\"min_ms\":%.3f,\"max_ms\":%.3f,\"p90_ms\":%.3f,"
-	       "\"peak_rss_kb_median\":%ld,\"peak_rss_kb_max\":%ld}\n",
-	       n, med, ms[0], ms[n - 1], p90, rss_med, rss[n - 1]);
+	       "\"peak_rss_kb_median\":%ld,\"peak_rss_kb_max\":%ld,\"cpu_ms_median\":%.3f}\n",
+	       n, med, ms[0], ms[n - 1], p90, rss_med, rss[n - 1], median_d(cpu, n));
 	fprintf(stderr,
 		"%s: %s: %zu runs: median %.3f ms, min %.3f, p90 %.3f, max %.3f; "
 		"peak RSS median %ld kB, max %ld kB\n",
 		progname, o->name, n, med, ms[0], p90, ms[n - 1], rss_med, rss[n - 1]);
 	free(ms);
+	free(cpu);
 	free(rss);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		fail("unable to write the result: %s", strerror(errno));

@@ -76,6 +76,11 @@ int atv_cli_result_ok(const char *item, const json_t *extra, struct atv_err *err
 	return emit(j, err);
 }
 
+int atv_cli_result_line(const json_t *j, struct atv_err *err)
+{
+	return print_with(text_mode ? atv_cli_text_write : atv_jsonl_write, j, err);
+}
+
 /* {"command":item,"ok":false,"error":{…}}, without "command" when item is
  * NULL. */
 static json_t *failure_json(const char *item, const struct atv_err *failure)

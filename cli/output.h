@@ -27,6 +27,11 @@ int atv_cli_result_ok(const char *item, const json_t *extra, struct atv_err *err
  * and "prog: item: message" on stderr. */
 int atv_cli_result_fail(const char *item, const struct atv_err *failure, struct atv_err *err);
 
+/* A result line built by the tool (a tool with one result of its own
+ * shape, atv-stream's), as JSON or text like the others; j is not
+ * consumed (NULL: out of memory). */
+int atv_cli_result_line(const json_t *j, struct atv_err *err);
+
 /* A failure before any result, e.g. a device not found: the message on
  * stderr (as atv_cli_fail) and {"ok":false,"error":{"code":…,"message":…}}
  * on stdout, so that a script that reads only stdout sees why.  Returns

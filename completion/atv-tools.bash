@@ -1,4 +1,5 @@
-# bash completion for atv-tools: atv-scan, atv-pair, atv-send and atv-watch.
+# bash completion for atv-tools: atv-scan, atv-pair, atv-send, atv-watch and
+# atv-stream.
 # Installed once per tool name.  atv-send's command names come from
 # `atv-send --list-commands` (the command table itself), so they cannot
 # drift; t/0042-install.t checks the options against each tool's --help.
@@ -22,6 +23,8 @@ _atv_tools()
 		--port --with-credentials --forget" ;;
 	atv-send) opts="$shared --protocol --action --wait --artwork --text --json --list-commands" ;;
 	atv-watch) opts="$shared --protocol --artwork --until-eof --text --json" ;;
+	atv-stream) opts="$shared --protocol --format --volume --title --artist --album --artwork
+		--password-file --text --json" ;;
 	*) return 0 ;;
 	esac
 
@@ -29,6 +32,7 @@ _atv_tools()
 	-p | --protocol)
 		case $cmd in
 		atv-watch) words="mrp dmap companion" ;;
+		atv-stream) words="raop airplay" ;;
 		*) words="mrp dmap airplay companion" ;;
 		esac
 		COMPREPLY=($(compgen -W "$words" -- "$cur"))
@@ -38,24 +42,32 @@ _atv_tools()
 		COMPREPLY=($(compgen -W "tap double_tap hold" -- "$cur"))
 		return 0
 		;;
-	-c | --credentials | --pin-file)
+	--format)
+		COMPREPLY=($(compgen -W "s16le:44100:2 s16be:44100:2 s24le:44100:2 f32le:44100:2" -- "$cur"))
+		return 0
+		;;
+	-c | --credentials | --pin-file | --password-file)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;
 	--artwork)
-		# atv-watch: a directory; atv-send: a file
-		[ "$cmd" = atv-send ] && COMPREPLY=($(compgen -f -- "$cur")) ||
+		# atv-watch: a directory; atv-send, atv-stream: a file
+		[ "$cmd" != atv-watch ] && COMPREPLY=($(compgen -f -- "$cur")) ||
 			COMPREPLY=($(compgen -d -- "$cur"))
 		return 0
 		;;
 	-i | --id | -n | --device-name | -s | --hosts | -t | --timeout | --pin | --name | \
-		--remote-name | --pairing-guid | --port)
+		--remote-name | --pairing-guid | --port | --volume | --title | --artist | --album)
 		return 0
 		;;
 	esac
 
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		return 0
+	fi
+	if [[ $cmd == atv-stream ]]; then
+		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 	fi
 	[[ $cmd == atv-send ]] || return 0
@@ -86,4 +98,4 @@ _atv_tools()
 	return 0
 }
 
-complete -F _atv_tools atv-scan atv-pair atv-send atv-watch
+complete -F _atv_tools atv-scan atv-pair atv-send atv-watch atv-stream

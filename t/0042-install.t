@@ -16,7 +16,7 @@ ATV_CREDENTIALS=$TRASH/cfg/credentials
 export ATV_CREDENTIALS
 D=$TRASH/dest
 P=/opt/atv
-TOOLS="atv-scan atv-pair atv-send atv-watch"
+TOOLS="atv-scan atv-pair atv-send atv-watch atv-stream"
 
 # mk TARGET...: make in the build tree, not as part of the make running us
 mk() {

@@ -29,7 +29,7 @@ if [ "${ATV_DEMO_NETNS-}" != inside ]; then
 	done
 	NET=127.77.$n
 fi
-PATH="$B/atv-scan:$B/atv-pair:$B/atv-send:$B/atv-watch:$B/t/fake-atv:$PATH"
+PATH="$B/atv-scan:$B/atv-pair:$B/atv-send:$B/atv-watch:$B/atv-stream:$B/t/fake-atv:$B/t/helpers:$PATH"
 export PATH
 W=$(mktemp -d /tmp/atv-demo.XXXXXX)
 chmod 700 "$W"
@@ -67,6 +67,7 @@ show "atv-scan -s $HOSTS -i $ID --json | jq -r '.services[] | \"\\(.protocol)\\t
 # ---- MRP: pair, control, watch ----
 
 # ctl COMMAND...: one line to the living room's control socket, its reply back
+# (CTL=NAME: another fake's)
 ctl() {
 	python3 -c '
 import socket, sys
@@ -74,7 +75,7 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.settimeout(10)
 s.connect(sys.argv[1])
 s.sendall((" ".join(sys.argv[2:]) + "\n").encode())
-print(s.makefile("r").readline().rstrip("\n"))' "$W/livingroom.ctl" "$@"
+print(s.makefile("r").readline().rstrip("\n"))' "$W/${CTL:-livingroom}.ctl" "$@"
 }
 
 # wait_for FILE JQ-FILTER: until a line of FILE matches (at most ~10 s)
@@ -138,12 +139,12 @@ show "atv-scan -s $NET.2 -i $ID --json | jq -c '.services[] | select(.protocol =
 show "atv-pair -p airplay --pin 1111 < $W/tv.json > $W/tv-ap.json && jq -c '{identifier, protocol}' \"\$ATV_CREDENTIALS\""
 show "atv-send --wait play_url=http://127.0.0.1:9/big-buck-bunny.mp4 start=0.5 < $W/tv-ap.json | jq -c 'del(.time, .device)'"
 
-# ---- tvOS 15+ and HomePod: MRP through the AirPlay 2 tunnel ----
+# ---- tvOS 15+ and HomePod: MRP through the AirPlay 2 tunnel (the AirPort: audio, below) ----
 
 n=5
-for dev in den homepod; do
+for dev in den homepod airport; do
 	fake-atv --device "$S/t/fake-atv/devices/$dev.json" --unicast "$NET.$n" \
-		--ready-file "$W/$dev.ready" 2> "$W/$dev.log" &
+		--control "$W/$dev.ctl" --ready-file "$W/$dev.ready" 2> "$W/$dev.log" &
 	pids="$pids $!"
 	i=0
 	while [ ! -s "$W/$dev.ready" ]; do
@@ -165,3 +166,23 @@ show "atv-send -v -i $DID -s $NET.5 play set_volume=40 playing | jq -c '{command
 echo
 echo "A HomePod needs no pairing: the tunnel pairs transiently (PIN 3939) each time."
 show "atv-scan -s $NET.6 --json | atv-send set_volume=25 playing | jq -c '{command, ok}'"
+
+# ---- Audio: atv-stream to an AirPort Express (RAOP) and the HomePod (AirPlay 2) ----
+
+atv-scan -s $NET.7 --json > "$W/airport.json"
+gen-wav -n 88200 -T "Demo Tone" -A "gen-wav" "$W/tone.wav"
+echo
+echo "Audio: atv-stream plays a 2 s WAV on an AirPort Express (RAOP, AirPlay 1 audio),"
+echo "paced as the receiver plays it, and exits once it has played out:"
+show "atv-stream --volume 50 $W/tone.wav < $W/airport.json | jq -c 'del(.input)'"
+echo "What the fake received: every frame, the same PCM checksum as the file's, the tags:"
+show "gen-wav -s $W/tone.wav | jq -c '{frames, pcm_fnv1a64}'"
+printf '\n$ ctl audio-state | jq -c ...       # the fake control socket\n'
+CTL=airport ctl audio-state | sed 's/^ok //' |
+	jq -c '{protocol, pcm_frames, pcm_fnv1a64, lost, title, artist, volume}'
+echo
+echo "Raw PCM from a pipe to the HomePod, over AirPlay 2 (transient pairing, every packet"
+echo "sealed); the config is the first line, the audio follows it:"
+show "{ atv-scan -s $NET.6 --json; gen-wav -f raw-s16le -n 44100 -; } | atv-stream --title 'From a pipe' | jq -c '{ok, protocol, auth, frames, seconds}'"
+printf '\n$ ctl audio-state | jq -c ...\n'
+CTL=homepod ctl audio-state | sed 's/^ok //' | jq -c '{protocol, pcm_frames, title, teardown}'

@@ -11,7 +11,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
-PATH="$top_builddir/atv-scan:$top_builddir/atv-pair:$top_builddir/atv-send:$top_builddir/atv-watch:$top_builddir/t/fake-atv:$top_builddir/t/helpers:$top_builddir/bench:$PATH"
+PATH="$top_builddir/atv-scan:$top_builddir/atv-pair:$top_builddir/atv-send:$top_builddir/atv-watch:$top_builddir/atv-stream:$top_builddir/t/fake-atv:$top_builddir/t/helpers:$top_builddir/bench:$PATH"
 export PATH
 # Tools must never see the user's real credentials file.
 unset XDG_CONFIG_HOME
