@@ -278,6 +278,13 @@ static int announce(struct atv_raop *s, const char *family, const char *own,
 	atv_buf_release(&sdp);
 	if (st < 0)
 		return st;
+	if (st == 470) {
+		s->reply.status = st;
+		return die(s, err,
+			   atv_err_set(err, ATV_E_AUTH,
+				       "%s wants a pairing for audio (470): pair with atv-pair -p airplay",
+				       s->device));
+	}
 	if (st < 200 || st >= 300) {
 		s->reply.status = st;
 		return die(s, err,

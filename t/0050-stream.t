@@ -279,6 +279,8 @@ test_expect_success 'tvOS Apple TV: exit 4 naming atv-pair -p airplay; paired: A
 	atv-scan -s $DN > dn.json &&
 	test_must_fail 4 timeout $T atv-stream --json tone.wav < dn.json > out 2> err &&
 	test_fail_line out && grep -q "atv-pair -p airplay" err &&
+	test_must_fail 4 timeout $T atv-stream --json -p raop tone.wav < dn.json > out 2> err &&
+	test_fail_line out && grep -q "470.*atv-pair -p airplay" err &&
 	atv-pair -p airplay --pin 1111 < dn.json > /dev/null &&
 	stream dn.json tone.wav &&
 	test_jq ".protocol == \"airplay2\" and .auth == \"hap\"" st.out &&
