@@ -23,7 +23,7 @@ export PYATV_UDNS_PORT
 PY="--storage none"
 
 # st NAME FILTER: the fake's tunnel state satisfies the jq FILTER
-tst() { ctl_json_is "$1" tunnel-state "$2"; }
+tst() { ctl_json_soon "$1" tunnel-state "$2"; }
 st() { ctl_json_is "$1" state "$2"; }
 
 # pyatv NAME ARGS: atvremote, bounded; output in NAME.out, errors NAME.err

@@ -17,15 +17,7 @@ export ATV_CREDENTIALS
 
 tst() { ctl_json_is "$1" tunnel-state "$2"; }
 # tst_wait NAME FILTER: until the tunnel state satisfies FILTER (5 s)
-tst_wait() {
-	_i=0
-	while [ $_i -lt 100 ]; do
-		ctl "$1" tunnel-state | jq -e "$2" > /dev/null && return 0
-		sleep 0.05
-		_i=$((_i + 1))
-	done
-	tst "$1" "$2"
-}
+tst_wait() { ctl_json_soon "$1" tunnel-state "$2"; }
 
 # probe NAME HOST STEP...: the probe against HOST's airplay port; lines in
 # NAME.out, errors in NAME.err, its exit status in NAME.rc

@@ -78,6 +78,19 @@ ctl_json_is() {
 	}
 }
 
+# ctl_json_soon NAME COMMAND FILTER [TRIES]: ctl_json_is, tried every 0.1 s
+# up to TRIES (50) times, for what the fake finishes just after a client
+# exits (closing the connection it sees a moment later)
+ctl_json_soon() {
+	_i=${4:-50}
+	while [ "$_i" -gt 1 ]; do
+		ctl_json_is "$1" "$2" "$3" 2> /dev/null && return 0
+		sleep 0.1
+		_i=$((_i - 1))
+	done
+	ctl_json_is "$1" "$2" "$3"
+}
+
 # send_ok CONFIG [OPTION...] COMMAND...: atv-send with the config in file
 # CONFIG into send.out and send.err, every result ok (event lines, as
 # --wait prints, are not results)
