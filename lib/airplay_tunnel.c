@@ -100,23 +100,49 @@ int atv_ap_tunnel_session_body(const struct atv_ap_tunnel_ident *id, struct atv_
 	return atv_ap_plist_bin(d, out, err);
 }
 
+int atv_ap_streams_body(plist_t *d, plist_t *s, struct atv_err *err)
+{
+	plist_t a;
+	int r;
+
+	*d = *s = NULL;
+	if ((r = atv_plist_load(&pl, err)) < 0)
+		return r;
+	*d = pl->new_dict();
+	a = pl->new_array();
+	*s = pl->new_dict();
+	if (!*d || !a || !*s) {
+		pl->free(*d);
+		pl->free(a);
+		pl->free(*s);
+		*d = *s = NULL;
+		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
+	}
+	pl->array_append_item(a, *s);
+	pl->dict_set_item(*d, "streams", a);
+	return 0;
+}
+
+plist_t atv_ap_plist_stream0(plist_t d)
+{
+	plist_t a, s = NULL;
+
+	if (!d || atv_plist_load(&pl, NULL) < 0)
+		return NULL;
+	a = pl->dict_get_item(d, "streams");
+	if (a && pl->get_node_type(a) == PLIST_ARRAY && pl->array_get_size(a) > 0)
+		s = pl->array_get_item(a, 0);
+	return s && pl->get_node_type(s) == PLIST_DICT ? s : NULL;
+}
+
 int atv_ap_tunnel_stream_body(uint64_t seed, const char *channel_id, const char *client_uuid,
 			      struct atv_buf *out, struct atv_err *err)
 {
-	plist_t d, a, s;
+	plist_t d, s;
 	int r;
 
-	if ((r = atv_plist_load(&pl, err)) < 0)
+	if ((r = atv_ap_streams_body(&d, &s, err)) < 0)
 		return r;
-	d = pl->new_dict();
-	a = pl->new_array();
-	s = pl->new_dict();
-	if (!d || !a || !s) {
-		pl->free(d);
-		pl->free(a);
-		pl->free(s);
-		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-	}
 	pl->dict_set_item(s, "controlType", pl->new_uint(2));
 	pl->dict_set_item(s, "channelID", pl->new_string(channel_id));
 	/* libplist writes a value of 2^63 and more as a 16-byte integer,
@@ -126,8 +152,6 @@ int atv_ap_tunnel_stream_body(uint64_t seed, const char *channel_id, const char 
 	pl->dict_set_item(s, "type", pl->new_uint(ATV_AP_STREAM_TYPE_MRP));
 	pl->dict_set_item(s, "wantsDedicatedSocket", pl->new_bool(1));
 	pl->dict_set_item(s, "clientTypeUUID", pl->new_string(ATV_AP_CLIENT_TYPE_UUID));
-	pl->array_append_item(a, s);
-	pl->dict_set_item(d, "streams", a);
 	return atv_ap_plist_bin(d, out, err);
 }
 
@@ -174,7 +198,7 @@ int atv_ap_tunnel_session_reply(const uint8_t *body, size_t len, int *event_port
 int atv_ap_tunnel_stream_reply(const uint8_t *body, size_t len, int *data_port,
 			       int64_t *stream_id, struct atv_err *err)
 {
-	plist_t d = NULL, a, s = NULL, n;
+	plist_t d = NULL, s, n;
 	uint64_t v = 0;
 	int r;
 
@@ -184,10 +208,7 @@ int atv_ap_tunnel_stream_reply(const uint8_t *body, size_t len, int *data_port,
 		atv_err_prefix(err, "stream SETUP reply");
 		return r;
 	}
-	a = pl->dict_get_item(d, "streams");
-	if (a && pl->get_node_type(a) == PLIST_ARRAY && pl->array_get_size(a) > 0)
-		s = pl->array_get_item(a, 0);
-	if (s && pl->get_node_type(s) == PLIST_DICT) {
+	if ((s = atv_ap_plist_stream0(d))) {
 		*data_port = atv_ap_plist_port(s, "dataPort");
 		n = pl->dict_get_item(s, "streamID");
 		if (n && pl->get_node_type(n) == PLIST_UINT) {
@@ -962,7 +983,7 @@ void atv_ap_tunnel_close(struct atv_ap_tunnel *t)
 	 * the stream's channel as it tears it down: ours go first, so that
 	 * is no loss of the connection. */
 	if (!t->dead.code && t->ch[CH_DATA] && atv_plist_load(&pl, NULL) == 0) {
-		plist_t d = pl->new_dict(), a = pl->new_array(), s = pl->new_dict();
+		plist_t d, s;
 
 		/* a session that failed above us (a hostile MRP message) may
 		 * face a device that answers nothing: the goodbye is short */
@@ -972,18 +993,12 @@ void atv_ap_tunnel_close(struct atv_ap_tunnel *t)
 		drop_channel(t, CH_DATA);
 
 		atv_buf_init(&body, 4096);
-		if (d && a && s) {
+		if (atv_ap_streams_body(&d, &s, NULL) == 0) {
 			if (t->stream_id >= 0)
 				pl->dict_set_item(s, "streamID", pl->new_uint((uint64_t)t->stream_id));
 			pl->dict_set_item(s, "type", pl->new_uint(ATV_AP_STREAM_TYPE_MRP));
-			pl->array_append_item(a, s);
-			pl->dict_set_item(d, "streams", a);
 			if (atv_ap_plist_bin(d, &body, NULL) == 0)
 				(void)request(t, "TEARDOWN", NULL, &body, NULL);
-		} else {
-			pl->free(d);
-			pl->free(a);
-			pl->free(s);
 		}
 		atv_buf_release(&body);
 		drop_channel(t, CH_EVENTS);

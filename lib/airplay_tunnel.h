@@ -108,6 +108,13 @@ struct atv_ap_rtsp {
  * be loaded (atv_plist_load). */
 int atv_ap_plist_bin(plist_t d, struct atv_buf *out, struct atv_err *err);
 
+/* A SETUP or TEARDOWN body {"streams": [{}]}: *s is its one stream, for the
+ * caller to fill, *d the body to hand to atv_ap_plist_bin.  Loads libplist. */
+int atv_ap_streams_body(plist_t *d, plist_t *s, struct atv_err *err);
+
+/* streams[0] of a SETUP reply dict d when it is a dict, else NULL. */
+plist_t atv_ap_plist_stream0(plist_t d);
+
 /* The integer under key in dict d (NULL is fine) when it is a port
  * (1..65535), else -1. */
 int atv_ap_plist_port(plist_t d, const char *key);

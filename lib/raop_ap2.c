@@ -48,20 +48,11 @@ int atv_raop_ap2_session_body(int timing_port, const char *session_uuid, const c
 int atv_raop_ap2_stream_body(int control_port, const uint8_t shk[ATV_RAOP_AP2_SHK_LEN],
 			     uint32_t connection_id, struct atv_buf *out, struct atv_err *err)
 {
-	plist_t d, a, s;
+	plist_t d, s;
 	int r;
 
-	if ((r = atv_plist_load(&pl, err)) < 0)
+	if ((r = atv_plist_load(&pl, err)) < 0 || (r = atv_ap_streams_body(&d, &s, err)) < 0)
 		return r;
-	d = pl->new_dict();
-	a = pl->new_array();
-	s = pl->new_dict();
-	if (!d || !a || !s) {
-		pl->free(d);
-		pl->free(a);
-		pl->free(s);
-		return atv_err_set(err, ATV_E_NOMEM, "out of memory");
-	}
 	pl->dict_set_item(s, "audioFormat", pl->new_uint(ATV_RAOP_AP2_AUDIO_FORMAT_ALAC));
 	pl->dict_set_item(s, "audioMode", pl->new_string("default"));
 	pl->dict_set_item(s, "controlPort", pl->new_uint((uint64_t)control_port));
@@ -75,15 +66,13 @@ int atv_raop_ap2_stream_body(int control_port, const uint8_t shk[ATV_RAOP_AP2_SH
 	pl->dict_set_item(s, "type", pl->new_uint(ATV_RAOP_AP2_TYPE_REALTIME));
 	pl->dict_set_item(s, "supportsDynamicStreamID", pl->new_bool(0));
 	pl->dict_set_item(s, "streamConnectionID", pl->new_uint(connection_id));
-	pl->array_append_item(a, s);
-	pl->dict_set_item(d, "streams", a);
 	return atv_ap_plist_bin(d, out, err);
 }
 
 int atv_raop_ap2_stream_reply(const uint8_t *body, size_t len, int *data_port,
 			      int *control_port, struct atv_err *err)
 {
-	plist_t d = NULL, a, s = NULL;
+	plist_t d = NULL, s;
 	int r;
 
 	*data_port = *control_port = -1;
@@ -93,10 +82,7 @@ int atv_raop_ap2_stream_reply(const uint8_t *body, size_t len, int *data_port,
 		atv_err_prefix(err, "audio stream SETUP reply");
 		return r;
 	}
-	a = pl->dict_get_item(d, "streams");
-	if (a && pl->get_node_type(a) == PLIST_ARRAY && pl->array_get_size(a) > 0)
-		s = pl->array_get_item(a, 0);
-	if (s && pl->get_node_type(s) == PLIST_DICT) {
+	if ((s = atv_ap_plist_stream0(d))) {
 		*data_port = atv_ap_plist_port(s, "dataPort");
 		*control_port = atv_ap_plist_port(s, "controlPort");
 	}
