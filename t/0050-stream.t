@@ -9,7 +9,7 @@
 . "$top_srcdir/t/mrp-lib.sh"
 
 NET=127.50.$(($$ % 250 + 1))
-AP=$NET.2 HP=$NET.3 DN=$NET.4 NONE=$NET.9
+AP=$NET.2 HP=$NET.3 DN=$NET.4 KT=$NET.5 NONE=$NET.9
 ATV_CREDENTIALS=$TRASH/cfg/credentials
 export ATV_CREDENTIALS
 
@@ -265,6 +265,16 @@ f = open(\"huge.wav\", \"wb\"); f.write(h); f.truncate(n + 44); f.close()
 test_expect_success 'unreachable receiver: exit 3 with a failure line' '
 	test_must_fail 3 timeout $T atv-stream --json -t 1 tone.wav < none.json > out 2> err &&
 	test_fail_line out && test_jq ".error.code == \"unreachable\"" out
+'
+
+test_expect_success 'Apple TV 3 (AirPlay 1): -i ID -s HOST finds it, RAOP, every frame' '
+	start_mrp_fake kt $KT "$DEV/kitchen.json" &&
+	atv-scan -s $KT > kt.json &&
+	id=$(jq -r .identifier kt.json) &&
+	timeout $T atv-stream --json -i "$id" -s $KT --title Kitchen tone.wav < /dev/null > st.out 2> st.err &&
+	test_jq ".ok and .protocol == \"raop\" and .auth == \"none\"" st.out &&
+	same_audio kt tone.sum &&
+	audio kt ".title == \"Kitchen\""
 '
 
 test_expect_success 'HomePod: AirPlay 2 (transient pairing), every frame' '
