@@ -1037,7 +1037,10 @@ static int record(struct atv_raop *s, struct atv_err *err)
 
 		if ((r = atv_raop_latency_parse(lat, &f, err)) < 0)
 			return die(s, err, r);
-		if (f > 0)
+		/* a floor, not the reply: shairport-sync says 11025 and adds
+		 * its own 11025 to what the sync packets say, and with its
+		 * start-up the first 0.5 s then come too late (t/0052) */
+		if (f > s->latency)
 			s->latency = f;
 	}
 	s->st.latency_frames = s->latency;
